@@ -1,0 +1,1 @@
+"""Compute kernels behind the solvers, installed as ``matroidomp.kernels``."""

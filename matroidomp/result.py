@@ -1,0 +1,56 @@
+"""The result object every solver returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: Why a solver stopped.
+STOP_RANK = "rank_reached"  # every domain budget is filled (a basis of the matroid)
+STOP_NO_GAIN = "no_positive_gain"  # no feasible element improves the objective
+STOP_DEPENDENT = "linear_dependence"  # unconstrained OMP: next column is dependent on the selected ones
+
+
+@dataclass(frozen=True)
+class SelectionResult:
+    """A selected subset and how it was reached.
+
+    Attributes
+    ----------
+    indices : int64 array
+        Selected elements in selection order.
+    weights : float64 array
+        Weight of each selected element, aligned with ``indices`` (ones for unweighted solvers,
+        the NNQP/least-squares coefficients for OMP).
+    objective : float
+        Final objective F(S).
+    history : float64 array
+        F after each selection step (same length as ``indices``).
+    counts : dict
+        ``{domain: number selected}`` for every domain of the matroid.
+    stop_reason : str
+        ``'rank_reached'``, ``'no_positive_gain'`` or ``'linear_dependence'``.
+    """
+
+    indices: np.ndarray
+    weights: np.ndarray
+    objective: float
+    history: np.ndarray
+    counts: dict
+    stop_reason: str
+    info: dict = field(default_factory=dict)
+
+    @property
+    def gains(self) -> np.ndarray:
+        """Objective increase at every step: diff of ``history`` from F(empty) = 0."""
+        return np.diff(np.concatenate([[0.0], self.history]))
+
+    def __len__(self) -> int:
+        return int(self.indices.shape[0])
+
+    def mask(self, n: int) -> np.ndarray:
+        """Boolean membership mask over a ground set of size ``n``."""
+        m = np.zeros(n, dtype=bool)
+        m[self.indices] = True
+        return m
