@@ -1,0 +1,261 @@
+"""Nonnegative quadratic programs by the Lawson–Hanson active-set method.
+
+    minimise  ½ wᵀ(Q + ρI)w − cᵀw   subject to  w ≥ 0
+
+with Q symmetric positive semi-definite and ridge ρ ≥ 0. NNLS, min ‖Aw − b‖² + λ‖w‖² over w ≥ 0,
+is the case Q = AᵀA, c = Aᵀb, ρ = λ. The method keeps a passive set P (the free, positive
+coordinates), solves the unconstrained system on P by an incrementally updated Cholesky factor
+(O(|P|²) per added coordinate), and backtracks along the segment to the new solution when a
+coordinate would turn negative (Lawson & Hanson 1974, ch. 23; Bro & De Jong 1997). It terminates
+in finitely many steps at the exact optimum (KKT: w ≥ 0, g = c − Qw ≤ tol, wᵢgᵢ = 0).
+
+:class:`ActiveSetNNQP` supports a growing universe of coordinates with warm start, which is what
+OMP needs: each step adds one coordinate and re-solves from the previous optimum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.linalg import qr, solve_triangular
+
+from ._validation import as_float_array, check_length, check_nonnegative_scalar, check_symmetric
+from .kernels.cholesky import cholesky_append, cholesky_solve
+
+CONVERGED = "converged"
+MAX_ITER = "max_iter"
+
+#: Schur complements below this fraction of the diagonal count as linear dependence.
+_DEPENDENCE_TOL = 1e-10
+
+
+@dataclass(frozen=True)
+class NNQPResult:
+    """Solution of an NNQP/NNLS.
+
+    ``w`` the minimiser; ``objective`` the maximised utility cᵀw − ½wᵀ(Q + ρI)w (for NNLS this
+    equals ½(‖b‖² − ‖Aw − b‖² − λ‖w‖²)); ``status`` ``'converged'`` or ``'max_iter'`` (then ``w``
+    is the last feasible iterate); ``n_iter`` the number of active-set changes.
+    """
+
+    w: np.ndarray
+    objective: float
+    status: str
+    n_iter: int
+
+    @property
+    def converged(self) -> bool:
+        return self.status == CONVERGED
+
+
+class ActiveSetNNQP:
+    """Warm-started active-set NNQP over a universe that grows one coordinate at a time.
+
+    Memory is preallocated for ``capacity`` coordinates: Q, the Cholesky factor of Q_PP, c, w.
+    """
+
+    def __init__(self, capacity: int, tol: float):
+        self.capacity = int(capacity)
+        self.tol = float(tol)
+        self.Q = np.zeros((capacity, capacity))
+        self.L = np.zeros((capacity, capacity))
+        self.c = np.zeros(capacity)
+        self.w = np.zeros(capacity)
+        self.m = 0  # universe size
+        self.passive: list[int] = []  # coordinates of the factor, in factor order
+
+    def extend(self, q_col: np.ndarray, c_j: float) -> None:
+        """Add coordinate m with Q[:m+1, m] = q_col (its diagonal last) and linear term c_j."""
+        m = self.m
+        self.Q[m, : m + 1] = q_col
+        self.Q[: m + 1, m] = q_col
+        self.c[m] = c_j
+        self.w[m] = 0.0
+        self.m = m + 1
+
+    def gradient(self) -> np.ndarray:
+        """g = c − Q w on the universe (the negative gradient; positive means 'increase me')."""
+        m = self.m
+        return self.c[:m] - self.Q[:m, :m] @ self.w[:m]
+
+    def objective(self) -> float:
+        m = self.m
+        w = self.w[:m]
+        return float(self.c[:m] @ w - 0.5 * w @ (self.Q[:m, :m] @ w))
+
+    def _append_passive(self, j: int) -> bool:
+        p = len(self.passive)
+        q = self.Q[self.passive, j] if p else np.zeros(0)
+        if not cholesky_append(self.L, p, q, self.Q[j, j], _DEPENDENCE_TOL):
+            return False
+        self.passive.append(j)
+        return True
+
+    def _refactor(self) -> None:
+        P = self.passive
+        p = len(P)
+        if p:
+            self.L[:p, :p] = np.linalg.cholesky(self.Q[np.ix_(P, P)])
+
+    def set_passive(self, P: list[int]) -> list[int]:
+        """Factor Q_PP for a warm-start passive set; returns the coordinates that were dependent."""
+        self.passive = []
+        dropped = []
+        for j in P:
+            if not self._append_passive(j):
+                dropped.append(j)
+                self.w[j] = 0.0
+        return dropped
+
+    def solve(self, max_iter: int) -> tuple[str, int]:
+        """Run the active-set iterations from the current (feasible) w; return (status, n_iter)."""
+        m = self.m
+        blocked = np.zeros(m, dtype=bool)
+        in_p = np.zeros(m, dtype=bool)
+        in_p[self.passive] = True
+        n_iter = 0
+        while True:
+            g = self.gradient()
+            g[in_p | blocked] = -np.inf
+            j = int(np.argmax(g)) if m else 0
+            if m == 0 or not g[j] > self.tol:
+                return CONVERGED, n_iter
+            if n_iter >= max_iter:
+                return MAX_ITER, n_iter
+            n_iter += 1
+            if not self._append_passive(j):
+                blocked[j] = True  # dependent on P: at the optimum on P its gradient is 0
+                continue
+            in_p[j] = True
+            first = True
+            while True:
+                P = self.passive
+                z = cholesky_solve(self.L, self.c[P], len(P))
+                if np.all(z > 0):
+                    self.w[P] = z
+                    blocked[:] = False
+                    break
+                if first and z[-1] <= 0:
+                    # numerically no progress along j: undo and exclude it until w moves
+                    self.passive.pop()
+                    in_p[j] = False
+                    blocked[j] = True
+                    break
+                first = False
+                wp = self.w[P]
+                neg = z <= 0
+                ratios = wp[neg] / (wp[neg] - z[neg])
+                alpha = float(np.min(ratios))
+                wp = wp + alpha * (z - wp)
+                hit = np.flatnonzero(neg)[np.argmin(ratios)]
+                wp[hit] = 0.0
+                keep = wp > 0
+                removed = [P[t] for t in np.flatnonzero(~keep)]
+                self.w[removed] = 0.0
+                self.w[P] = np.where(keep, wp, 0.0)
+                self.passive = [P[t] for t in np.flatnonzero(keep)]
+                in_p[removed] = False
+                self._refactor()
+                n_iter += 1
+                if n_iter >= max_iter:
+                    return MAX_ITER, n_iter
+
+
+def _default_tol(Q: np.ndarray, c: np.ndarray) -> float:
+    scale = max(float(np.max(np.abs(c))) if c.size else 0.0, float(np.max(np.abs(np.diag(Q)))) if Q.size else 0.0)
+    return 1e-10 * max(scale, 1e-300)
+
+
+def _check_psd(Q: np.ndarray, name: str) -> None:
+    """Raise when Q has a clearly negative eigenvalue (the NNQP would be unbounded/non-convex)."""
+    if Q.shape[0] == 0:
+        return
+    lam_min = float(np.linalg.eigvalsh(Q)[0])
+    scale = float(np.max(np.abs(Q)))
+    if lam_min < -1e-8 * max(scale, 1.0) * Q.shape[0]:
+        raise ValueError(f"{name}: matrix is not positive semi-definite (smallest eigenvalue {lam_min:.3g})")
+
+
+def nnqp(Q, c, *, ridge: float = 0.0, w0=None, max_iter: int | None = None, tol: float | None = None) -> NNQPResult:
+    """Solve max cᵀw − ½wᵀ(Q + ridge·I)w over w ≥ 0 exactly (active set, warm-startable).
+
+    Parameters
+    ----------
+    Q : (n, n) symmetric positive semi-definite array.
+    c : (n,) array.
+    ridge : float >= 0, added to the diagonal.
+    w0 : optional (n,) nonnegative warm start; its positive entries seed the passive set.
+    max_iter : active-set changes allowed (default 3n + 10); past it ``status='max_iter'``.
+    tol : KKT tolerance on the gradient (default 1e-10 × max(|c|, diag Q)).
+
+    Complexity: O(n² + Σ|P|²) per iteration with the incremental Cholesky factor.
+    """
+    Qa = as_float_array(Q, "Q", 2, dtype=np.float64)
+    check_symmetric(Qa, "Q")
+    ca = as_float_array(c, "c", 1, dtype=np.float64)
+    n = Qa.shape[0]
+    check_length(ca, n, "c", "Q's size")
+    ridge = check_nonnegative_scalar(ridge, "ridge")
+    Qr = Qa + ridge * np.eye(n) if ridge else Qa
+    _check_psd(Qr, "Q")
+    tol = _default_tol(Qr, ca) if tol is None else check_nonnegative_scalar(tol, "tol")
+    max_iter = 3 * n + 10 if max_iter is None else int(max_iter)
+
+    solver = ActiveSetNNQP(n, tol)
+    solver.Q[:n, :n] = Qr
+    solver.c[:n] = ca
+    solver.m = n
+    if w0 is not None:
+        w_start = as_float_array(w0, "w0", 1, dtype=np.float64)
+        check_length(w_start, n, "w0", "Q's size")
+        if np.any(w_start < 0):
+            raise ValueError("w0: warm start must be nonnegative")
+        solver.w[:n] = w_start
+        solver.set_passive([int(i) for i in np.flatnonzero(w_start > 0)])
+        # The warm start need not be optimal on its support: re-solve there first.
+        if solver.passive:
+            P = solver.passive
+            z = cholesky_solve(solver.L, solver.c[P], len(P))
+            if np.all(z > 0):
+                solver.w[P] = z
+    status, n_iter = solver.solve(max_iter)
+    w = solver.w[:n].copy()
+    return NNQPResult(w=w, objective=solver.objective(), status=status, n_iter=n_iter)
+
+
+def nnls(A, b, *, lam: float = 0.0, max_iter: int | None = None, tol: float | None = None) -> NNQPResult:
+    """Nonnegative (ridge) least squares: argmin ‖Aw − b‖² + lam‖w‖² over w ≥ 0.
+
+    Solved as the NNQP with Q = AᵀA, c = Aᵀb (float64), then polished: on the final passive set
+    the unsquared least-squares system [A_P; √lam·I] w = [b; 0] is re-solved by QR, which keeps
+    the accuracy of the Gram-free solution on ill-conditioned A whenever it stays positive.
+    """
+    Aa = as_float_array(A, "A", 2, dtype=np.float64)
+    ba = as_float_array(b, "b", 1, dtype=np.float64)
+    check_length(ba, Aa.shape[0], "b", "A's number of rows")
+    lam = check_nonnegative_scalar(lam, "lam")
+    Q = Aa.T @ Aa
+    c = Aa.T @ ba
+    res = nnqp(Q, c, ridge=lam, max_iter=max_iter, tol=tol)
+    P = np.flatnonzero(res.w > 0)
+    if res.converged and P.size:
+        AP = Aa[:, P]
+        rhs = ba
+        if lam:
+            AP = np.vstack([AP, np.sqrt(lam) * np.eye(P.size)])
+            rhs = np.concatenate([ba, np.zeros(P.size)])
+        R_fac, r_rhs = _qr_rhs(AP, rhs)
+        polished = solve_triangular(R_fac, r_rhs) if np.all(np.abs(np.diag(R_fac)) > 0) else None
+        if polished is not None and np.all(polished > 0):
+            w = np.zeros_like(res.w)
+            w[P] = polished
+            obj = float(c @ w - 0.5 * w @ (Q @ w) - 0.5 * lam * w @ w)
+            return NNQPResult(w=w, objective=obj, status=res.status, n_iter=res.n_iter)
+    return res
+
+
+def _qr_rhs(A: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Economic QR of A: return (R, Qᵀ rhs)."""
+    Qf, R = qr(A, mode="economic", check_finite=False)
+    return R, Qf.T @ rhs
