@@ -1,6 +1,17 @@
-"""matroidomp: gradient-matching subset selection under partition matroids."""
+"""matroidomp: gradient-matching subset selection under partition matroids.
 
+Solvers: :func:`omp`, :func:`omp_gram`, :func:`solve_omp`, :func:`partitionsel` (OMP with exact
+nonnegative weights), :func:`nnqp`, :func:`nnls` (active set). Constraints:
+:class:`PartitionMatroid` and the budget rules. Utilities: :class:`QuadraticUtility`.
+"""
+
+from . import bounds
 from .matroid import PartitionMatroid, equal_budgets, make_matroid, proportional_budgets
+from .metrics import conflicting_pairs, domain_coverage
+from .nnqp import NNQPResult, nnls, nnqp
+from .objectives import QuadraticUtility
+from .omp import omp, omp_gram, solve_omp
+from .partitionsel import partitionsel
 from .result import SelectionResult
 from .setfunction import CallableSetFunction, GainState, SetFunction
 
@@ -9,10 +20,21 @@ __version__ = "0.1.0"
 __all__ = [
     "CallableSetFunction",
     "GainState",
+    "NNQPResult",
     "PartitionMatroid",
+    "QuadraticUtility",
     "SelectionResult",
     "SetFunction",
+    "bounds",
+    "conflicting_pairs",
+    "domain_coverage",
     "equal_budgets",
     "make_matroid",
+    "nnls",
+    "nnqp",
+    "omp",
+    "omp_gram",
+    "partitionsel",
     "proportional_budgets",
+    "solve_omp",
 ]

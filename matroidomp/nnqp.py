@@ -109,57 +109,69 @@ class ActiveSetNNQP:
         return dropped
 
     def solve(self, max_iter: int) -> tuple[str, int]:
-        """Run the active-set iterations from the current (feasible) w; return (status, n_iter)."""
+        """Run the active-set iterations from the current feasible w; return (status, n_iter).
+
+        w must be ≥ 0 and zero outside the passive set; if it is not optimal on the passive set,
+        the first pass moves it there (backtracking keeps it feasible), so any warm start works.
+        """
         m = self.m
         blocked = np.zeros(m, dtype=bool)
-        in_p = np.zeros(m, dtype=bool)
-        in_p[self.passive] = True
         n_iter = 0
-        while True:
+        if self.passive:
+            n_iter += self._descend_on_passive(None, max_iter)
+        while n_iter < max_iter or max_iter <= 0:
+            in_p = np.zeros(m, dtype=bool)
+            in_p[self.passive] = True
             g = self.gradient()
             g[in_p | blocked] = -np.inf
             j = int(np.argmax(g)) if m else 0
             if m == 0 or not g[j] > self.tol:
                 return CONVERGED, n_iter
-            if n_iter >= max_iter:
-                return MAX_ITER, n_iter
+            if max_iter <= 0:
+                break
             n_iter += 1
             if not self._append_passive(j):
                 blocked[j] = True  # dependent on P: at the optimum on P its gradient is 0
                 continue
-            in_p[j] = True
-            first = True
-            while True:
-                P = self.passive
-                z = cholesky_solve(self.L, self.c[P], len(P))
-                if np.all(z > 0):
-                    self.w[P] = z
-                    blocked[:] = False
-                    break
-                if first and z[-1] <= 0:
-                    # numerically no progress along j: undo and exclude it until w moves
-                    self.passive.pop()
-                    in_p[j] = False
-                    blocked[j] = True
-                    break
-                first = False
-                wp = self.w[P]
-                neg = z <= 0
-                ratios = wp[neg] / (wp[neg] - z[neg])
-                alpha = float(np.min(ratios))
-                wp = wp + alpha * (z - wp)
-                hit = np.flatnonzero(neg)[np.argmin(ratios)]
-                wp[hit] = 0.0
-                keep = wp > 0
-                removed = [P[t] for t in np.flatnonzero(~keep)]
-                self.w[removed] = 0.0
-                self.w[P] = np.where(keep, wp, 0.0)
-                self.passive = [P[t] for t in np.flatnonzero(keep)]
-                in_p[removed] = False
-                self._refactor()
-                n_iter += 1
-                if n_iter >= max_iter:
-                    return MAX_ITER, n_iter
+            steps = self._descend_on_passive(j, max_iter - n_iter)
+            if steps < 0:
+                blocked[j] = True  # numerically no progress along j: exclude it until w moves
+            else:
+                blocked[:] = False
+                n_iter += steps
+        g = self.gradient()
+        g[self.passive] = -np.inf
+        return (CONVERGED if m == 0 or not np.max(g) > self.tol else MAX_ITER), n_iter
+
+    def _descend_on_passive(self, j_new: int | None, budget: int) -> int:
+        """Move w to the unconstrained optimum on P, backtracking to keep w ≥ 0.
+
+        Returns the number of coordinates dropped, or -1 when the just-added ``j_new`` would
+        immediately turn nonpositive (it is then removed again and w is unchanged).
+        """
+        dropped = 0
+        while True:
+            P = self.passive
+            z = cholesky_solve(self.L, self.c[P], len(P))
+            if np.all(z > 0):
+                self.w[P] = z
+                return dropped
+            if j_new is not None and dropped == 0 and z[-1] <= 0:
+                self.passive.pop()
+                return -1
+            wp = self.w[P]
+            neg = z <= 0
+            ratios = wp[neg] / (wp[neg] - z[neg])
+            alpha = float(np.min(ratios))
+            wp = wp + alpha * (z - wp)
+            wp[np.flatnonzero(neg)[np.argmin(ratios)]] = 0.0
+            keep = wp > 0
+            self.w[P] = np.where(keep, wp, 0.0)
+            self.passive = [P[t] for t in np.flatnonzero(keep)]
+            self._refactor()
+            dropped += int(np.count_nonzero(~keep))
+            if dropped >= budget or not self.passive:
+                return dropped
 
 
 def _default_tol(Q: np.ndarray, c: np.ndarray) -> float:
@@ -213,12 +225,6 @@ def nnqp(Q, c, *, ridge: float = 0.0, w0=None, max_iter: int | None = None, tol:
             raise ValueError("w0: warm start must be nonnegative")
         solver.w[:n] = w_start
         solver.set_passive([int(i) for i in np.flatnonzero(w_start > 0)])
-        # The warm start need not be optimal on its support: re-solve there first.
-        if solver.passive:
-            P = solver.passive
-            z = cholesky_solve(solver.L, solver.c[P], len(P))
-            if np.all(z > 0):
-                solver.w[P] = z
     status, n_iter = solver.solve(max_iter)
     w = solver.w[:n].copy()
     return NNQPResult(w=w, objective=solver.objective(), status=status, n_iter=n_iter)

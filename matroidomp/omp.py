@@ -171,7 +171,8 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
     seed : int, Generator or None; used only when ``randomized``.
     on_no_gain : ``'stop'`` or ``'fill'`` (see module docstring).
     precompute : ``'auto'``, True (form K = GGᵀ) or False (d-space) when the utility holds G.
-    tol : correlations at or below ``tol`` count as no gain (default 10·eps·scale of the data).
+    tol : correlations with |ρ| ≤ tol count as zero (no gain; ties broken by lowest index);
+        default √eps(dtype)·max|c|, where a gain ρ²/2 is already below eps relative to c².
 
     Complexity: rank·(O(n|S|) Gram | O(nd) d-space) + O(Σ|S|²) for the Cholesky updates.
     """
@@ -189,7 +190,7 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
     c = utility.c
     data_dtype = (utility.gram if gram_path else utility.factor).dtype
     if tol is None:
-        tol = 10 * np.finfo(data_dtype).eps * max(float(np.max(np.abs(c))) if c.size else 0.0, 1e-30)
+        tol = np.sqrt(np.finfo(data_dtype).eps) * max(float(np.max(np.abs(c))) if c.size else 0.0, 1e-300)
     tol = check_nonnegative_scalar(tol, "tol")
     rng = make_rng(seed) if randomized else None
 
@@ -207,6 +208,7 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
     for _ in range(steps):
         feasible = matroid.feasible_mask(counts, selected)
         score = rho if utility.nonneg else np.abs(rho)
+        score = np.where(np.abs(score) <= tol, 0.0, score)  # below tol is rounding noise: tie at 0
         masked = np.where(feasible, score, -np.inf)
         best = int(np.argmax(masked))
         if not masked[best] > tol and on_no_gain == "stop":

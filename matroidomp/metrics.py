@@ -1,0 +1,44 @@
+"""Diagnostics of a selected batch."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import as_float_array
+from .matroid import _encode_labels
+
+
+def _check_indices(indices, n: int) -> np.ndarray:
+    idx = np.asarray(indices).reshape(-1)
+    if idx.size and idx.dtype.kind not in "iu":
+        raise TypeError(f"indices: expected integers, got dtype {idx.dtype}")
+    idx = idx.astype(np.int64)
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise ValueError(f"indices: out of range for a pool of {n}")
+    return idx
+
+
+def conflicting_pairs(G, indices) -> int:
+    """#{i < j in S : ⟨g_i, g_j⟩ < 0}: pairs of selected gradients that pull against each other.
+
+    O(|S|² d) from the selected rows only.
+    """
+    Ga = as_float_array(G, "G", 2)
+    idx = _check_indices(indices, Ga.shape[0])
+    if idx.size < 2:
+        return 0
+    Gs = Ga[idx].astype(np.float64)
+    inner = Gs @ Gs.T
+    return int(np.count_nonzero(np.triu(inner < 0, k=1)))
+
+
+def domain_coverage(labels, indices) -> dict:
+    """{domain: fraction of that domain's pool elements that were selected}.
+
+    A domain with coverage 0 is starved by the selection.
+    """
+    domains, codes = _encode_labels(labels)
+    idx = _check_indices(indices, codes.shape[0])
+    pool = np.bincount(codes, minlength=len(domains))
+    chosen = np.bincount(codes[idx], minlength=len(domains))
+    return {d.item(): float(c / p) for d, c, p in zip(domains, chosen, pool)}

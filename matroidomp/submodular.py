@@ -1,0 +1,391 @@
+"""Classic monotone submodular functions with memoised incremental gains.
+
+Each class is a :class:`~matroidomp.setfunction.SetFunction` whose gain state keeps the one
+statistic that makes a marginal gain cheap:
+
+- :class:`FacilityLocation`  f(S) = sum_i max_{j in S} s_ij       state: current max per point
+- :class:`FeatureBased`      f(S) = sum_u phi(sum_{j in S} x_ju)   state: feature sums
+- :class:`Coverage`          f(S) = sum_i w_i [S covers item i]    state: covered mask
+
+All three are normalised (f(empty) = 0), monotone and submodular.
+
+Reproducible gains. The data are stored candidate-major, so the gain of candidate j is one
+sequential float64 reduction over a contiguous row, always in the same order: it is bitwise the
+same whether computed alone or in a batch, serially or in parallel. Moreover every term of that
+reduction is a monotone function of the state under IEEE round-to-nearest (e.g. the facility
+location term max(s_ij - c_i, 0) with c_i only growing), so the *computed* gains never increase
+as S grows. Lazy greedy relies on exactly this to select the same set as naive greedy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from numba import njit, prange
+
+from ._validation import as_float_array, check_length, to_numpy
+from .setfunction import GainState, SetFunction
+
+#: Batches at least this large are evaluated by the parallel kernel (same per-candidate code).
+_PARALLEL_MIN = 32
+
+
+# --------------------------------------------------------------------------- facility location
+@njit(cache=True)
+def _fl_gain(row, cur):
+    acc = 0.0
+    for i in range(row.shape[0]):
+        acc += max(np.float64(row[i]) - cur[i], 0.0)
+    return acc
+
+
+@njit(cache=True)
+def _fl_gains_serial(sim_t, cur, cand, out):
+    for t in range(cand.shape[0]):
+        out[t] = _fl_gain(sim_t[cand[t]], cur)
+
+
+@njit(cache=True, parallel=True)
+def _fl_gains_parallel(sim_t, cur, cand, out):
+    for t in prange(cand.shape[0]):
+        out[t] = _fl_gain(sim_t[cand[t]], cur)
+
+
+@njit(cache=True)
+def _fl_add(row, cur):
+    """cur <- max(cur, row); return sum(cur) in index order."""
+    total = 0.0
+    for i in range(row.shape[0]):
+        v = np.float64(row[i])
+        if v > cur[i]:
+            cur[i] = v
+        total += cur[i]
+    return total
+
+
+@njit(cache=True)
+def _is_symmetric(a):
+    """Exact a == a.T for a square matrix, in 64 x 64 tiles (cache friendly, early exit)."""
+    n = a.shape[0]
+    for bi in range(0, n, 64):
+        for bj in range(bi, n, 64):
+            for i in range(bi, min(bi + 64, n)):
+                for j in range(max(bj, i + 1), min(bj + 64, n)):
+                    if a[i, j] != a[j, i]:
+                        return False
+    return True
+
+
+@njit(cache=True, parallel=True)
+def _cosine_to_similarity(g):
+    """In place: s_ij = s_ji = max((1 + g_ij) / 2, 0) from the upper triangle of g."""
+    n = g.shape[0]
+    for i in prange(n):
+        for j in range(i, n):
+            s = max((1.0 + g[i, j]) * 0.5, 0.0)
+            g[i, j] = s
+            g[j, i] = s
+
+
+@njit(cache=True, parallel=True)
+def _gram_to_sq_distance(g, sq):
+    """In place: d_ij = d_ji = max(sq_i + sq_j - 2 g_ij, 0) from the upper triangle; d_ii = 0."""
+    n = g.shape[0]
+    for i in prange(n):
+        g[i, i] = 0.0
+        for j in range(i + 1, n):
+            d = max((sq[i] + sq[j]) - 2.0 * g[i, j], 0.0)
+            g[i, j] = d
+            g[j, i] = d
+
+
+def similarity_matrix(X, metric: str = "cosine") -> np.ndarray:
+    """Nonnegative, exactly symmetric n x n similarity between the rows of ``X``.
+
+    ``'cosine'``:    s_ij = (1 + cos(x_i, x_j)) / 2 in [0, 1] (a zero row has cosine 0 with all).
+    ``'euclidean'``: s_ij = max_kl ||x_k - x_l||^2 - ||x_i - x_j||^2 (apricot's conversion).
+
+    One GEMM (2 n^2 d flops) and one n x n array, float32 for float32 input, float64 otherwise.
+    """
+    X = as_float_array(X, "X", 2)
+    if metric == "cosine":
+        norms = np.sqrt(np.einsum("ij,ij->i", X, X))
+        norms[norms == 0] = 1
+        Xn = X / norms[:, None]
+        S = Xn @ Xn.T
+        _cosine_to_similarity(S)
+        return S
+    if metric == "euclidean":
+        S = X @ X.T
+        _gram_to_sq_distance(S, np.diagonal(S).copy())
+        top = S.max() if S.size else 0
+        np.subtract(top, S, out=S)
+        return S
+    raise ValueError(f"metric: expected 'cosine' or 'euclidean', got {metric!r}")
+
+
+class _FacilityLocationState(GainState):
+    def __init__(self, sim_t: np.ndarray):
+        self._sim_t = sim_t
+        self._cur = np.zeros(sim_t.shape[1], dtype=np.float64)
+        self.value = 0.0
+
+    def gains(self, candidates: np.ndarray) -> np.ndarray:
+        cand = np.ascontiguousarray(candidates, dtype=np.int64)
+        out = np.empty(cand.shape[0], dtype=np.float64)
+        kernel = _fl_gains_parallel if cand.shape[0] >= _PARALLEL_MIN else _fl_gains_serial
+        kernel(self._sim_t, self._cur, cand, out)
+        return out
+
+    def add(self, j: int) -> None:
+        self.value = float(_fl_add(self._sim_t[j], self._cur))
+
+
+class FacilityLocation(SetFunction):
+    """Facility location: f(S) = sum_i max_{j in S} s_ij, with f(empty) = 0.
+
+    Every point i is represented by its most similar selected candidate. With s_ij >= 0 this is
+    monotone and submodular; a negative similarity would make the empty maximum (0) exceed some
+    singleton and break monotonicity, so it is rejected.
+
+    Parameters
+    ----------
+    similarity : array-like of shape (m, n)
+        s_ij >= 0, finite: how well candidate j represents point i. Rows are the m points to
+        cover, columns the n candidates (the ground set); m = n with the same items is the usual
+        case. float32 input is kept as float32 (half the memory); gains accumulate in float64.
+        Stored candidate-major: a symmetric matrix is used as is (no copy, so do not modify it
+        afterwards), any other one is transposed once.
+
+    Notes
+    -----
+    A gain costs O(m), a batch of b candidates O(b m) (parallel over candidates); ``add`` costs
+    O(m). Memory: the similarity itself plus O(m) per state.
+    """
+
+    def __init__(self, similarity):
+        sim = as_float_array(similarity, "similarity", 2)
+        if sim.size:
+            flat = int(np.argmin(sim))
+            if sim.flat[flat] < 0:
+                i, j = np.unravel_index(flat, sim.shape)
+                raise ValueError(
+                    f"similarity: entry ({i}, {j}) is {sim.flat[flat]:.6g} < 0; facility location "
+                    "needs s_ij >= 0 to be monotone (shift or clip it, e.g. similarity_matrix)"
+                )
+        self.m, self.n = (int(s) for s in sim.shape)
+        square_symmetric = self.m == self.n and _is_symmetric(sim)
+        self._sim_t = sim if square_symmetric else np.ascontiguousarray(sim.T)
+
+    @classmethod
+    def from_features(cls, X, metric: str = "cosine") -> "FacilityLocation":
+        """Facility location over the rows of ``X`` with :func:`similarity_matrix` (n x n)."""
+        return cls(similarity_matrix(X, metric))
+
+    def new_state(self) -> GainState:
+        return _FacilityLocationState(self._sim_t)
+
+
+# --------------------------------------------------------------------------- feature based
+_CONCAVE = {"sqrt": 0, "log1p": 1}
+
+
+@njit(cache=True)
+def _fb_term(x, a, kind):
+    """phi(a + x) - phi(a), written so that it is non-increasing in a under IEEE rounding."""
+    if x <= 0.0:
+        return 0.0
+    if kind == 0:
+        return x / (np.sqrt(a + x) + np.sqrt(a))
+    return np.log1p(x / (1.0 + a))
+
+
+@njit(cache=True)
+def _fb_gain(row, acc, kind):
+    g = 0.0
+    for u in range(row.shape[0]):
+        g += _fb_term(np.float64(row[u]), acc[u], kind)
+    return g
+
+
+@njit(cache=True)
+def _fb_gains_serial(X, acc, kind, cand, out):
+    for t in range(cand.shape[0]):
+        out[t] = _fb_gain(X[cand[t]], acc, kind)
+
+
+@njit(cache=True, parallel=True)
+def _fb_gains_parallel(X, acc, kind, cand, out):
+    for t in prange(cand.shape[0]):
+        out[t] = _fb_gain(X[cand[t]], acc, kind)
+
+
+@njit(cache=True)
+def _fb_add(row, acc, kind):
+    """acc <- acc + row; return sum_u phi(acc_u)."""
+    total = 0.0
+    for u in range(row.shape[0]):
+        acc[u] += np.float64(row[u])
+        total += np.sqrt(acc[u]) if kind == 0 else np.log1p(acc[u])
+    return total
+
+
+class _FeatureBasedState(GainState):
+    def __init__(self, X: np.ndarray, kind: int):
+        self._X = X
+        self._kind = kind
+        self._acc = np.zeros(X.shape[1], dtype=np.float64)
+        self.value = 0.0
+
+    def gains(self, candidates: np.ndarray) -> np.ndarray:
+        cand = np.ascontiguousarray(candidates, dtype=np.int64)
+        out = np.empty(cand.shape[0], dtype=np.float64)
+        kernel = _fb_gains_parallel if cand.shape[0] >= _PARALLEL_MIN else _fb_gains_serial
+        kernel(self._X, self._acc, self._kind, cand, out)
+        return out
+
+    def add(self, j: int) -> None:
+        self.value = float(_fb_add(self._X[j], self._acc, self._kind))
+
+
+class FeatureBased(SetFunction):
+    """Feature-based function: f(S) = sum_u phi(sum_{j in S} x_ju) with x >= 0, phi concave.
+
+    Rewards covering many features while each feature saturates (diminishing returns through the
+    concave phi, phi(0) = 0), so it is monotone and submodular.
+
+    Parameters
+    ----------
+    features : array-like of shape (n, U)
+        Row j: the nonnegative, finite feature vector of candidate j (counts, tf-idf, ...).
+    concave : {'sqrt', 'log1p'}, default 'sqrt'
+        phi(a) = sqrt(a) or log(1 + a).
+
+    Notes
+    -----
+    A gain costs O(U), ``add`` O(U).
+    """
+
+    def __init__(self, features, concave: str = "sqrt"):
+        if concave not in _CONCAVE:
+            raise ValueError(f"concave: expected one of {sorted(_CONCAVE)}, got {concave!r}")
+        X = as_float_array(features, "features", 2)
+        if X.size and X.min() < 0:
+            i = int(np.flatnonzero((X < 0).any(axis=1))[0])
+            raise ValueError(f"features: row {i} has a negative entry; feature-based functions need x >= 0")
+        self._X = X
+        self._kind = _CONCAVE[concave]
+        self.concave = concave
+        self.n = int(X.shape[0])
+
+    def new_state(self) -> GainState:
+        return _FeatureBasedState(self._X, self._kind)
+
+
+# --------------------------------------------------------------------------- coverage
+@njit(cache=True)
+def _cov_gain(items, covered, w):
+    g = 0.0
+    for t in range(items.shape[0]):
+        i = items[t]
+        if not covered[i]:
+            g += w[i]
+    return g
+
+
+@njit(cache=True)
+def _cov_gains_serial(indptr, indices, covered, w, cand, out):
+    for t in range(cand.shape[0]):
+        j = cand[t]
+        out[t] = _cov_gain(indices[indptr[j] : indptr[j + 1]], covered, w)
+
+
+@njit(cache=True, parallel=True)
+def _cov_gains_parallel(indptr, indices, covered, w, cand, out):
+    for t in prange(cand.shape[0]):
+        j = cand[t]
+        out[t] = _cov_gain(indices[indptr[j] : indptr[j + 1]], covered, w)
+
+
+@njit(cache=True)
+def _cov_add(items, covered):
+    for t in range(items.shape[0]):
+        covered[items[t]] = True
+
+
+def _incidence_csc(incidence) -> sp.csc_matrix:
+    """Validate a 0/1 (m, n) incidence matrix; return it as CSC with sorted indices."""
+    if sp.issparse(incidence):
+        A = sp.csc_matrix(incidence)
+        if A.dtype.kind not in "biuf":
+            raise TypeError(f"incidence: expected a boolean or 0/1 numeric matrix, got dtype {A.dtype}")
+        A.sum_duplicates()
+        A.eliminate_zeros()
+        if A.data.size and not np.all(A.data == 1):
+            raise ValueError("incidence: entries must be 0 or 1 (or boolean)")
+    else:
+        arr = to_numpy(incidence, "incidence")
+        if arr.dtype == object or arr.dtype.kind not in "biuf":
+            raise TypeError(f"incidence: expected a boolean or 0/1 numeric array, got dtype {arr.dtype}")
+        if arr.ndim != 2:
+            raise ValueError(f"incidence: expected a 2-D array, got shape {arr.shape}")
+        if arr.dtype.kind != "b" and not np.all((arr == 0) | (arr == 1)):
+            raise ValueError("incidence: entries must be 0 or 1 (or boolean)")
+        A = sp.csc_matrix(arr != 0)
+    A.sort_indices()
+    return A
+
+
+class _CoverageState(GainState):
+    def __init__(self, indptr, indices, w):
+        self._indptr = indptr
+        self._indices = indices
+        self._w = w
+        self._covered = np.zeros(w.shape[0], dtype=np.bool_)
+        self.value = 0.0
+
+    def gains(self, candidates: np.ndarray) -> np.ndarray:
+        cand = np.ascontiguousarray(candidates, dtype=np.int64)
+        out = np.empty(cand.shape[0], dtype=np.float64)
+        kernel = _cov_gains_parallel if cand.shape[0] >= _PARALLEL_MIN else _cov_gains_serial
+        kernel(self._indptr, self._indices, self._covered, self._w, cand, out)
+        return out
+
+    def add(self, j: int) -> None:
+        items = self._indices[self._indptr[j] : self._indptr[j + 1]]
+        self.value += _cov_gain(items, self._covered, self._w)
+        _cov_add(items, self._covered)
+
+
+class Coverage(SetFunction):
+    """Weighted coverage: f(S) = sum_i w_i [some j in S covers item i].
+
+    Parameters
+    ----------
+    incidence : array-like or scipy.sparse matrix of shape (m, n), boolean or 0/1
+        A_ij = 1 when candidate j covers item i (rows are items, columns candidates, as the
+        similarity of :class:`FacilityLocation`; coverage is facility location with s = A).
+    weights : array-like of shape (m,), optional
+        w_i >= 0, finite; default all ones (f counts covered items).
+
+    Notes
+    -----
+    Stored as CSC (candidate-major). A gain costs O(deg j), ``add`` O(deg j).
+    """
+
+    def __init__(self, incidence, weights=None):
+        A = _incidence_csc(incidence)
+        self.m, self.n = (int(s) for s in A.shape)
+        if weights is None:
+            w = np.ones(self.m, dtype=np.float64)
+        else:
+            w = as_float_array(weights, "weights", 1, dtype=np.float64)
+            check_length(w, self.m, "weights", "the number of items (rows of incidence)")
+            if w.size and w.min() < 0:
+                raise ValueError(f"weights: entry {int(np.argmin(w))} is negative; coverage needs w >= 0")
+        self._w = w
+        self._indptr = A.indptr.astype(np.int64)
+        self._indices = A.indices.astype(np.int64)
+
+    def new_state(self) -> GainState:
+        return _CoverageState(self._indptr, self._indices, self._w)

@@ -1,0 +1,83 @@
+"""Active-set NNQP/NNLS against scipy and the KKT conditions."""
+
+import numpy as np
+import pytest
+import scipy.optimize
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matroidomp import nnls, nnqp
+
+
+def kkt_violation(Q, c, w):
+    g = c - Q @ w
+    return max(float(np.max(g)), float(np.max(np.abs(g[w > 0]))) if np.any(w > 0) else 0.0, -float(np.min(w)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(m=st.integers(1, 40), k=st.integers(1, 30), seed=st.integers(0, 2**32 - 1), lam=st.sampled_from([0.0, 1e-3, 1.0]))
+def test_nnls_matches_scipy(m, k, seed, lam):
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((m, k))
+    b = rng.standard_normal(m)
+    res = nnls(A, b, lam=lam)
+    assert res.converged
+    A_aug = np.vstack([A, np.sqrt(lam) * np.eye(k)]) if lam else A
+    b_aug = np.concatenate([b, np.zeros(k)]) if lam else b
+    ref, _ = scipy.optimize.nnls(A_aug, b_aug)
+    obj = lambda w: np.sum((A @ w - b) ** 2) + lam * w @ w  # noqa: E731
+    # unique minimiser when the problem is strictly convex; otherwise compare objective values
+    assert obj(res.w) <= obj(ref) + 1e-9 * max(1.0, obj(ref))
+    if np.linalg.matrix_rank(A) == k or lam > 0:
+        np.testing.assert_allclose(res.w, ref, rtol=1e-6, atol=1e-8 * max(1.0, np.max(np.abs(ref))))
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 25), rank=st.integers(1, 25), seed=st.integers(0, 2**32 - 1))
+def test_nnqp_kkt_on_psd_and_singular_q(n, rank, seed):
+    rng = np.random.default_rng(seed)
+    F = rng.standard_normal((n, min(rank, n)))
+    Q = F @ F.T  # PSD, singular when rank < n
+    c = rng.standard_normal(n)
+    if rank < n:
+        c = F @ rng.standard_normal(F.shape[1])  # keep the problem bounded
+    res = nnqp(Q, c)
+    assert res.converged
+    assert np.all(res.w >= 0)
+    assert kkt_violation(Q, c, res.w) <= 1e-7 * max(1.0, np.max(np.abs(c)), np.max(np.abs(Q)))
+    assert res.objective == pytest.approx(c @ res.w - 0.5 * res.w @ Q @ res.w, rel=1e-9, abs=1e-12)
+
+
+def test_nnqp_ridge_equals_shifted_diagonal():
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((30, 12))
+    Q, c = A.T @ A, A.T @ rng.standard_normal(30)
+    np.testing.assert_allclose(nnqp(Q, c, ridge=0.5).w, nnqp(Q + 0.5 * np.eye(12), c).w, rtol=1e-10)
+
+
+def test_nnqp_warm_start_reaches_same_optimum():
+    rng = np.random.default_rng(1)
+    A = rng.standard_normal((40, 20))
+    Q, c = A.T @ A, A.T @ rng.standard_normal(40)
+    cold = nnqp(Q, c)
+    warm = nnqp(Q, c, w0=np.abs(rng.standard_normal(20)))
+    np.testing.assert_allclose(warm.w, cold.w, rtol=1e-8, atol=1e-12)
+    again = nnqp(Q, c, w0=cold.w)
+    assert again.n_iter == 0
+
+
+def test_nnqp_reports_iteration_limit_instead_of_raising():
+    rng = np.random.default_rng(2)
+    A = rng.standard_normal((60, 30))
+    Q, c = A.T @ A, A.T @ rng.standard_normal(60)
+    res = nnqp(Q, c, max_iter=2)
+    assert res.status == "max_iter"
+    assert not res.converged
+    assert np.all(res.w >= 0)
+
+
+def test_nnls_all_negative_target_gives_zero():
+    A = np.abs(np.random.default_rng(3).standard_normal((10, 4)))
+    res = nnls(A, -np.ones(10))
+    np.testing.assert_array_equal(res.w, 0.0)
+    assert res.objective == 0.0
