@@ -24,12 +24,17 @@ def forward_substitution(L, b, p, out):
 
 @njit(cache=True)
 def backward_substitution_transposed(L, y, p, out):
-    """Solve L[:p, :p]^T x = y[:p] into ``out[:p]``."""
+    """Solve L[:p, :p]^T x = y[:p] into ``out[:p]``.
+
+    Column-oriented on Lᵀ, i.e. it sweeps the rows of L contiguously (row-major friendly).
+    """
+    for i in range(p):
+        out[i] = y[i]
     for i in range(p - 1, -1, -1):
-        acc = y[i]
-        for t in range(i + 1, p):
-            acc -= L[t, i] * out[t]
-        out[i] = acc / L[i, i]
+        out[i] /= L[i, i]
+        xi = out[i]
+        for t in range(i):
+            out[t] -= L[i, t] * xi
 
 
 @njit(cache=True)

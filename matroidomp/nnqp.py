@@ -20,7 +20,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import qr, solve_triangular
 
-from ._validation import as_float_array, check_length, check_nonnegative_scalar, check_symmetric
+from ._validation import (
+    as_float_array,
+    check_length,
+    check_nonnegative_int,
+    check_nonnegative_scalar,
+    check_symmetric,
+)
 from .kernels.cholesky import cholesky_append, cholesky_solve
 
 CONVERGED = "converged"
@@ -108,16 +114,17 @@ class ActiveSetNNQP:
                 self.w[j] = 0.0
         return dropped
 
-    def solve(self, max_iter: int) -> tuple[str, int]:
+    def solve(self, max_iter: int, optimal_on_passive: bool = False) -> tuple[str, int]:
         """Run the active-set iterations from the current feasible w; return (status, n_iter).
 
-        w must be ≥ 0 and zero outside the passive set; if it is not optimal on the passive set,
-        the first pass moves it there (backtracking keeps it feasible), so any warm start works.
+        w must be ≥ 0 and zero outside the passive set; unless ``optimal_on_passive`` says it
+        already is, a first pass moves it to the optimum on the passive set (backtracking keeps
+        it feasible), so any warm start works.
         """
         m = self.m
         blocked = np.zeros(m, dtype=bool)
         n_iter = 0
-        if self.passive:
+        if self.passive and not optimal_on_passive:
             n_iter += self._descend_on_passive(None, max_iter)
         while n_iter < max_iter or max_iter <= 0:
             in_p = np.zeros(m, dtype=bool)
@@ -212,7 +219,7 @@ def nnqp(Q, c, *, ridge: float = 0.0, w0=None, max_iter: int | None = None, tol:
     Qr = Qa + ridge * np.eye(n) if ridge else Qa
     _check_psd(Qr, "Q")
     tol = _default_tol(Qr, ca) if tol is None else check_nonnegative_scalar(tol, "tol")
-    max_iter = 3 * n + 10 if max_iter is None else int(max_iter)
+    max_iter = 3 * n + 10 if max_iter is None else check_nonnegative_int(max_iter, "max_iter")
 
     solver = ActiveSetNNQP(n, tol)
     solver.Q[:n, :n] = Qr

@@ -66,7 +66,8 @@ class _GramOperator:
 
     def correlation(self, w: np.ndarray) -> np.ndarray:
         p = len(self.sel)
-        return self.u.c - (w[:p].astype(self.rows.dtype) @ self.rows[:p]).astype(np.float64)
+        # (rows[:p].T @ w) runs as one BLAS gemv; (w @ rows[:p]) is several times slower
+        return self.u.c - (self.rows[:p].T @ w[:p].astype(self.rows.dtype)).astype(np.float64)
 
 
 class _FactorOperator:
@@ -93,7 +94,7 @@ class _FactorOperator:
         u, p = self.u, len(self.sel)
         wp = w[:p].astype(self.sel_rows.dtype)
         if u.blocks is None:
-            rho = u.c - u.scale * (u.factor @ (wp @ self.sel_rows[:p])).astype(np.float64)
+            rho = u.c - u.scale * (u.factor @ (self.sel_rows[:p].T @ wp)).astype(np.float64)
         else:
             # one residual per domain, all matched in a single pass over G: (n × d)·(d × D)
             sel_blocks = u.blocks[self.sel]
@@ -176,6 +177,8 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
 
     Complexity: rank·(O(n|S|) Gram | O(nd) d-space) + O(Σ|S|²) for the Cholesky updates.
     """
+    if not isinstance(utility, QuadraticUtility):
+        raise TypeError(f"utility: expected a QuadraticUtility, got {type(utility).__name__}")
     if not isinstance(matroid, PartitionMatroid):
         raise TypeError(f"matroid: expected a PartitionMatroid, got {type(matroid).__name__}")
     if matroid.n != utility.n:
@@ -221,7 +224,7 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
             nnqp_fit.extend(q_col, c[j])
         if score[j] > tol:
             if nnqp_fit is not None:
-                _, it = nnqp_fit.solve(max_iter=3 * (p + 1) + 10)
+                _, it = nnqp_fit.solve(max_iter=3 * (p + 1) + 10, optimal_on_passive=True)
                 refit_iters += it
                 w[: p + 1] = nnqp_fit.w[: p + 1]
                 objective = nnqp_fit.objective()
