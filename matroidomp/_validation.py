@@ -103,3 +103,95 @@ def make_rng(seed) -> np.random.Generator:
     if isinstance(seed, np.random.Generator):
         return seed
     return np.random.default_rng(seed)
+
+
+def check_nonnegative_int(value, name: str) -> int:
+    """An int >= 0 (numpy ints and integral floats accepted, bools refused)."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected an int, got {value!r}")
+    try:
+        v = int(value)
+        integral = v == value
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise TypeError(f"{name}: expected an int, got {value!r}") from exc
+    if not integral:
+        raise TypeError(f"{name}: expected an int, got {value!r}")
+    if v < 0:
+        raise ValueError(f"{name}: expected an int >= 0, got {v}")
+    return v
+
+
+def check_indices(indices, n: int, name: str = "indices") -> np.ndarray:
+    """Integer indices into a pool of ``n``, as a flat int64 array; negative ones are refused."""
+    idx = np.asarray(indices).reshape(-1)
+    if idx.size and idx.dtype.kind not in "iu":
+        raise TypeError(f"{name}: expected integers, got dtype {idx.dtype}")
+    idx = idx.astype(np.int64)
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        bad = int(idx[(idx < 0) | (idx >= n)][0])
+        raise ValueError(f"{name}: index {bad} is out of range for a pool of {n}")
+    return idx
+
+
+def check_row_norms(G: np.ndarray, name: str) -> None:
+    """Raise when a row's squared norm overflows or underflows G's dtype.
+
+    Every Gram entry is bounded by the row norms (|⟨g_i, g_j⟩| ≤ ‖g_i‖‖g_j‖), so finite squared
+    norms mean GGᵀ is finite; a nonzero row whose squared norm underflows to 0 or the subnormal
+    range would be treated as a zero row. One O(nd) pass.
+    """
+    if G.size == 0:
+        return
+    sq = np.einsum("ij,ij->i", G, G)
+    info = np.finfo(G.dtype)
+    over = np.flatnonzero(~np.isfinite(sq))
+    if over.size:
+        raise ValueError(
+            f"{name}: the squared norm of row {int(over[0])} overflows {G.dtype} "
+            f"({over.size} row(s)); rescale the gradients"
+        )
+    under = np.flatnonzero(sq < info.tiny)
+    if under.size:
+        under = under[np.any(G[under] != 0, axis=1)]
+        if under.size:
+            raise ValueError(
+                f"{name}: the squared norm of row {int(under[0])} underflows {G.dtype} "
+                f"({under.size} row(s)); rescale the gradients"
+            )
+
+
+#: Above this many rows, the Gram matrix checks look at evenly spaced rows only.
+_FULL_GRAM_CHECK = 2048
+
+
+def check_gram(K: np.ndarray, name: str) -> None:
+    """Necessary conditions for K to be positive semi-definite: O(n²), or O(256 n) when large.
+
+    A PSD matrix has a nonnegative diagonal and satisfies |K_ij|² ≤ K_ii·K_jj (every 2 × 2
+    principal minor is ≥ 0). This catches the usual wrong inputs (a negated Gram matrix, a
+    distance matrix, a similarity with a zero diagonal) without an O(n³) eigendecomposition.
+    """
+    n = K.shape[0]
+    if n == 0:
+        return
+    diag = np.diag(K).astype(np.float64)
+    scale = max(float(np.max(np.abs(diag))), 1e-300)
+    tol = 1e3 * np.finfo(K.dtype).eps
+    neg = np.flatnonzero(diag < -tol * scale)
+    if neg.size:
+        raise ValueError(
+            f"{name}: diagonal entry {int(neg[0])} is negative ({diag[neg[0]]:.3g}); "
+            "a Gram matrix is positive semi-definite"
+        )
+    root = np.sqrt(np.maximum(diag, 0.0))
+    rows = np.arange(n) if n <= _FULL_GRAM_CHECK else np.linspace(0, n - 1, 256).astype(np.int64)
+    for start in range(0, rows.size, 512):
+        r = rows[start:start + 512]
+        excess = np.abs(K[r].astype(np.float64)) - root[r, None] * root[None, :] * (1 + tol) - tol * scale
+        bad = np.argwhere(excess > 0)
+        if bad.size:
+            i, j = int(r[bad[0, 0]]), int(bad[0, 1])
+            raise ValueError(
+                f"{name}: not positive semi-definite: |K[{i}, {j}]| = {abs(float(K[i, j])):.3g} exceeds "
+                f"sqrt(K[{i}, {i}] K[{j}, {j}]) = {root[i] * root[j]:.3g}"
+            )

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ._validation import to_numpy
+from ._validation import check_nonnegative_int, to_numpy
 
 
 def _encode_labels(labels) -> tuple[np.ndarray, np.ndarray]:
@@ -65,7 +65,7 @@ def _as_budget(value, name: str) -> int:
         raise TypeError(f"{name}: expected an int budget, got {value!r}")
     try:
         v = int(value)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise TypeError(f"{name}: expected an int budget, got {value!r}") from exc
     if v != value:
         raise TypeError(f"{name}: expected an int budget, got {value!r}")
@@ -104,7 +104,7 @@ class PartitionMatroid:
     @classmethod
     def cardinality(cls, n: int, k: int) -> "PartitionMatroid":
         """The uniform matroid |S| <= k over n elements (one domain, labelled 0)."""
-        n = int(n)
+        n = check_nonnegative_int(n, "n")
         k = _as_budget(k, "k")
         return cls(np.zeros(n, dtype=np.int64), {0: k} if n else {})
 

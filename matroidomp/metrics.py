@@ -5,17 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import as_float_array
+from ._validation import check_indices as _check_indices
 from .matroid import _encode_labels
-
-
-def _check_indices(indices, n: int) -> np.ndarray:
-    idx = np.asarray(indices).reshape(-1)
-    if idx.size and idx.dtype.kind not in "iu":
-        raise TypeError(f"indices: expected integers, got dtype {idx.dtype}")
-    idx = idx.astype(np.int64)
-    if idx.size and (idx.min() < 0 or idx.max() >= n):
-        raise ValueError(f"indices: out of range for a pool of {n}")
-    return idx
 
 
 def conflicting_pairs(G, indices) -> int:
@@ -40,5 +31,5 @@ def domain_coverage(labels, indices) -> dict:
     domains, codes = _encode_labels(labels)
     idx = _check_indices(indices, codes.shape[0])
     pool = np.bincount(codes, minlength=len(domains))
-    chosen = np.bincount(codes[idx], minlength=len(domains))
+    chosen = np.bincount(codes[np.unique(idx)], minlength=len(domains))  # a repeat is one element
     return {d.item(): float(c / p) for d, c, p in zip(domains, chosen, pool)}

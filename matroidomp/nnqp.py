@@ -26,6 +26,7 @@ from ._validation import (
     check_nonnegative_int,
     check_nonnegative_scalar,
     check_symmetric,
+    to_numpy,
 )
 from .kernels.cholesky import cholesky_append, cholesky_solve
 
@@ -186,13 +187,17 @@ def _default_tol(Q: np.ndarray, c: np.ndarray) -> float:
     return 1e-10 * max(scale, 1e-300)
 
 
-def _check_psd(Q: np.ndarray, name: str) -> None:
-    """Raise when Q has a clearly negative eigenvalue (the NNQP would be unbounded/non-convex)."""
+def _check_psd(Q: np.ndarray, name: str, rel_tol: float = 1e-8) -> None:
+    """Raise when Q has a clearly negative eigenvalue (the NNQP would be unbounded/non-convex).
+
+    ``rel_tol`` is the relative rounding of the input: a Gram matrix given in half precision is
+    PSD only up to its rounding, about eps(float16) relative per entry.
+    """
     if Q.shape[0] == 0:
         return
     lam_min = float(np.linalg.eigvalsh(Q)[0])
     scale = float(np.max(np.abs(Q)))
-    if lam_min < -1e-8 * max(scale, 1.0) * Q.shape[0]:
+    if lam_min < -rel_tol * max(scale, 1.0) * Q.shape[0]:
         raise ValueError(f"{name}: matrix is not positive semi-definite (smallest eigenvalue {lam_min:.3g})")
 
 
@@ -210,6 +215,7 @@ def nnqp(Q, c, *, ridge: float = 0.0, w0=None, max_iter: int | None = None, tol:
 
     Complexity: O(n² + Σ|P|²) per iteration with the incremental Cholesky factor.
     """
+    Q = to_numpy(Q, "Q")
     Qa = as_float_array(Q, "Q", 2, dtype=np.float64)
     check_symmetric(Qa, "Q")
     ca = as_float_array(c, "c", 1, dtype=np.float64)
@@ -217,7 +223,7 @@ def nnqp(Q, c, *, ridge: float = 0.0, w0=None, max_iter: int | None = None, tol:
     check_length(ca, n, "c", "Q's size")
     ridge = check_nonnegative_scalar(ridge, "ridge")
     Qr = Qa + ridge * np.eye(n) if ridge else Qa
-    _check_psd(Qr, "Q")
+    _check_psd(Qr, "Q", max(1e-8, float(np.finfo(Q.dtype).eps)) if Q.dtype.kind == "f" else 1e-8)
     tol = _default_tol(Qr, ca) if tol is None else check_nonnegative_scalar(tol, "tol")
     max_iter = 3 * n + 10 if max_iter is None else check_nonnegative_int(max_iter, "max_iter")
 

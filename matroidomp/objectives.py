@@ -19,7 +19,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_float_array, check_length, check_nonnegative_scalar, check_symmetric, to_numpy
+from ._validation import (
+    as_float_array,
+    check_gram,
+    check_indices,
+    check_length,
+    check_nonnegative_scalar,
+    check_row_norms,
+    check_symmetric,
+    to_numpy,
+)
 from .matroid import _encode_labels
 from .nnqp import CONVERGED, nnqp
 from .setfunction import GainState, SetFunction
@@ -51,14 +60,19 @@ class QuadraticUtility(SetFunction):
                  blocks=None, nonneg: bool = True):
         if (gram is None) == (factor is None) and gram is None:
             raise ValueError("QuadraticUtility needs a Gram matrix or a factor G")
-        self.c = as_float_array(c, "c", 1, dtype=np.float64)
-        self.n = int(self.c.shape[0])
+        # G/K first: a row that overflows shows up as a non-finite c, and G names the cause
         self.factor = None if factor is None else as_float_array(factor, "G", 2)
         self.gram = None if gram is None else as_float_array(gram, "K", 2)
         if self.factor is not None:
-            check_length(self.factor, self.n, "G", "the length of c")
+            check_row_norms(self.factor, "G")
         if self.gram is not None:
             check_symmetric(self.gram, "K")
+            check_gram(self.gram, "K")
+        self.c = as_float_array(c, "c", 1, dtype=np.float64)
+        self.n = int(self.c.shape[0])
+        if self.factor is not None:
+            check_length(self.factor, self.n, "G", "the length of c")
+        if self.gram is not None:
             check_length(self.gram, self.n, "K", "the length of c")
         self.scale = check_nonnegative_scalar(scale, "scale")
         self.ridge = check_nonnegative_scalar(ridge, "ridge")
@@ -97,7 +111,10 @@ class QuadraticUtility(SetFunction):
             raise ValueError("anchors: at least one validation gradient is needed")
         if A.shape[1] != Ga.shape[1]:
             raise ValueError(f"anchors: dimension {A.shape[1]} does not match G's {Ga.shape[1]}")
-        lr = float(lr)
+        try:
+            lr = float(lr)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"lr: expected a number, got {lr!r}") from exc
         if not np.isfinite(lr) or lr < 0:
             raise ValueError(f"lr: expected a finite learning rate >= 0, got {lr}")
         eta = max(lr, LR_FLOOR)
@@ -105,6 +122,10 @@ class QuadraticUtility(SetFunction):
             Ga = _normalize_rows(Ga, "G")
             A = _normalize_rows(A, "anchors")
         sq_norms = np.einsum("ij,ij->i", Ga, Ga).astype(np.float64)
+        if not np.all(np.isfinite(sq_norms)):
+            check_row_norms(Ga, "G")  # raises, naming the row
+        if sq_norms.size and not eta * eta * float(sq_norms.max()) <= float(np.finfo(Ga.dtype).max):
+            raise ValueError(f"lr: {lr:g} is too large: lr²·‖g_i‖² overflows {Ga.dtype}")
         anchor_mean = A.astype(np.float64).mean(axis=0).astype(Ga.dtype)
         c = eta * (Ga @ anchor_mean).astype(np.float64) + 0.5 * eta**2 * sq_norms
         return cls(c, factor=Ga, scale=eta**2, blocks=domains, nonneg=nonneg)
@@ -142,13 +163,13 @@ class QuadraticUtility(SetFunction):
     # ----------------------------------------------------------------- evaluation
     def solve(self, indices) -> tuple[float, np.ndarray]:
         """(F(S), w_S): the exact optimum on support S."""
-        S = np.asarray(indices, dtype=np.int64).reshape(-1)
+        S = check_indices(indices, self.n)
         if S.size == 0:
             return 0.0, np.zeros(0)
         Q = self.q_columns(S)
         cS = self.c[S]
         if self.nonneg:
-            res = nnqp(Q, cS, tol=1e-12 * max(1.0, float(np.max(np.abs(cS)))))
+            res = nnqp(Q, cS, tol=1e-12 * float(np.max(np.abs(cS))))  # relative: c may be ~lr ≪ 1
             if res.status != CONVERGED:  # pragma: no cover - finite termination in practice
                 raise RuntimeError(f"NNQP on {S.size} elements did not converge")
             return float(res.objective), res.w

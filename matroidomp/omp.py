@@ -112,13 +112,14 @@ def _use_gram(u: QuadraticUtility, steps: int, precompute) -> bool:
     Forming K costs 2n²d flops at GEMM speed; the d-space path reads G once per step
     (memory bound, roughly 25× slower per flop here), so K pays off when n ≲ 25·steps.
     """
+    auto = isinstance(precompute, str) and precompute == "auto"
+    if not auto and not isinstance(precompute, (bool, np.bool_)):
+        raise ValueError(f"precompute: expected 'auto', True or False, got {precompute!r}")
     if u.gram is not None:
         return True
-    if precompute == "auto":
+    if auto:
         return u.n <= _GRAM_STEPS_FACTOR * max(steps, 1) and u.n * u.n * u.factor.itemsize <= _GRAM_MAX_BYTES
-    if isinstance(precompute, (bool, np.bool_)):
-        return bool(precompute)
-    raise ValueError(f"precompute: expected 'auto', True or False, got {precompute!r}")
+    return bool(precompute)
 
 
 class _LeastSquaresFit:

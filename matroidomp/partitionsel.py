@@ -26,10 +26,13 @@ def partitionsel(G, domains, k: int, *, anchors, lr: float, budgets="proportiona
     Returns a :class:`SelectionResult`; its ``weights`` are the NNQP coefficients, which the
     authors use only inside selection (training uses the plain mean loss of the selection).
     """
+    G = to_numpy(G, "G")
+    if G.ndim != 2:
+        raise ValueError(f"G: expected a 2-D array (one gradient per row), got shape {G.shape}")
     labels = to_numpy(domains, "domains")
     matroid = make_matroid(labels, budgets, k)
-    if matroid.n != to_numpy(G, "G").shape[0]:
-        raise ValueError(f"domains: {matroid.n} labels for a pool of {to_numpy(G, 'G').shape[0]} gradients")
+    if matroid.n != G.shape[0]:
+        raise ValueError(f"domains: {matroid.n} labels for a pool of {G.shape[0]} gradients")
     utility = QuadraticUtility.taylor(G, anchors, lr, normalize=normalize,
                                       domains=labels if block_diagonal else None)
     return solve_omp(utility, matroid, randomized=randomized, seed=seed, on_no_gain=on_no_gain,
