@@ -1,0 +1,172 @@
+"""Facility location, feature-based and coverage functions: values, gains, laws, input checks."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.metrics.pairwise import cosine_similarity, euclidean_distances
+
+from matroidomp.submodular import (
+    _PARALLEL_MIN,
+    Coverage,
+    FacilityLocation,
+    FeatureBased,
+    similarity_matrix,
+)
+from submodular_cases import KINDS, make_function, reference
+
+FAST = settings(max_examples=60, deadline=None)
+
+
+def _random_chain(n, rng):
+    """A random order of the ground set; its prefixes form a chain of sets."""
+    return [int(j) for j in rng.permutation(n)]
+
+
+@FAST
+@given(kind=st.sampled_from(KINDS), n=st.integers(1, 10), ties=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_state_gains_and_values_match_the_definition(kind, n, ties, seed):
+    rng = np.random.default_rng(seed)
+    f, data = make_function(kind, n, rng, ties=ties)
+    state = f.new_state()
+    S = []
+    for j in _random_chain(n, rng)[: int(rng.integers(0, n + 1))]:
+        base = reference(kind, data, S)
+        assert state.value == pytest.approx(base, rel=1e-9, abs=1e-12)
+        everyone = np.arange(n)
+        expected = [reference(kind, data, S + [c]) - base for c in everyone]
+        np.testing.assert_allclose(state.gains(everyone), expected, rtol=1e-9, atol=1e-12)
+        state.add(j)
+        S.append(j)
+    assert state.value == pytest.approx(reference(kind, data, S), rel=1e-9, abs=1e-12)
+    assert f(S) == pytest.approx(reference(kind, data, S), rel=1e-9, abs=1e-12)
+
+
+@FAST
+@given(kind=st.sampled_from(KINDS), n=st.integers(2, 10), ties=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_monotone_and_submodular_on_random_sets(kind, n, ties, seed):
+    """For A ⊆ B and j ∉ B: f(A) <= f(B) and f(A + j) - f(A) >= f(B + j) - f(B) (definition)."""
+    rng = np.random.default_rng(seed)
+    _, data = make_function(kind, n, rng, ties=ties)
+    order = _random_chain(n, rng)
+    b = int(rng.integers(0, n))
+    a = int(rng.integers(0, b + 1))
+    A, B, j = order[:a], order[:b], order[b]
+    fA, fB = reference(kind, data, A), reference(kind, data, B)
+    assert fA <= fB + 1e-12
+    assert reference(kind, data, A + [j]) - fA >= reference(kind, data, B + [j]) - fB - 1e-12
+
+
+@FAST
+@given(kind=st.sampled_from(KINDS), n=st.integers(1, 12), ties=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_computed_gains_never_increase_as_the_set_grows(kind, n, ties, seed):
+    """Exactly, in floating point: the property that makes lazy greedy equal naive greedy."""
+    rng = np.random.default_rng(seed)
+    f, _ = make_function(kind, n, rng, ties=ties)
+    state = f.new_state()
+    everyone = np.arange(n)
+    previous = state.gains(everyone)
+    assert np.all(previous >= 0)
+    for j in _random_chain(n, rng):
+        state.add(j)
+        current = state.gains(everyone)
+        assert np.all(current <= previous)
+        assert np.all(current >= 0)
+        previous = current
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_gains_are_bitwise_identical_alone_and_in_batches(kind):
+    """Serial and parallel kernels, any batch order: one candidate, one exact float."""
+    rng = np.random.default_rng(7)
+    n = 2 * _PARALLEL_MIN + 3
+    if kind == "facility":
+        f = FacilityLocation(rng.random((97, n)))  # float64: float32 sums would be exact
+    elif kind == "coverage":
+        f = Coverage(rng.random((200, n)) < 0.05, rng.random(200))
+    else:
+        f = FeatureBased(rng.random((n, 41)) ** 3, concave=kind.split("_")[1])
+    state = f.new_state()
+    for j in rng.choice(n, 5, replace=False):
+        state.add(int(j))
+    everyone = np.arange(n)
+    batch = state.gains(everyone)  # parallel kernel
+    some = rng.choice(n, 50, replace=False)
+    alone = np.array([state.gains(np.array([j]))[0] for j in some])  # serial kernel
+    assert np.array_equal(alone, batch[some])
+    perm = rng.permutation(n)
+    assert np.array_equal(state.gains(perm), batch[perm])
+    assert np.array_equal(state.gains(some), batch[some])
+
+
+def test_float32_similarity_is_kept_and_symmetric_input_is_not_copied():
+    rng = np.random.default_rng(0)
+    S = similarity_matrix(rng.standard_normal((50, 4)).astype(np.float32))
+    f = FacilityLocation(S)
+    assert S.dtype == np.float32
+    assert np.shares_memory(f._sim_t, S)
+    rect = rng.random((30, 50))
+    g = FacilityLocation(rect)
+    assert (g.m, g.n) == (30, 50)
+    assert g([3, 9]) == pytest.approx(rect[:, [3, 9]].max(axis=1).sum(), rel=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_similarity_matrix_matches_its_definition(dtype):
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((40, 6)).astype(dtype)
+    X[5] = 0  # a zero row has cosine 0 with everything
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    cos = similarity_matrix(X, "cosine")
+    assert cos.dtype == dtype and np.array_equal(cos, cos.T) and cos.min() >= 0
+    np.testing.assert_allclose(cos, (1 + cosine_similarity(X.astype(float))) / 2, atol=tol)
+    euc = similarity_matrix(X, "euclidean")
+    d2 = euclidean_distances(X.astype(float), squared=True)
+    assert np.array_equal(euc, euc.T) and euc.min() >= 0
+    np.testing.assert_allclose(euc, d2.max() - d2, atol=tol * d2.max())
+    f = FacilityLocation.from_features(X, metric="euclidean")
+    assert f([0, 1]) == pytest.approx(euc[:, [0, 1]].max(axis=1).sum(), rel=1e-6)
+
+
+def test_sparse_and_dense_incidence_agree():
+    rng = np.random.default_rng(2)
+    A = rng.random((30, 20)) < 0.2
+    w = rng.random(30)
+    dense, sparse = Coverage(A.astype(np.int8), w), Coverage(sp.csr_matrix(A.astype(float)), w)
+    for S in ([], [0], [1, 5, 7], list(range(20))):
+        assert dense(S) == pytest.approx(w[A[:, S].any(axis=1)].sum(), rel=1e-12)
+        assert sparse(S) == dense(S)
+    assert Coverage(A)([2, 3]) == A[:, [2, 3]].any(axis=1).sum()
+
+
+def test_empty_ground_set():
+    for f in (FacilityLocation(np.zeros((4, 0))), FeatureBased(np.zeros((0, 3))), Coverage(np.zeros((4, 0)))):
+        assert f.n == 0
+        assert f([]) == 0.0
+        assert f.new_state().gains(np.array([], dtype=np.int64)).shape == (0,)
+
+
+@pytest.mark.parametrize(
+    "make, exc, match",
+    [
+        (lambda: FacilityLocation(np.array([[0.5, -0.1], [0.2, 0.3]])), ValueError, r"\(0, 1\).*< 0"),
+        (lambda: FacilityLocation(np.array([[0.5, np.nan], [0.2, 0.3]])), ValueError, "NaN"),
+        (lambda: FacilityLocation(np.ones(4)), ValueError, "2-D"),
+        (lambda: FacilityLocation(np.ones((2, 2, 2))), ValueError, "2-D"),
+        (lambda: FacilityLocation(np.array([["a", "b"]])), TypeError, "real numeric"),
+        (lambda: FacilityLocation.from_features(np.ones((3, 2)), metric="manhattan"), ValueError, "metric"),
+        (lambda: FeatureBased(np.array([[1.0, -2.0]])), ValueError, "row 0"),
+        (lambda: FeatureBased(np.ones((3, 2)), concave="square"), ValueError, "concave"),
+        (lambda: FeatureBased(np.array([[np.inf, 1.0]])), ValueError, "NaN or Inf"),
+        (lambda: Coverage(np.array([[0, 2], [1, 0]])), ValueError, "0 or 1"),
+        (lambda: Coverage(sp.csr_matrix(np.array([[0.0, 0.5]]))), ValueError, "0 or 1"),
+        (lambda: Coverage(np.ones(3)), ValueError, "2-D"),
+        (lambda: Coverage(np.ones((2, 3)), weights=np.ones(3)), ValueError, "length 3"),
+        (lambda: Coverage(np.ones((2, 3)), weights=np.array([1.0, -1.0])), ValueError, "negative"),
+        (lambda: Coverage(np.ones((2, 3)), weights=np.array([1.0, np.nan])), ValueError, "not finite"),
+    ],
+)
+def test_bad_input_is_rejected_with_a_clear_message(make, exc, match):
+    with pytest.raises(exc, match=match):
+        make()
