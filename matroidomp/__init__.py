@@ -1,11 +1,12 @@
 """matroidomp: gradient-matching subset selection under partition matroids.
 
-Solvers: :func:`omp`, :func:`omp_gram`, :func:`solve_omp`, :func:`partitionsel` (OMP with exact
+Solvers: :func:`greedy`, :func:`stochastic_greedy` (any monotone set function), :func:`omp`, :func:`omp_gram`, :func:`solve_omp`, :func:`partitionsel` (OMP with exact
 nonnegative weights), :func:`nnqp`, :func:`nnls` (active set). Constraints:
 :class:`PartitionMatroid` and the budget rules. Utilities: :class:`QuadraticUtility`.
 """
 
 from . import bounds
+from .greedy import greedy, stochastic_greedy
 from .matroid import PartitionMatroid, equal_budgets, make_matroid, proportional_budgets
 from .metrics import conflicting_pairs, domain_coverage
 from .nnqp import NNQPResult, nnls, nnqp
@@ -14,11 +15,15 @@ from .omp import omp, omp_gram, solve_omp
 from .partitionsel import partitionsel
 from .result import SelectionResult
 from .setfunction import CallableSetFunction, GainState, SetFunction
+from .submodular import Coverage, FacilityLocation, FeatureBased, similarity_matrix
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CallableSetFunction",
+    "Coverage",
+    "FacilityLocation",
+    "FeatureBased",
     "GainState",
     "NNQPResult",
     "PartitionMatroid",
@@ -29,6 +34,7 @@ __all__ = [
     "conflicting_pairs",
     "domain_coverage",
     "equal_budgets",
+    "greedy",
     "make_matroid",
     "nnls",
     "nnqp",
@@ -36,5 +42,7 @@ __all__ = [
     "omp_gram",
     "partitionsel",
     "proportional_budgets",
+    "similarity_matrix",
     "solve_omp",
+    "stochastic_greedy",
 ]
