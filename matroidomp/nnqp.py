@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.linalg import qr, solve_triangular
+from scipy.linalg.lapack import dpotrf
 
 from ._validation import (
     as_float_array,
@@ -28,14 +29,12 @@ from ._validation import (
     check_symmetric,
     to_numpy,
 )
-from .kernels.cholesky import cholesky_append, cholesky_solve
+from .kernels.active_set import CONVERGED as KERNEL_CONVERGED
+from .kernels.active_set import active_set_solve, quadratic_value
+from .kernels.active_set import _append as factor_append
 
 CONVERGED = "converged"
 MAX_ITER = "max_iter"
-
-#: Schur complements below this fraction of the diagonal count as linear dependence.
-_DEPENDENCE_TOL = 1e-10
-
 
 @dataclass(frozen=True)
 class NNQPResult:
@@ -59,7 +58,9 @@ class NNQPResult:
 class ActiveSetNNQP:
     """Warm-started active-set NNQP over a universe that grows one coordinate at a time.
 
-    Memory is preallocated for ``capacity`` coordinates: Q, the Cholesky factor of Q_PP, c, w.
+    Memory is preallocated for ``capacity`` coordinates: Q, the Cholesky factor of Q_PP, c, w
+    and the passive list; the iterations run in the numba kernel
+    :func:`matroidomp.kernels.active_set.active_set_solve`.
     """
 
     def __init__(self, capacity: int, tol: float):
@@ -69,8 +70,9 @@ class ActiveSetNNQP:
         self.L = np.zeros((capacity, capacity))
         self.c = np.zeros(capacity)
         self.w = np.zeros(capacity)
+        self.perm = np.zeros(capacity, dtype=np.int64)
         self.m = 0  # universe size
-        self.passive: list[int] = []  # coordinates of the factor, in factor order
+        self.p = 0  # passive-set size: perm[:p]
 
     def extend(self, q_col: np.ndarray, c_j: float) -> None:
         """Add coordinate m with Q[:m+1, m] = q_col (its diagonal last) and linear term c_j."""
@@ -81,105 +83,31 @@ class ActiveSetNNQP:
         self.w[m] = 0.0
         self.m = m + 1
 
-    def gradient(self) -> np.ndarray:
-        """g = c − Q w on the universe (the negative gradient; positive means 'increase me')."""
-        m = self.m
-        return self.c[:m] - self.Q[:m, :m] @ self.w[:m]
-
     def objective(self) -> float:
-        m = self.m
-        w = self.w[:m]
-        return float(self.c[:m] @ w - 0.5 * w @ (self.Q[:m, :m] @ w))
+        """cᵀw − ½wᵀQw at the current w."""
+        return float(quadratic_value(self.Q, self.c, self.w, self.m))
 
-    def _append_passive(self, j: int) -> bool:
-        p = len(self.passive)
-        q = self.Q[self.passive, j] if p else np.zeros(0)
-        if not cholesky_append(self.L, p, q, self.Q[j, j], _DEPENDENCE_TOL):
-            return False
-        self.passive.append(j)
-        return True
-
-    def _refactor(self) -> None:
-        P = self.passive
-        p = len(P)
-        if p:
-            self.L[:p, :p] = np.linalg.cholesky(self.Q[np.ix_(P, P)])
-
-    def set_passive(self, P: list[int]) -> list[int]:
-        """Factor Q_PP for a warm-start passive set; returns the coordinates that were dependent."""
-        self.passive = []
-        dropped = []
-        for j in P:
-            if not self._append_passive(j):
-                dropped.append(j)
+    def warm_start(self, w0: np.ndarray) -> None:
+        """Start from a nonnegative w0: factor its support, dropping dependent coordinates."""
+        self.w[: self.m] = w0
+        self.p = 0
+        for j in np.flatnonzero(w0 > 0):
+            if factor_append(self.Q, self.L, self.perm, self.p, j):
+                self.perm[self.p] = j
+                self.p += 1
+            else:
                 self.w[j] = 0.0
-        return dropped
 
     def solve(self, max_iter: int, optimal_on_passive: bool = False) -> tuple[str, int]:
         """Run the active-set iterations from the current feasible w; return (status, n_iter).
 
         w must be ≥ 0 and zero outside the passive set; unless ``optimal_on_passive`` says it
         already is, a first pass moves it to the optimum on the passive set (backtracking keeps
-        it feasible), so any warm start works.
+        it feasible), so any warm start works. Q must be positive semi-definite (callers check).
         """
-        m = self.m
-        blocked = np.zeros(m, dtype=bool)
-        n_iter = 0
-        if self.passive and not optimal_on_passive:
-            n_iter += self._descend_on_passive(None, max_iter)
-        while n_iter < max_iter or max_iter <= 0:
-            in_p = np.zeros(m, dtype=bool)
-            in_p[self.passive] = True
-            g = self.gradient()
-            g[in_p | blocked] = -np.inf
-            j = int(np.argmax(g)) if m else 0
-            if m == 0 or not g[j] > self.tol:
-                return CONVERGED, n_iter
-            if max_iter <= 0:
-                break
-            n_iter += 1
-            if not self._append_passive(j):
-                blocked[j] = True  # dependent on P: at the optimum on P its gradient is 0
-                continue
-            steps = self._descend_on_passive(j, max_iter - n_iter)
-            if steps < 0:
-                blocked[j] = True  # numerically no progress along j: exclude it until w moves
-            else:
-                blocked[:] = False
-                n_iter += steps
-        g = self.gradient()
-        g[self.passive] = -np.inf
-        return (CONVERGED if m == 0 or not np.max(g) > self.tol else MAX_ITER), n_iter
-
-    def _descend_on_passive(self, j_new: int | None, budget: int) -> int:
-        """Move w to the unconstrained optimum on P, backtracking to keep w ≥ 0.
-
-        Returns the number of coordinates dropped, or -1 when the just-added ``j_new`` would
-        immediately turn nonpositive (it is then removed again and w is unchanged).
-        """
-        dropped = 0
-        while True:
-            P = self.passive
-            z = cholesky_solve(self.L, self.c[P], len(P))
-            if np.all(z > 0):
-                self.w[P] = z
-                return dropped
-            if j_new is not None and dropped == 0 and z[-1] <= 0:
-                self.passive.pop()
-                return -1
-            wp = self.w[P]
-            neg = z <= 0
-            ratios = wp[neg] / (wp[neg] - z[neg])
-            alpha = float(np.min(ratios))
-            wp = wp + alpha * (z - wp)
-            wp[np.flatnonzero(neg)[np.argmin(ratios)]] = 0.0
-            keep = wp > 0
-            self.w[P] = np.where(keep, wp, 0.0)
-            self.passive = [P[t] for t in np.flatnonzero(keep)]
-            self._refactor()
-            dropped += int(np.count_nonzero(~keep))
-            if dropped >= budget or not self.passive:
-                return dropped
+        code, n_iter, self.p = active_set_solve(self.Q, self.c, self.m, self.w, self.perm, self.p, self.L,
+                                                self.tol, int(max_iter), bool(optimal_on_passive))
+        return (CONVERGED if code == KERNEL_CONVERGED else MAX_ITER), int(n_iter)
 
 
 def _default_tol(Q: np.ndarray, c: np.ndarray) -> float:
@@ -187,18 +115,22 @@ def _default_tol(Q: np.ndarray, c: np.ndarray) -> float:
     return 1e-10 * max(scale, 1e-300)
 
 
-def _check_psd(Q: np.ndarray, name: str, rel_tol: float = 1e-8) -> None:
-    """Raise when Q has a clearly negative eigenvalue (the NNQP would be unbounded/non-convex).
+def _check_psd(Q: np.ndarray, name: str, rel_tol: float) -> None:
+    """Raise unless Q + δI has a Cholesky factor, δ = 10·n·rel_tol·max|Q_ii| (O(n³/3) in LAPACK).
 
-    ``rel_tol`` is the relative rounding of the input: a Gram matrix given in half precision is
-    PSD only up to its rounding, about eps(float16) relative per entry.
+    A PSD matrix has eigenvalues ≥ −(rounding), which the shift δ covers; an eigenvalue below
+    −δ makes the factorisation fail. ``rel_tol`` is the relative rounding of the input (a Gram
+    matrix given in half precision is PSD only up to eps(float16)).
     """
-    if Q.shape[0] == 0:
+    n = Q.shape[0]
+    if n == 0:
         return
-    lam_min = float(np.linalg.eigvalsh(Q)[0])
-    scale = float(np.max(np.abs(Q)))
-    if lam_min < -rel_tol * max(scale, 1.0) * Q.shape[0]:
-        raise ValueError(f"{name}: matrix is not positive semi-definite (smallest eigenvalue {lam_min:.3g})")
+    delta = 10 * n * rel_tol * max(float(np.max(np.abs(np.diag(Q)))), 1e-300)
+    shifted = Q.copy()
+    shifted[np.diag_indices(n)] += delta
+    _, info = dpotrf(shifted, lower=0, overwrite_a=1, clean=0)  # symmetric: C order is fine
+    if info > 0:
+        raise ValueError(f"{name}: matrix is not positive semi-definite")
 
 
 def nnqp(Q, c, *, ridge: float = 0.0, w0=None, max_iter: int | None = None, tol: float | None = None) -> NNQPResult:
@@ -223,7 +155,7 @@ def nnqp(Q, c, *, ridge: float = 0.0, w0=None, max_iter: int | None = None, tol:
     check_length(ca, n, "c", "Q's size")
     ridge = check_nonnegative_scalar(ridge, "ridge")
     Qr = Qa + ridge * np.eye(n) if ridge else Qa
-    _check_psd(Qr, "Q", max(1e-8, float(np.finfo(Q.dtype).eps)) if Q.dtype.kind == "f" else 1e-8)
+    _check_psd(Qr, "Q", float(np.finfo(Q.dtype).eps) if Q.dtype.kind == "f" else float(np.finfo(np.float64).eps))
     tol = _default_tol(Qr, ca) if tol is None else check_nonnegative_scalar(tol, "tol")
     max_iter = 3 * n + 10 if max_iter is None else check_nonnegative_int(max_iter, "max_iter")
 
@@ -236,8 +168,7 @@ def nnqp(Q, c, *, ridge: float = 0.0, w0=None, max_iter: int | None = None, tol:
         check_length(w_start, n, "w0", "Q's size")
         if np.any(w_start < 0):
             raise ValueError("w0: warm start must be nonnegative")
-        solver.w[:n] = w_start
-        solver.set_passive([int(i) for i in np.flatnonzero(w_start > 0)])
+        solver.warm_start(w_start)
     status, n_iter = solver.solve(max_iter)
     w = solver.w[:n].copy()
     return NNQPResult(w=w, objective=solver.objective(), status=status, n_iter=n_iter)
