@@ -55,7 +55,14 @@ def as_float_array(x, name: str, ndim: int, dtype=None) -> np.ndarray:
 
 
 def check_finite(arr: np.ndarray, name: str) -> None:
-    """Raise if ``arr`` holds NaN or Inf, naming the first offending row (or entry)."""
+    """Raise if ``arr`` holds NaN or Inf, naming the first offending row (or entry).
+
+    Fast path: one sum without temporaries (NaN and Inf propagate through it); only when the
+    sum is not finite — bad entries, or a legitimate overflow of the sum — is every entry checked.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.sum(arr)):
+            return
     finite = np.isfinite(arr)
     if finite.all():
         return
