@@ -32,7 +32,7 @@ import numpy as np
 import pytest
 
 from matroidomp import PartitionMatroid, proportional_budgets
-from matroidomp.greedy import greedy
+from matroidomp import greedy
 from matroidomp.submodular import FacilityLocation, similarity_matrix
 
 try:

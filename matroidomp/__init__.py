@@ -6,13 +6,13 @@ nonnegative weights), :func:`nnqp`, :func:`nnls` (active set). Constraints:
 """
 
 from . import bounds
-from .greedy import greedy, stochastic_greedy
+from ._greedy import greedy, stochastic_greedy
 from .matroid import PartitionMatroid, equal_budgets, make_matroid, proportional_budgets
 from .metrics import conflicting_pairs, domain_coverage
-from .nnqp import NNQPResult, nnls, nnqp
+from ._nnqp import NNQPResult, nnls, nnqp
 from .objectives import QuadraticUtility
-from .omp import omp, omp_gram, solve_omp
-from .partitionsel import partitionsel
+from ._omp import omp, omp_gram, solve_omp
+from ._partitionsel import partitionsel
 from .result import SelectionResult
 from .setfunction import CallableSetFunction, GainState, SetFunction
 from .submodular import Coverage, FacilityLocation, FeatureBased, similarity_matrix

@@ -41,8 +41,8 @@ import numpy as np
 from .matroid import PartitionMatroid, proportional_budgets
 from .metrics import conflicting_pairs
 from .objectives import QuadraticUtility
-from .omp import solve_omp
-from .partitionsel import partitionsel
+from ._omp import solve_omp
+from ._partitionsel import partitionsel
 
 #: Pool share of each domain (the two smallest carry the target-relevant directions).
 DOMAIN_SHARES = (0.50, 0.25, 0.15, 0.10)

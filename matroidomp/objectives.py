@@ -30,7 +30,7 @@ from ._validation import (
     to_numpy,
 )
 from .matroid import _encode_labels
-from .nnqp import CONVERGED, nnqp
+from ._nnqp import CONVERGED, nnqp
 from .setfunction import GainState, SetFunction
 
 #: Learning rates are floored here, as in the authors' code, so that η² stays representable.
@@ -111,13 +111,7 @@ class QuadraticUtility(SetFunction):
             raise ValueError("anchors: at least one validation gradient is needed")
         if A.shape[1] != Ga.shape[1]:
             raise ValueError(f"anchors: dimension {A.shape[1]} does not match G's {Ga.shape[1]}")
-        try:
-            lr = float(lr)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"lr: expected a number, got {lr!r}") from exc
-        if not np.isfinite(lr) or lr < 0:
-            raise ValueError(f"lr: expected a finite learning rate >= 0, got {lr}")
-        eta = max(lr, LR_FLOOR)
+        eta = max(check_nonnegative_scalar(lr, "lr"), LR_FLOOR)
         if normalize:
             Ga = _normalize_rows(Ga, "G")
             A = _normalize_rows(A, "anchors")

@@ -141,6 +141,15 @@ def similarity_matrix(X, metric: str = "cosine") -> np.ndarray:
     raise ValueError(f"metric: expected 'cosine' or 'euclidean', got {metric!r}")
 
 
+def _batched_gains(serial, parallel, candidates, *data) -> np.ndarray:
+    """Gains of ``candidates`` by a numba kernel ``kernel(*data, cand, out)``; the parallel
+    variant only for batches large enough to pay for its threads (same numbers either way)."""
+    cand = np.ascontiguousarray(candidates, dtype=np.int64)
+    out = np.empty(cand.shape[0], dtype=np.float64)
+    (parallel if cand.shape[0] >= _PARALLEL_MIN else serial)(*data, cand, out)
+    return out
+
+
 class _FacilityLocationState(GainState):
     def __init__(self, sim_t: np.ndarray):
         self._sim_t = sim_t
@@ -148,11 +157,7 @@ class _FacilityLocationState(GainState):
         self.value = 0.0
 
     def gains(self, candidates: np.ndarray) -> np.ndarray:
-        cand = np.ascontiguousarray(candidates, dtype=np.int64)
-        out = np.empty(cand.shape[0], dtype=np.float64)
-        kernel = _fl_gains_parallel if cand.shape[0] >= _PARALLEL_MIN else _fl_gains_serial
-        kernel(self._sim_t, self._cur, cand, out)
-        return out
+        return _batched_gains(_fl_gains_serial, _fl_gains_parallel, candidates, self._sim_t, self._cur)
 
     def add(self, j: int) -> None:
         self.value = float(_fl_add(self._sim_t[j], self._cur))
@@ -255,11 +260,7 @@ class _FeatureBasedState(GainState):
         self.value = 0.0
 
     def gains(self, candidates: np.ndarray) -> np.ndarray:
-        cand = np.ascontiguousarray(candidates, dtype=np.int64)
-        out = np.empty(cand.shape[0], dtype=np.float64)
-        kernel = _fb_gains_parallel if cand.shape[0] >= _PARALLEL_MIN else _fb_gains_serial
-        kernel(self._X, self._acc, self._kind, cand, out)
-        return out
+        return _batched_gains(_fb_gains_serial, _fb_gains_parallel, candidates, self._X, self._acc, self._kind)
 
     def add(self, j: int) -> None:
         self.value = float(_fb_add(self._X[j], self._acc, self._kind))
@@ -362,11 +363,8 @@ class _CoverageState(GainState):
         self.value = 0.0
 
     def gains(self, candidates: np.ndarray) -> np.ndarray:
-        cand = np.ascontiguousarray(candidates, dtype=np.int64)
-        out = np.empty(cand.shape[0], dtype=np.float64)
-        kernel = _cov_gains_parallel if cand.shape[0] >= _PARALLEL_MIN else _cov_gains_serial
-        kernel(self._indptr, self._indices, self._covered, self._w, cand, out)
-        return out
+        return _batched_gains(_cov_gains_serial, _cov_gains_parallel, candidates,
+                              self._indptr, self._indices, self._covered, self._w)
 
     def add(self, j: int) -> None:
         items = self._indices[self._indptr[j] : self._indptr[j + 1]]

@@ -576,9 +576,9 @@ def test_bfloat16_torch_input():
 
 
 def test_negative_and_invalid_scalars():
-    with pytest.raises(ValueError, match="lr: expected a finite learning rate >= 0, got -0.1"):
+    with pytest.raises(ValueError, match="lr: expected a finite value >= 0, got -0.1"):
         mo.partitionsel(G0, L0, 3, anchors=B0, lr=-0.1)
-    with pytest.raises(ValueError, match="lr: expected a finite learning rate >= 0"):
+    with pytest.raises(ValueError, match="lr: expected a finite value >= 0"):
         mo.QuadraticUtility.taylor(G0, B0, -1e-3)
     with pytest.raises(TypeError, match="lr: expected a number, got 'fast'"):
         mo.partitionsel(G0, L0, 3, anchors=B0, lr="fast")

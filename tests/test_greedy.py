@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matroidomp import CallableSetFunction, PartitionMatroid
-from matroidomp.greedy import greedy, stochastic_greedy
+from matroidomp import greedy, stochastic_greedy
 from matroidomp.result import STOP_NO_GAIN, STOP_RANK
 from matroidomp.submodular import Coverage, FacilityLocation
 from submodular_cases import KINDS, brute_force_opt, make_function, random_matroid, reference

@@ -35,7 +35,7 @@ import numpy as np
 from ._validation import check_nonnegative_scalar, make_rng
 from .kernels.cholesky import cholesky_append, cholesky_solve
 from .matroid import PartitionMatroid
-from .nnqp import ActiveSetNNQP
+from ._nnqp import ActiveSetNNQP
 from .objectives import QuadraticUtility
 from .result import STOP_DEPENDENT, STOP_NO_GAIN, STOP_RANK, SelectionResult
 

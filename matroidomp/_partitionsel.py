@@ -5,7 +5,7 @@ from __future__ import annotations
 from ._validation import to_numpy
 from .matroid import make_matroid
 from .objectives import QuadraticUtility
-from .omp import solve_omp
+from ._omp import solve_omp
 from .result import SelectionResult
 
 

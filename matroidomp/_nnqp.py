@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import qr, solve_triangular
+from scipy.linalg import cho_factor, cho_solve
 from scipy.linalg.lapack import dpotrf
 
 from ._validation import (
@@ -177,9 +177,11 @@ def nnqp(Q, c, *, ridge: float = 0.0, w0=None, max_iter: int | None = None, tol:
 def nnls(A, b, *, lam: float = 0.0, max_iter: int | None = None, tol: float | None = None) -> NNQPResult:
     """Nonnegative (ridge) least squares: argmin ‖Aw − b‖² + lam‖w‖² over w ≥ 0.
 
-    Solved as the NNQP with Q = AᵀA, c = Aᵀb (float64), then polished: on the final passive set
-    the unsquared least-squares system [A_P; √lam·I] w = [b; 0] is re-solved by QR, which keeps
-    the accuracy of the Gram-free solution on ill-conditioned A whenever it stays positive.
+    Solved as the NNQP with Q = AᵀA + lam·I, c = Aᵀb (float64), then refined once on the final
+    passive set P by the corrected semi-normal equations (Björck 1987): with the residual
+    r = b − A_P w_P formed from A itself, w_P += (Q_PP)⁻¹(A_Pᵀr − lam·w_P). The Gram form alone
+    squares the condition number; one refinement step brings the error back to the order of a
+    QR solve for all but nearly singular A, at O(d|P|) instead of a QR's O(d|P|²).
     """
     Aa = as_float_array(A, "A", 2, dtype=np.float64)
     ba = as_float_array(b, "b", 1, dtype=np.float64)
@@ -189,23 +191,20 @@ def nnls(A, b, *, lam: float = 0.0, max_iter: int | None = None, tol: float | No
     c = Aa.T @ ba
     res = nnqp(Q, c, ridge=lam, max_iter=max_iter, tol=tol)
     P = np.flatnonzero(res.w > 0)
-    if res.converged and P.size:
-        AP = Aa[:, P]
-        rhs = ba
-        if lam:
-            AP = np.vstack([AP, np.sqrt(lam) * np.eye(P.size)])
-            rhs = np.concatenate([ba, np.zeros(P.size)])
-        R_fac, r_rhs = _qr_rhs(AP, rhs)
-        polished = solve_triangular(R_fac, r_rhs) if np.all(np.abs(np.diag(R_fac)) > 0) else None
-        if polished is not None and np.all(polished > 0):
-            w = np.zeros_like(res.w)
-            w[P] = polished
-            obj = float(c @ w - 0.5 * w @ (Q @ w) - 0.5 * lam * w @ w)
-            return NNQPResult(w=w, objective=obj, status=res.status, n_iter=res.n_iter)
-    return res
-
-
-def _qr_rhs(A: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Economic QR of A: return (R, Qᵀ rhs)."""
-    Qf, R = qr(A, mode="economic", check_finite=False)
-    return R, Qf.T @ rhs
+    if not (res.converged and P.size):
+        return res
+    AP = Aa[:, P]
+    wP = res.w[P]
+    QP = Q[np.ix_(P, P)]
+    QP[np.diag_indices(P.size)] += lam
+    try:
+        factor = cho_factor(QP, check_finite=False)
+    except np.linalg.LinAlgError:
+        return res
+    refined = wP + cho_solve(factor, AP.T @ (ba - AP @ wP) - lam * wP, check_finite=False)
+    if not np.all(refined > 0):
+        return res
+    w = np.zeros_like(res.w)
+    w[P] = refined
+    obj = float(c @ w - 0.5 * w @ (Q @ w) - 0.5 * lam * w @ w)
+    return NNQPResult(w=w, objective=obj, status=res.status, n_iter=res.n_iter)
