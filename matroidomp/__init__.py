@@ -1,7 +1,7 @@
 """matroidomp: gradient-matching subset selection under partition matroids.
 
 Solvers: :func:`greedy`, :func:`stochastic_greedy` (any monotone set function), :func:`omp`, :func:`omp_gram`, :func:`solve_omp`, :func:`partitionsel` (OMP with exact
-nonnegative weights), :func:`nnqp`, :func:`nnls` (active set). Constraints:
+nonnegative weights), :func:`nnqp`, :func:`nnqp_batched`, :func:`nnls` (active set). Constraints:
 :class:`PartitionMatroid` and the budget rules. Utilities: :class:`QuadraticUtility`.
 """
 
@@ -9,7 +9,7 @@ from . import bounds
 from ._greedy import greedy, stochastic_greedy
 from .matroid import PartitionMatroid, equal_budgets, make_matroid, proportional_budgets
 from .metrics import conflicting_pairs, domain_coverage
-from ._nnqp import NNQPResult, nnls, nnqp
+from ._nnqp import BatchedNNQPResult, NNQPResult, nnls, nnqp, nnqp_batched
 from .objectives import QuadraticUtility
 from ._omp import omp, omp_gram, solve_omp
 from ._partitionsel import partitionsel
@@ -20,6 +20,7 @@ from .submodular import Coverage, FacilityLocation, FeatureBased, similarity_mat
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatchedNNQPResult",
     "CallableSetFunction",
     "Coverage",
     "FacilityLocation",
@@ -38,6 +39,7 @@ __all__ = [
     "make_matroid",
     "nnls",
     "nnqp",
+    "nnqp_batched",
     "omp",
     "omp_gram",
     "partitionsel",

@@ -32,6 +32,7 @@ from ._validation import (
 from .kernels.active_set import CONVERGED as KERNEL_CONVERGED
 from .kernels.active_set import active_set_solve, quadratic_value
 from .kernels.active_set import _append as factor_append
+from .kernels.batched_nnqp import batched_active_set
 
 CONVERGED = "converged"
 MAX_ITER = "max_iter"
@@ -208,3 +209,50 @@ def nnls(A, b, *, lam: float = 0.0, max_iter: int | None = None, tol: float | No
     w[P] = refined
     obj = float(c @ w - 0.5 * w @ (Q @ w) - 0.5 * lam * w @ w)
     return NNQPResult(w=w, objective=obj, status=res.status, n_iter=res.n_iter)
+
+
+@dataclass(frozen=True)
+class BatchedNNQPResult:
+    """Solutions of B independent NNQPs: ``w`` (B × k), ``objective`` (B,) the maximised
+    utilities, ``status`` (B,) strings ``'converged'``/``'max_iter'``, ``n_iter`` (B,)."""
+
+    w: np.ndarray
+    objective: np.ndarray
+    status: np.ndarray
+    n_iter: np.ndarray
+
+    @property
+    def converged(self) -> np.ndarray:
+        return self.status == CONVERGED
+
+
+def nnqp_batched(Q, c, *, ridge: float = 0.0, max_iter: int | None = None, tol: float | None = None) -> BatchedNNQPResult:
+    """Solve max c_bᵀw − ½wᵀ(Q_b + ridge·I)w over w ≥ 0 for every b: Q (B × k × k), c (B × k).
+
+    Each problem is the active-set solve of :func:`nnqp` from w = 0 (numba, problems in parallel:
+    :mod:`matroidomp.kernels.batched_nnqp`); a problem that hits ``max_iter`` (default 3k + 10)
+    reports ``'max_iter'`` in ``status`` instead of raising. ``tol`` defaults per problem to
+    1e-10 × max(|c_b|, diag Q_b). Every Q_b must be symmetric positive semi-definite.
+    """
+    Q = to_numpy(Q, "Q")
+    Qa = as_float_array(Q, "Q", 3, dtype=np.float64)
+    ca = as_float_array(c, "c", 2, dtype=np.float64)
+    B, k = ca.shape
+    if Qa.shape != (B, k, k):
+        raise ValueError(f"Q: expected shape ({B}, {k}, {k}) to match c's {ca.shape}, got {Qa.shape}")
+    ridge = check_nonnegative_scalar(ridge, "ridge")
+    if ridge:
+        Qa = Qa + ridge * np.eye(k)
+    rel = float(np.finfo(Q.dtype).eps) if Q.dtype.kind == "f" else float(np.finfo(np.float64).eps)
+    for b in range(B):
+        check_symmetric(Qa[b], f"Q[{b}]")
+        _check_psd(Qa[b], f"Q[{b}]", rel)
+    if tol is None:
+        diag = np.abs(np.diagonal(Qa, axis1=1, axis2=2)).max(axis=1, initial=0.0)
+        tols = 1e-10 * np.maximum(np.maximum(np.abs(ca).max(axis=1, initial=0.0), diag), 1e-300)
+    else:
+        tols = np.full(B, check_nonnegative_scalar(tol, "tol"))
+    max_iter = 3 * k + 10 if max_iter is None else check_nonnegative_int(max_iter, "max_iter")
+    w, objective, codes, n_iter = batched_active_set(np.ascontiguousarray(Qa), ca, tols, max_iter)
+    status = np.where(codes == KERNEL_CONVERGED, CONVERGED, MAX_ITER)
+    return BatchedNNQPResult(w=w, objective=objective, status=status, n_iter=n_iter)

@@ -33,6 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import check_nonnegative_scalar, make_rng
+from .kernels import omp_step, reference
 from .kernels.cholesky import cholesky_append, cholesky_solve
 from .matroid import PartitionMatroid
 from ._nnqp import ActiveSetNNQP
@@ -43,6 +44,14 @@ _ON_NO_GAIN = ("stop", "fill")
 #: The Gram path is chosen when n <= this many times the number of steps (see _use_gram).
 _GRAM_STEPS_FACTOR = 16
 _GRAM_MAX_BYTES = 2 << 30
+_BACKENDS = ("auto", "numpy", "numba")
+
+
+def _kernels(backend: str):
+    """The step kernels: ``'numpy'`` the reference, ``'numba'`` (= ``'auto'``) the fused CPU kernels."""
+    if not isinstance(backend, str) or backend not in _BACKENDS:
+        raise ValueError(f"backend: expected one of {_BACKENDS}, got {backend!r}")
+    return reference if backend == "numpy" else omp_step
 
 
 class _GramOperator:
@@ -64,21 +73,29 @@ class _GramOperator:
         self.sel.append(j)
         return self.rows[: p + 1, j].astype(np.float64)
 
-    def correlation(self, w: np.ndarray) -> np.ndarray:
+    def step(self, kernels, w: np.ndarray, codes, remaining, selected, absolute: bool, tol: float):
+        """Fused (ρ, best): ρ = c − Q[:, S]w and the feasible arg-max of the score."""
         p = len(self.sel)
-        # (rows[:p].T @ w) runs as one BLAS gemv; (w @ rows[:p]) is several times slower
-        return self.u.c - (self.rows[:p].T @ w[:p].astype(self.rows.dtype)).astype(np.float64)
+        return kernels.gram_step(self.rows[:p], w[:p].astype(self.rows.dtype), self.u.c, codes, remaining,
+                                 selected, absolute, tol)
 
 
 class _FactorOperator:
-    """ρ in d-space, Q never formed: ρ = c − scale·G(G_Sᵀw) − ridge·w, one pass over G."""
+    """ρ in d-space, Q never formed: ρ = c − scale·G(G_Sᵀw) − ridge·w, one pass over G.
+
+    With block-diagonal coupling every block (domain) b has its own residual direction
+    U_b = Σ_{j ∈ S, b_j = b} w_j g_j and ρ_i = c_i − scale·⟨g_i, U_{b_i}⟩ (still one pass over G).
+    """
 
     def __init__(self, u: QuadraticUtility, capacity: int):
         self.u = u
         self.sel_rows = np.empty((capacity, u.factor.shape[1]), dtype=u.factor.dtype)
         self.sel: list[int] = []
-        if u.blocks is not None:
-            self.n_blocks = int(u.blocks.max()) + 1 if u.n else 0
+        if u.blocks is None:
+            self.n_blocks, self.block_codes = 1, np.zeros(u.n, dtype=np.int64)
+        else:
+            self.n_blocks = int(u.blocks.max()) + 1 if u.n else 1
+            self.block_codes = u.blocks.astype(np.int64, copy=False)
 
     def append(self, j: int) -> np.ndarray:
         u, p = self.u, len(self.sel)
@@ -90,20 +107,19 @@ class _FactorOperator:
         col[-1] += u.ridge
         return col
 
-    def correlation(self, w: np.ndarray) -> np.ndarray:
+    def step(self, kernels, w: np.ndarray, codes, remaining, selected, absolute: bool, tol: float):
+        """Fused (ρ, best) in one pass over G; the ridge term touches selected (infeasible) rows only."""
         u, p = self.u, len(self.sel)
         wp = w[:p].astype(self.sel_rows.dtype)
         if u.blocks is None:
-            rho = u.c - u.scale * (u.factor @ (self.sel_rows[:p].T @ wp)).astype(np.float64)
+            U = (self.sel_rows[:p].T @ wp)[None, :]
         else:
-            # one residual per domain, all matched in a single pass over G: (n × d)·(d × D)
-            sel_blocks = u.blocks[self.sel]
             U = np.zeros((self.n_blocks, self.sel_rows.shape[1]), dtype=self.sel_rows.dtype)
-            np.add.at(U, sel_blocks, wp[:, None] * self.sel_rows[:p])
-            proj = u.factor @ U.T
-            rho = u.c - u.scale * proj[np.arange(u.n), u.blocks].astype(np.float64)
+            np.add.at(U, self.block_codes[self.sel], wp[:, None] * self.sel_rows[:p])
+        rho, best = kernels.factor_step(u.factor, U, self.block_codes, u.c, u.scale, codes, remaining, selected,
+                                        absolute, tol)
         rho[self.sel] -= u.ridge * w[:p]
-        return rho
+        return rho, best
 
 
 def _use_gram(u: QuadraticUtility, steps: int, precompute) -> bool:
@@ -148,21 +164,9 @@ class _LeastSquaresFit:
         return w, 0.0
 
 
-def _rrg_pick(score, feasible, matroid: PartitionMatroid, counts, rng) -> int:
-    """Residual random greedy: uniform pick from each domain's top rem_d feasible elements."""
-    shortlist = []
-    remaining = matroid.budgets - counts
-    for d in np.flatnonzero(remaining > 0):
-        members = np.flatnonzero(feasible & (matroid.codes == d))
-        if members.size:
-            top = np.argsort(-score[members], kind="stable")[: remaining[d]]
-            shortlist.append(members[top])
-    pool = np.concatenate(shortlist)
-    return int(pool[rng.integers(pool.size)])
-
-
 def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomized: bool = False,
-              seed=None, on_no_gain: str = "stop", precompute="auto", tol: float | None = None) -> SelectionResult:
+              seed=None, on_no_gain: str = "stop", precompute="auto", tol: float | None = None,
+              backend: str = "auto") -> SelectionResult:
     """OMP on a :class:`~matroidomp.objectives.QuadraticUtility` under a partition matroid.
 
     Parameters
@@ -178,6 +182,9 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
         over 500 selected rows, while a gain ρ²/2 below it is under eps relative to c².
         Elements added at weight 0 (fill, randomized picks) get one final joint refit, so
         ``weights`` and ``objective`` are exact for the returned set.
+    backend : ``'auto'`` (= ``'numba'``), ``'numba'`` (fused one-pass step kernels,
+        :mod:`matroidomp.kernels.omp_step`) or ``'numpy'`` (the reference,
+        :mod:`matroidomp.kernels.reference`); both pick the same elements (ties → lowest index).
 
     Complexity: rank·(O(n|S|) Gram | O(nd) d-space) + O(Σ|S|²) for the Cholesky updates.
     """
@@ -189,6 +196,7 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
         raise ValueError(f"matroid has {matroid.n} elements but the pool has {utility.n}")
     if on_no_gain not in _ON_NO_GAIN:
         raise ValueError(f"on_no_gain: expected one of {_ON_NO_GAIN}, got {on_no_gain!r}")
+    kern = _kernels(backend)
     steps = matroid.rank
     gram_path = _use_gram(utility, steps, precompute)
     if gram_path and utility.gram is None:
@@ -209,25 +217,39 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
     history: list[float] = []
     w = np.zeros(steps)
     objective = 0.0
-    rho = c.copy()
+    empty_rows = np.empty((0, utility.n), dtype=data_dtype)
+    absolute = not utility.nonneg
+    rho = c
+    fresh = False  # ρ is out of date: the weights changed since it was computed
     stop = STOP_RANK
     refit_iters = 0
     unfitted = False  # elements added at weight 0 without a refit (fill, or a randomized pick)
     for _ in range(steps):
-        feasible = matroid.feasible_mask(counts, selected)
-        score = rho if utility.nonneg else np.abs(rho)
-        score = np.where(np.abs(score) <= tol, 0.0, score)  # below tol is rounding noise: tie at 0
-        masked = np.where(feasible, score, -np.inf)
-        best = int(np.argmax(masked))
-        if not masked[best] > tol and on_no_gain == "stop":
+        remaining = matroid.budgets - counts
+        if fresh:
+            rho, best = op.step(kern, w, matroid.codes, remaining, selected, absolute, tol)
+            fresh = False
+        else:  # same ρ: only the mask changed (a p = 0 step is the masked arg-max alone)
+            rho, best = kern.gram_step(empty_rows, w[:0].astype(data_dtype), rho, matroid.codes, remaining,
+                                       selected, absolute, tol)
+        if best < 0:
+            break
+        best_score = abs(rho[best]) if absolute else rho[best]
+        if not best_score > tol and on_no_gain == "stop":
             stop = STOP_NO_GAIN
             break
-        j = _rrg_pick(score, feasible, matroid, counts, rng) if randomized else best
+        if randomized:
+            score = reference.feasible_scores(rho, absolute, tol)
+            pool = kern.shortlist(score, matroid.codes, remaining, selected)
+            j = int(pool[rng.integers(pool.size)])
+            gain = score[j] > tol
+        else:
+            j, gain = best, best_score > tol
         p = len(order)
         q_col = op.append(j)
         if nnqp_fit is not None:
             nnqp_fit.extend(q_col, c[j])
-        if score[j] > tol:
+        if gain:
             if nnqp_fit is not None:
                 _, it = nnqp_fit.solve(max_iter=3 * (p + 1) + 10, optimal_on_passive=True)
                 refit_iters += it
@@ -239,7 +261,7 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
                 op.sel.pop()
                 stop = STOP_DEPENDENT
                 break
-            rho = op.correlation(w)
+            fresh = True
         else:
             unfitted = True
         order.append(j)
@@ -263,12 +285,14 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
         history=np.asarray(history, dtype=np.float64),
         counts=matroid.count_dict(idx),
         stop_reason=stop,
-        info={"gram": gram_path, "refit_iterations": refit_iters, "tol": tol},
+        info={"gram": gram_path, "refit_iterations": refit_iters, "tol": tol,
+              "backend": "numpy" if kern is reference else "numba"},
     )
 
 
 def omp(G, b, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool = True, randomized: bool = False,
-        seed=None, precompute="auto", on_no_gain: str = "stop", tol: float | None = None) -> SelectionResult:
+        seed=None, precompute="auto", on_no_gain: str = "stop", tol: float | None = None,
+        backend: str = "auto") -> SelectionResult:
     """Gradient-matching OMP: pick S to maximise ½‖b‖² − ½ min_w (‖G_Sᵀw − b‖² + λ‖w‖²).
 
     ``G`` is (n, d) per-example gradients, ``b`` the (d,) target; weights are ≥ 0 unless
@@ -278,14 +302,14 @@ def omp(G, b, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool = Tru
     """
     u = QuadraticUtility.gradient_matching(G, b, lam, nonneg=nonneg)
     return solve_omp(u, matroid, randomized=randomized, seed=seed, on_no_gain=on_no_gain,
-                     precompute=precompute, tol=tol)
+                     precompute=precompute, tol=tol, backend=backend)
 
 
 def omp_gram(K, c, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool = True, randomized: bool = False,
-             seed=None, on_no_gain: str = "stop", tol: float | None = None) -> SelectionResult:
+             seed=None, on_no_gain: str = "stop", tol: float | None = None, backend: str = "auto") -> SelectionResult:
     """OMP on a precomputed PSD Gram matrix: maximise F(S) = max{cᵀw − ½wᵀ(K + λI)w} over S.
 
     With K = GGᵀ and c = Gb this is :func:`omp` without the GEMM.
     """
     u = QuadraticUtility.from_gram(K, c, lam, nonneg=nonneg)
-    return solve_omp(u, matroid, randomized=randomized, seed=seed, on_no_gain=on_no_gain, tol=tol)
+    return solve_omp(u, matroid, randomized=randomized, seed=seed, on_no_gain=on_no_gain, tol=tol, backend=backend)

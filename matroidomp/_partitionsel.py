@@ -11,7 +11,7 @@ from .result import SelectionResult
 
 def partitionsel(G, domains, k: int, *, anchors, lr: float, budgets="proportional", normalize: bool = True,
                  randomized: bool = False, block_diagonal: bool = False, seed=None, on_no_gain: str = "fill",
-                 precompute="auto") -> SelectionResult:
+                 precompute="auto", backend: str = "auto") -> SelectionResult:
     """Select k of the n pool examples whose gradients best match the validation gradient.
 
     Maximises the PartitionSel Taylor utility
@@ -25,6 +25,7 @@ def partitionsel(G, domains, k: int, *, anchors, lr: float, budgets="proportiona
 
     Returns a :class:`SelectionResult`; its ``weights`` are the NNQP coefficients, which the
     authors use only inside selection (training uses the plain mean loss of the selection).
+    ``backend``: step kernels, ``'auto'``/``'numba'`` or ``'numpy'`` (see :func:`solve_omp`).
     """
     G = to_numpy(G, "G")
     if G.ndim != 2:
@@ -36,4 +37,4 @@ def partitionsel(G, domains, k: int, *, anchors, lr: float, budgets="proportiona
     utility = QuadraticUtility.taylor(G, anchors, lr, normalize=normalize,
                                       domains=labels if block_diagonal else None)
     return solve_omp(utility, matroid, randomized=randomized, seed=seed, on_no_gain=on_no_gain,
-                     precompute=precompute)
+                     precompute=precompute, backend=backend)
