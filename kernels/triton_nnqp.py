@@ -19,7 +19,7 @@ unbounded problem (Qᵢᵢ + ρ = 0 < cᵢ) and, typically, a matrix that is not
 be fp32/fp16/bf16; every load is cast to fp32 and all arithmetic is fp32.
 
 The kernel launches on CUDA tensors, or on CPU tensors when ``TRITON_INTERPRET=1`` was set
-before this module was imported.
+before triton was first imported.
 """
 
 from __future__ import annotations
@@ -29,13 +29,11 @@ from typing import NamedTuple
 import torch
 import triton
 import triton.language as tl
+from triton.runtime.interpreter import InterpretedFunction
 
 CONVERGED = 0
 MAX_ITER = 1
 MAX_K = 512
-
-#: Whether the kernel below was built for the Triton interpreter (CPU tensors allowed).
-INTERPRETED = bool(triton.knobs.runtime.interpret)
 
 _FLOATS = (torch.float32, torch.float16, torch.bfloat16)
 
@@ -108,6 +106,10 @@ def _nnqp_kernel(q_ptr, c_ptr, w_ptr, tol_ptr, status_ptr, sweeps_ptr, viol_ptr,
     tl.store(viol_ptr + b, viol)
 
 
+#: Kernels and triton's own library (tl.sum, tl.max) built for the interpreter: CPU tensors run.
+INTERPRETED = isinstance(_nnqp_kernel, InterpretedFunction) and isinstance(tl.sum, InterpretedFunction)
+
+
 def batched_nnqp(Q, c, *, ridge: float = 0.0, w0=None, rtol: float = 1e-5, max_sweeps: int = 1000
                  ) -> BatchedNNQPResult:
     """Solve B independent NNQPs max cᵦᵀw − ½wᵀ(Qᵦ + ridge·I)w, w ≥ 0, one Triton program each.
@@ -134,7 +136,7 @@ def batched_nnqp(Q, c, *, ridge: float = 0.0, w0=None, rtol: float = 1e-5, max_s
         raise ValueError(f"c: on {c.device}, expected {Q.device} like Q")
     if Q.device.type != "cuda" and not INTERPRETED:
         raise RuntimeError(f"Triton kernels need CUDA tensors; {Q.device} tensors run only when "
-                           "TRITON_INTERPRET=1 is set before matroidomp.kernels.triton_nnqp is imported")
+                           "TRITON_INTERPRET=1 is set before triton is first imported")
     if not ridge >= 0.0:
         raise ValueError(f"ridge must be >= 0, got {ridge}")
     if not rtol > 0.0:

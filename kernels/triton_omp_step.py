@@ -2,18 +2,18 @@
 
     Gram path      ρ = c − Rᵀw               R = Q[S, :] (p × n), w (p,)
     d-space path   ρᵢ = c_i − s·⟨gᵢ, U[bᵢ]⟩   G (n × d), U (B × d) one residual direction per block
-    score          σ = |ρ| if absolute else ρ
+    score          σ = |ρ| if absolute else ρ, then σ_i := 0 where |σ_i| ≤ tol (rounding noise)
     feasible       F = {i : not selected_i and remaining[codes_i] > 0}
     best           argmax_{i ∈ F} σ_i, ties to the lowest index; −1 when F is empty
 
-Each program owns BLOCK_N candidates: it streams its columns of R (or rows of G) once,
-accumulating in fp32 (fp16/bf16 loads are cast explicitly), stores ρ, and reduces its masked
-scores to one (max, lowest arg-max) pair. A second single-program kernel reduces those pairs,
-so only ρ and one index leave the device. Out-of-range codes (or blocks) count as infeasible
-and are never used as addresses.
+This is the contract of :mod:`matroidomp.kernels.reference`. Each program owns BLOCK_N
+candidates: it streams its columns of R (or rows of G) once, accumulating in fp32 (fp16/bf16
+loads are cast explicitly), stores ρ, and reduces its masked scores to one (max, lowest arg-max)
+pair. A second single-program kernel reduces those pairs, so only ρ and one index leave the
+device. Out-of-range codes (or blocks) count as infeasible and are never used as addresses.
 
 The kernels launch on CUDA tensors, or on CPU tensors when ``TRITON_INTERPRET=1`` was set
-before this module was imported (the interpreter is chosen when the kernels are decorated).
+before triton was first imported (triton picks the interpreter when functions are decorated).
 Inputs are assumed finite (the solvers check once up front).
 """
 
@@ -22,17 +22,17 @@ from __future__ import annotations
 import torch
 import triton
 import triton.language as tl
-
-#: Whether the kernels below were built for the Triton interpreter (CPU tensors allowed).
-INTERPRETED = bool(triton.knobs.runtime.interpret)
+from triton.runtime.interpreter import InterpretedFunction
 
 _FLOATS = (torch.float32, torch.float16, torch.bfloat16)
 
 
 @triton.jit
-def _masked_block_argmax(score, offs, in_range, codes_ptr, remaining_ptr, n_domains, selected_ptr,
-                         extra_ok, max_ptr, idx_ptr, pid):
+def _masked_block_argmax(rho, tol, ABSOLUTE: tl.constexpr, offs, in_range, codes_ptr, remaining_ptr,
+                         n_domains, selected_ptr, extra_ok, max_ptr, idx_ptr, pid):
     """Store this block's best feasible score and its lowest index (2³¹ − 1 if none is feasible)."""
+    score = tl.abs(rho) if ABSOLUTE else rho
+    score = tl.where(tl.abs(score) <= tol, 0.0, score)
     code = tl.load(codes_ptr + offs, mask=in_range, other=-1)
     valid_code = (code >= 0) & (code < n_domains)
     left = tl.load(remaining_ptr + code, mask=in_range & valid_code, other=0)
@@ -47,7 +47,7 @@ def _masked_block_argmax(score, offs, in_range, codes_ptr, remaining_ptr, n_doma
 
 @triton.jit
 def _gram_step_kernel(rows_ptr, w_ptr, c_ptr, codes_ptr, remaining_ptr, selected_ptr, rho_ptr,
-                      max_ptr, idx_ptr, p, n, n_domains, stride_row, stride_col,
+                      max_ptr, idx_ptr, tol, p, n, n_domains, stride_row, stride_col,
                       ABSOLUTE: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_P: tl.constexpr):
     pid = tl.program_id(0)
     offs = pid * BLOCK_N + tl.arange(0, BLOCK_N)
@@ -62,14 +62,13 @@ def _gram_step_kernel(rows_ptr, w_ptr, c_ptr, codes_ptr, remaining_ptr, selected
         acc += tl.sum(tile * wp[:, None], axis=0)
     rho = tl.load(c_ptr + offs, mask=in_range, other=0.0) - acc
     tl.store(rho_ptr + offs, rho, mask=in_range)
-    score = tl.abs(rho) if ABSOLUTE else rho
-    _masked_block_argmax(score, offs, in_range, codes_ptr, remaining_ptr, n_domains, selected_ptr,
-                         in_range, max_ptr, idx_ptr, pid)
+    _masked_block_argmax(rho, tol, ABSOLUTE, offs, in_range, codes_ptr, remaining_ptr, n_domains,
+                         selected_ptr, in_range, max_ptr, idx_ptr, pid)
 
 
 @triton.jit
 def _factor_step_kernel(g_ptr, u_ptr, blocks_ptr, c_ptr, codes_ptr, remaining_ptr, selected_ptr,
-                        rho_ptr, max_ptr, idx_ptr, scale, n, d, n_blocks, n_domains,
+                        rho_ptr, max_ptr, idx_ptr, scale, tol, n, d, n_blocks, n_domains,
                         stride_gn, stride_gd, stride_ub, stride_ud,
                         ONE_BLOCK: tl.constexpr, ABSOLUTE: tl.constexpr,
                         BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
@@ -97,9 +96,8 @@ def _factor_step_kernel(g_ptr, u_ptr, blocks_ptr, c_ptr, codes_ptr, remaining_pt
             acc += tl.sum(g * u, axis=1)
     rho = tl.load(c_ptr + offs, mask=in_range, other=0.0) - scale * acc
     tl.store(rho_ptr + offs, rho, mask=in_range)
-    score = tl.abs(rho) if ABSOLUTE else rho
-    _masked_block_argmax(score, offs, in_range, codes_ptr, remaining_ptr, n_domains, selected_ptr,
-                         block_ok, max_ptr, idx_ptr, pid)
+    _masked_block_argmax(rho, tol, ABSOLUTE, offs, in_range, codes_ptr, remaining_ptr, n_domains,
+                         selected_ptr, block_ok, max_ptr, idx_ptr, pid)
 
 
 @triton.jit
@@ -121,6 +119,10 @@ def _reduce_argmax_kernel(max_ptr, idx_ptr, out_ptr, n_parts, BLOCK: tl.constexp
     tl.store(out_ptr, tl.where(best == 2147483647, -1, best))
 
 
+#: Kernels and triton's own library (tl.sum, tl.max) built for the interpreter: CPU tensors run.
+INTERPRETED = isinstance(_reduce_argmax_kernel, InterpretedFunction) and isinstance(tl.sum, InterpretedFunction)
+
+
 def _check_tensor(x, name: str, ndim: int, dtypes, device) -> torch.Tensor:
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name}: expected a torch.Tensor, got {type(x).__name__} "
@@ -139,8 +141,7 @@ def _check_common(c, codes, remaining, selected, n: int):
     device = c.device
     if device.type != "cuda" and not INTERPRETED:
         raise RuntimeError(f"Triton kernels need CUDA tensors; {device} tensors run only when "
-                           "TRITON_INTERPRET=1 is set before matroidomp.kernels.triton_omp_step "
-                           "is imported")
+                           "TRITON_INTERPRET=1 is set before triton is first imported")
     _check_tensor(codes, "codes", 1, (torch.int32,), device)
     _check_tensor(remaining, "remaining", 1, (torch.int32,), device)
     _check_tensor(selected, "selected", 1, (torch.bool, torch.uint8), device)
@@ -158,12 +159,13 @@ def _finish(rho, top, idx, n_parts):
     return rho, out
 
 
-def gram_step(rows, w, c, codes, remaining, selected, absolute: bool = False, *,
+def gram_step(rows, w, c, codes, remaining, selected, absolute: bool = False, tol: float = 0.0, *,
               block_n: int = 256, block_p: int = 16):
     """Gram-path OMP step: ρ = c − rowsᵀw and the feasible arg-max of ρ (or |ρ|).
 
     rows (p × n) fp32/fp16/bf16 = Q[S, :]; w (p,) fp32; c (n,) fp32; codes (n,) int32 domain of
     each candidate; remaining (D,) int32 budget left per domain; selected (n,) bool/uint8.
+    Scores with |σ| ≤ tol count as 0 (so rounding noise ties, to the lowest index).
     Returns (ρ (n,) fp32, best 0-d int32 tensor, −1 if nothing is feasible) on the input
     device, without a host synchronisation. Cost: one read of rows, O(pn) flops.
     """
@@ -180,12 +182,13 @@ def gram_step(rows, w, c, codes, remaining, selected, absolute: bool = False, *,
     top = torch.empty(n_parts, dtype=torch.float32, device=c.device)
     idx = torch.empty(n_parts, dtype=torch.int32, device=c.device)
     _gram_step_kernel[(n_parts,)](rows, w, c, codes, remaining, selected, rho, top, idx,
-                                  p, n, remaining.shape[0], rows.stride(0), rows.stride(1),
+                                  float(tol), p, n, remaining.shape[0], rows.stride(0), rows.stride(1),
                                   ABSOLUTE=bool(absolute), BLOCK_N=block_n, BLOCK_P=block_p)
     return _finish(rho, top, idx, n_parts)
 
 
-def factor_step(G, U, blocks, c, scale: float, codes, remaining, selected, absolute: bool = False, *,
+def factor_step(G, U, blocks, c, scale: float, codes, remaining, selected, absolute: bool = False,
+                tol: float = 0.0, *,
                 block_n: int = 64, block_d: int = 128):
     """d-space OMP step: ρᵢ = cᵢ − scale·⟨G[i], U[blocks[i]]⟩ and the feasible arg-max.
 
@@ -216,7 +219,7 @@ def factor_step(G, U, blocks, c, scale: float, codes, remaining, selected, absol
     top = torch.empty(n_parts, dtype=torch.float32, device=c.device)
     idx = torch.empty(n_parts, dtype=torch.int32, device=c.device)
     _factor_step_kernel[(n_parts,)](G, U, blocks, c, codes, remaining, selected, rho, top, idx,
-                                    float(scale), n, G.shape[1], U.shape[0], remaining.shape[0],
+                                    float(scale), float(tol), n, G.shape[1], U.shape[0], remaining.shape[0],
                                     G.stride(0), G.stride(1), U.stride(0), U.stride(1),
                                     ONE_BLOCK=one_block, ABSOLUTE=bool(absolute),
                                     BLOCK_N=block_n, BLOCK_D=block_d)

@@ -20,16 +20,15 @@ HAS_CUDA = torch.cuda.is_available()
 if "triton" not in sys.modules and not HAS_CUDA:
     # stays set for the session: triton reads it again on lazy imports inside the interpreter
     os.environ["TRITON_INTERPRET"] = "1"
-triton = pytest.importorskip("triton", reason="needs torch and triton")
-from triton.runtime.interpreter import InterpretedFunction  # noqa: E402
-
+pytest.importorskip("triton", reason="needs torch and triton")
 from matroidomp import nnqp  # noqa: E402
+from matroidomp.kernels import reference  # noqa: E402
 from matroidomp.kernels import triton_nnqp, triton_omp_step  # noqa: E402
 
 DTYPES = [torch.float32, torch.float16, torch.bfloat16]
-INTERPRETED = triton_omp_step.INTERPRETED and isinstance(triton.language.sum, InterpretedFunction)
 interpreter_only = pytest.mark.skipif(
-    not INTERPRETED, reason="kernels compiled in this process (triton imported without TRITON_INTERPRET=1)")
+    not triton_omp_step.INTERPRETED,
+    reason="kernels compiled in this process (triton imported without TRITON_INTERPRET=1)")
 
 
 # ----------------------------------------------------------------------------- references
@@ -241,6 +240,37 @@ class TestFactorStepInterpreter:
             triton_omp_step.factor_step(G, U, blocks[:5], c, 1.0, codes, remaining, selected)
         with pytest.raises(ValueError, match="G: 19 rows"):
             triton_omp_step.factor_step(G[:19], U, blocks, c, 1.0, codes, remaining, selected)
+
+
+@interpreter_only
+class TestReferenceContract:
+    """Same (ρ, best) as kernels/reference.py, including its tol: |score| ≤ tol counts as 0."""
+
+    @staticmethod
+    def _np(*tensors):
+        return [t.float().numpy() if t.is_floating_point() else t.numpy() for t in tensors]
+
+    @pytest.mark.parametrize("dtype", DTYPES)
+    @pytest.mark.parametrize("absolute", [False, True])
+    @pytest.mark.parametrize("tol", [0.0, 2.5])
+    def test_gram(self, dtype, absolute, tol):
+        rows, w, c, codes, remaining, selected, _ = _gram_case(4, 301, 3, dtype, seed=31)
+        rho, best = triton_omp_step.gram_step(rows, w, c, codes, remaining, selected, absolute, tol)
+        rho_ref, best_ref = reference.gram_step(*self._np(rows, w, c, codes, remaining, selected), absolute, tol)
+        np.testing.assert_array_equal(rho.numpy(), rho_ref)
+        assert int(best) == best_ref
+
+    @pytest.mark.parametrize("dtype", DTYPES)
+    @pytest.mark.parametrize("absolute", [False, True])
+    @pytest.mark.parametrize("tol", [0.0, 2.5])
+    def test_factor(self, dtype, absolute, tol):
+        G, U, blocks, c, codes, remaining, selected, _ = _factor_case(203, 6, 3, dtype, seed=32)
+        rho, best = triton_omp_step.factor_step(G, U, blocks, c, 0.5, codes, remaining, selected, absolute, tol)
+        G_, U_, blocks_, c_, codes_, remaining_, selected_ = self._np(G, U, blocks, c, codes, remaining, selected)
+        rho_ref, best_ref = reference.factor_step(G_, U_, blocks_, c_, 0.5, codes_, remaining_, selected_,
+                                                  absolute, tol)
+        np.testing.assert_array_equal(rho.numpy(), rho_ref)
+        assert int(best) == best_ref
 
 
 # ----------------------------------------------------------------------------- batched NNQP
