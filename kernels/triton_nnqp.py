@@ -79,7 +79,6 @@ def _nnqp_kernel(q_ptr, c_ptr, w_ptr, tol_ptr, status_ptr, sweeps_ptr, viol_ptr,
     c_row = tl.load(c_ptr + b * stride_cb + offs * stride_ck, mask=in_k, other=0.0).to(tl.float32)
     w = tl.load(w_ptr + b * stride_wb + offs, mask=in_k, other=0.0)
     tol = tl.load(tol_ptr + b)
-    diag = tl.load(q_b + offs * (stride_qr + stride_qc), mask=in_k, other=0.0).to(tl.float32) + ridge
     g = _fresh_gradient(q_b, c_row, w, offs, in_k, k, ridge, stride_qr, stride_qc)
     viol = _kkt_violation(w, g, in_k)
     sweeps = 0
@@ -88,7 +87,7 @@ def _nnqp_kernel(q_ptr, c_ptr, w_ptr, tol_ptr, status_ptr, sweeps_ptr, viol_ptr,
             here = offs == i
             gi = tl.sum(tl.where(here, g, 0.0), axis=0)
             wi = tl.sum(tl.where(here, w, 0.0), axis=0)
-            qii = tl.sum(tl.where(here, diag, 0.0), axis=0)
+            qii = tl.load(q_b + i * (stride_qr + stride_qc)).to(tl.float32) + ridge
             curved = qii > 0.0  # Qᵢᵢ + ρ = 0 on a PSD matrix: row i is 0, wᵢ has no step to take
             step = tl.where(curved, tl.maximum(wi + gi / tl.where(curved, qii, 1.0), 0.0) - wi, 0.0)
             if step != 0.0:

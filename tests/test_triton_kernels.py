@@ -10,7 +10,9 @@ Shapes stay small because the interpreter runs every program in Python.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -311,6 +313,17 @@ class TestBatchedNNQPInterpreter:
         res = triton_nnqp.batched_nnqp(Q, c, ridge=ridge)
         _check_nnqp(res, Q, c, ridge, rtol=1e-5)
 
+    def test_rank_deficient_reaches_the_optimal_value(self):
+        Q, c = _nnqp_batch(2, 6, 3, seed=7, dtype=torch.float32)  # rank 3: w* is not unique
+        res = triton_nnqp.batched_nnqp(Q, c)
+        assert (res.status == triton_nnqp.CONVERGED).all()
+        for bidx in range(2):
+            Qb, cb = Q[bidx].numpy(), c[bidx].numpy()  # float32: PSD checked at float32 rounding
+            ref = nnqp(Qb, cb)
+            w = res.w[bidx].double().numpy()
+            value = cb.astype(np.float64) @ w - 0.5 * w @ Qb.astype(np.float64) @ w
+            assert value == pytest.approx(ref.objective, rel=1e-5, abs=1e-6)
+
     def test_zero_padding_and_zero_solution(self):
         Q, c = _nnqp_batch(3, 6, 30, seed=2, dtype=torch.float32)
         Q[0, 4:, :] = 0
@@ -354,6 +367,46 @@ class TestBatchedNNQPInterpreter:
             triton_nnqp.batched_nnqp(Q, c, ridge=-1.0)
         with pytest.raises(ValueError, match="nonnegative"):
             triton_nnqp.batched_nnqp(Q, c, w0=-torch.ones(2, 3))
+
+
+# ----------------------------------------------------------------------------- compiled code path
+_COMPILE_SCRIPT = textwrap.dedent("""
+    import triton
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource
+    from matroidomp.kernels import triton_nnqp as q, triton_omp_step as s
+
+    def compile_for_h100(kernel, types, constexprs):
+        names = kernel.arg_names
+        src = ASTSource(fn=kernel, signature={n: types.get(n, "constexpr") for n in names},
+                        constexprs={(names.index(k),): v for k, v in constexprs.items()})
+        assert "cubin" in triton.compile(src, target=GPUTarget("cuda", 90, 32)).asm
+
+    per_candidate = dict(c_ptr="*fp32", codes_ptr="*i32", remaining_ptr="*i32", selected_ptr="*u8",
+                         rho_ptr="*fp32", max_ptr="*fp32", idx_ptr="*i32", tol="fp32", n="i32", n_domains="i32")
+    compile_for_h100(s._gram_step_kernel, dict(per_candidate, rows_ptr="*bf16", w_ptr="*fp32", p="i32",
+                     stride_row="i32", stride_col="i32"), dict(ABSOLUTE=True, BLOCK_N=256, BLOCK_P=16))
+    for g_type, one_block in (("*bf16", True), ("*fp16", False)):
+        compile_for_h100(s._factor_step_kernel, dict(per_candidate, g_ptr=g_type, u_ptr="*fp32", blocks_ptr="*i32",
+                         scale="fp32", d="i32", n_blocks="i32", stride_gn="i32", stride_gd="i32", stride_ub="i32",
+                         stride_ud="i32"), dict(ONE_BLOCK=one_block, ABSOLUTE=False, BLOCK_N=64, BLOCK_D=128))
+    compile_for_h100(s._reduce_argmax_kernel, dict(max_ptr="*fp32", idx_ptr="*i32", out_ptr="*i32", n_parts="i32"),
+                     dict(BLOCK=1024))
+    compile_for_h100(q._nnqp_kernel, dict(q_ptr="*bf16", c_ptr="*fp32", w_ptr="*fp32", tol_ptr="*fp32",
+                     status_ptr="*i32", sweeps_ptr="*i32", viol_ptr="*fp32", k="i32", ridge="fp32",
+                     max_sweeps="i32", stride_qb="i32", stride_qr="i32", stride_qc="i32", stride_cb="i32",
+                     stride_ck="i32", stride_wb="i32"), dict(BLOCK_K=512))
+""")
+
+
+def test_kernels_compile_for_cuda_without_a_gpu(tmp_path):
+    """Ahead-of-time compilation to sm_90 cubin (no GPU needed) catches what the interpreter
+    tolerates but the compiler rejects; a fresh process, since this one may be interpreting."""
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    env["TRITON_CACHE_DIR"] = str(tmp_path)
+    run = subprocess.run([sys.executable, "-c", _COMPILE_SCRIPT], env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, run.stderr[-4000:]
 
 
 # ----------------------------------------------------------------------------- CUDA
