@@ -143,6 +143,24 @@ def _shortlist(score, codes, remaining, selected):
     return np.sort(out[:q])
 
 
+@njit(cache=True, fastmath=_FAST)
+def _matvec(A, x, out):
+    for i in range(A.shape[0]):
+        acc = 0.0
+        for j in range(A.shape[1]):
+            acc += np.float64(A[i, j]) * np.float64(x[j])  # float32 products are exact in float64
+        out[i] = acc
+
+
+@njit(cache=True, fastmath=_FAST)
+def _rmatvec(A, w, out):
+    out[:] = 0
+    for t in range(A.shape[0]):
+        wt = w[t]
+        for j in range(A.shape[1]):
+            out[j] += A[t, j] * wt
+
+
 # ----------------------------------------------------------------------------- wrappers
 def _as_float(x: np.ndarray, name: str, ndim: int) -> np.ndarray:
     x = np.asarray(x)
@@ -204,6 +222,24 @@ def factor_step(G, U, blocks, c, scale, codes, remaining, selected, absolute=Fal
     else:
         best, _ = _factor_chunk(*args, 0, n, rho, acc.type(0))
     return rho, int(best)
+
+
+def matvec(A, x):
+    """A x in float64 for the small (|S| × d) products of a step, serial: BLAS threads would
+    contend with the threads of the parallel kernels (a wake-up costs milliseconds when loaded)."""
+    A = _as_float(A, "A", 2)
+    out = np.empty(A.shape[0])
+    _matvec(A, np.ascontiguousarray(_as_float(x, "x", 1), dtype=A.dtype), out)
+    return out
+
+
+def rmatvec(A, w):
+    """Aᵀw (serial, see :func:`matvec`): the residual direction Σ_t w_t a_t."""
+    A = _as_float(A, "A", 2)
+    acc = accumulation_dtype(A, _as_float(w, "w", 1))
+    out = np.empty(A.shape[1], dtype=acc)
+    _rmatvec(A, np.ascontiguousarray(w, dtype=acc), out)
+    return out
 
 
 def shortlist(score, codes, remaining, selected):

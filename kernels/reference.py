@@ -11,6 +11,8 @@ One OMP step, with S the selected set and w its weights::
 Accumulation is float32 for float16/float32 inputs and float64 for float64 inputs; ρ has the
 dtype of c combined with the accumulation dtype (the scale multiplies in that dtype). :func:`shortlist` is the candidate set of the
 residual random greedy rule: in every domain d its top remaining[d] feasible elements by score.
+:func:`matvec` (float64, a column of the refit's system) and :func:`rmatvec` (the residual
+direction G_Sᵀw) are the small (|S| × d) products of a d-space step.
 """
 
 from __future__ import annotations
@@ -53,6 +55,17 @@ def factor_step(G, U, blocks, c, scale, codes, remaining, selected, absolute=Fal
     out = np.result_type(c, acc)
     rho = c - out.type(scale) * corr.astype(out, copy=False)
     return rho, _masked_argmax(rho, codes, remaining, selected, absolute, tol)
+
+
+def matvec(A, x):
+    """A x in float64 (a column of the small |S| × |S| system: products of float32 inputs are exact)."""
+    return A.astype(np.float64, copy=False) @ x.astype(np.float64, copy=False)
+
+
+def rmatvec(A, w):
+    """Aᵀw = Σ_t w_t a_t, accumulated in the accumulation dtype."""
+    acc = accumulation_dtype(A, w)
+    return A.astype(acc, copy=False).T @ w.astype(acc, copy=False)
 
 
 def shortlist(score, codes, remaining, selected):

@@ -57,8 +57,9 @@ def _kernels(backend: str):
 class _GramOperator:
     """ρ from stored rows of Q = scale·K (∘ block mask) + ridge·I: O(n|S|) per step."""
 
-    def __init__(self, u: QuadraticUtility, capacity: int):
+    def __init__(self, u: QuadraticUtility, capacity: int, kernels):
         self.u = u
+        self.kernels = kernels
         self.rows = np.empty((capacity, u.n), dtype=u.gram.dtype)
         self.sel: list[int] = []
 
@@ -73,10 +74,10 @@ class _GramOperator:
         self.sel.append(j)
         return self.rows[: p + 1, j].astype(np.float64)
 
-    def step(self, kernels, w: np.ndarray, codes, remaining, selected, absolute: bool, tol: float):
+    def step(self, w: np.ndarray, codes, remaining, selected, absolute: bool, tol: float):
         """Fused (ρ, best): ρ = c − Q[:, S]w and the feasible arg-max of the score."""
         p = len(self.sel)
-        return kernels.gram_step(self.rows[:p], w[:p].astype(self.rows.dtype), self.u.c, codes, remaining,
+        return self.kernels.gram_step(self.rows[:p], w[:p].astype(self.rows.dtype), self.u.c, codes, remaining,
                                  selected, absolute, tol)
 
 
@@ -87,8 +88,9 @@ class _FactorOperator:
     U_b = Σ_{j ∈ S, b_j = b} w_j g_j and ρ_i = c_i − scale·⟨g_i, U_{b_i}⟩ (still one pass over G).
     """
 
-    def __init__(self, u: QuadraticUtility, capacity: int):
+    def __init__(self, u: QuadraticUtility, capacity: int, kernels):
         self.u = u
+        self.kernels = kernels
         self.sel_rows = np.empty((capacity, u.factor.shape[1]), dtype=u.factor.dtype)
         self.sel: list[int] = []
         if u.blocks is None:
@@ -101,22 +103,22 @@ class _FactorOperator:
         u, p = self.u, len(self.sel)
         self.sel_rows[p] = u.factor[j]
         self.sel.append(j)
-        col = (self.sel_rows[: p + 1] @ u.factor[j]).astype(np.float64) * u.scale
+        col = self.kernels.matvec(self.sel_rows[: p + 1], u.factor[j]).astype(np.float64) * u.scale
         if u.blocks is not None:
             col *= u.blocks[self.sel] == u.blocks[j]
         col[-1] += u.ridge
         return col
 
-    def step(self, kernels, w: np.ndarray, codes, remaining, selected, absolute: bool, tol: float):
+    def step(self, w: np.ndarray, codes, remaining, selected, absolute: bool, tol: float):
         """Fused (ρ, best) in one pass over G; the ridge term touches selected (infeasible) rows only."""
         u, p = self.u, len(self.sel)
         wp = w[:p].astype(self.sel_rows.dtype)
         if u.blocks is None:
-            U = (self.sel_rows[:p].T @ wp)[None, :]
+            U = self.kernels.rmatvec(self.sel_rows[:p], wp)[None, :]
         else:
             U = np.zeros((self.n_blocks, self.sel_rows.shape[1]), dtype=self.sel_rows.dtype)
             np.add.at(U, self.block_codes[self.sel], wp[:, None] * self.sel_rows[:p])
-        rho, best = kernels.factor_step(u.factor, U, self.block_codes, u.c, u.scale, codes, remaining, selected,
+        rho, best = self.kernels.factor_step(u.factor, U, self.block_codes, u.c, u.scale, codes, remaining, selected,
                                         absolute, tol)
         rho[self.sel] -= u.ridge * w[:p]
         return rho, best
@@ -201,7 +203,7 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
     gram_path = _use_gram(utility, steps, precompute)
     if gram_path and utility.gram is None:
         utility = utility.with_gram()
-    op = _GramOperator(utility, steps) if gram_path else _FactorOperator(utility, steps)
+    op = _GramOperator(utility, steps, kern) if gram_path else _FactorOperator(utility, steps, kern)
     c = utility.c
     data_dtype = (utility.gram if gram_path else utility.factor).dtype
     if tol is None:
@@ -227,7 +229,7 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
     for _ in range(steps):
         remaining = matroid.budgets - counts
         if fresh:
-            rho, best = op.step(kern, w, matroid.codes, remaining, selected, absolute, tol)
+            rho, best = op.step(w, matroid.codes, remaining, selected, absolute, tol)
             fresh = False
         else:  # same ρ: only the mask changed (a p = 0 step is the masked arg-max alone)
             rho, best = kern.gram_step(empty_rows, w[:0].astype(data_dtype), rho, matroid.codes, remaining,
