@@ -12,7 +12,9 @@ gradients G and target b, so a method that needs the Gram matrix pays for formin
 - ``authors_code``   the same, each refit iteration n-dimensional and masked, as in the
                      authors' code;
 - ``ours``           ``matroidomp.omp(G, b, matroid, lam=λ, nonneg=True)``: stops once no
-                     feasible item has positive correlation (F can no longer grow);
+                     feasible item has positive correlation (F can no longer grow); numba
+                     step kernels (the default backend);
+- ``ours_numpy``     the same with ``backend='numpy'`` (the numpy reference step);
 - ``ours_fill``      the same with ``on_no_gain='fill'``: fills every budget, as the references do.
 
 Every selection is scored by the exact utility F(S) (:func:`baselines.utility`), stored in
@@ -66,6 +68,10 @@ def _ours(p: Problem) -> np.ndarray:
     return matroidomp.omp(p.G, p.b, p.matroid, lam=p.lam, nonneg=True).indices
 
 
+def _ours_numpy(p: Problem) -> np.ndarray:
+    return matroidomp.omp(p.G, p.b, p.matroid, lam=p.lam, nonneg=True, backend="numpy").indices
+
+
 def _ours_fill(p: Problem) -> np.ndarray:
     return matroidomp.omp(p.G, p.b, p.matroid, lam=p.lam, nonneg=True, on_no_gain="fill").indices
 
@@ -78,10 +84,11 @@ METHODS = {
     "authors_rrg": _authors_rrg,
     "authors_code": _authors_rrg_code,
     "ours": _ours,
+    "ours_numpy": _ours_numpy,
     "ours_fill": _ours_fill,
 }
 CONSTRAINED = ("resolving_omp", "authors_rrg", "authors_code")
-OURS = ("ours", "ours_fill")
+OURS = ("ours", "ours_numpy", "ours_fill")
 BASELINES = [m for m in METHODS if m not in OURS]
 #: Timed rounds per size (aligned with SIZES); slow references get few, and no warm-up round.
 #: 0 = not run at that size: the authors' n-dimensional refits take about ten minutes at n = 4096.
@@ -185,7 +192,7 @@ def report() -> None:
             print(f"{method:<15}{times[method]:>11.4f}{times[method] / t_ours:>9.2f}{f_cols}")
         summary.append((p, times, utils))
     print("\nratios (same run)")
-    cols = [("ours/GEMM", "ours", "gemm"), ("fill/GEMM", "ours_fill", "gemm"),
+    cols = [("ours/GEMM", "ours", "gemm"), ("numpy/numba", "ours_numpy", "ours"), ("fill/GEMM", "ours_fill", "gemm"),
             ("resolving/ours", "resolving_omp", "ours"), ("authors/ours", "authors_rrg", "ours"),
             ("authcode/ours", "authors_code", "ours"),
             ("sklearn/ours", "sklearn_omp", "ours"), ("resolving/fill", "resolving_omp", "ours_fill"),
