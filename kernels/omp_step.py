@@ -73,10 +73,11 @@ def _factor_chunk(G, U, blocks, c, scale, codes, remaining, selected, absolute, 
     best = -1
     top = -np.inf
     for i in range(lo, hi):
-        b = blocks[i]
+        g = G[i]
+        u = U[blocks[i]]
         acc = zero
-        for j in range(G.shape[1]):
-            acc += G[i, j] * U[b, j]
+        for j in range(g.shape[0]):
+            acc += g[j] * u[j]
         r = c[i] - scale * acc
         rho[i] = r
         if not selected[i] and remaining[codes[i]] > 0:
