@@ -226,6 +226,25 @@ class BatchedNNQPResult:
         return self.status == CONVERGED
 
 
+def _check_batch_psd(Q: np.ndarray, rel_tol: float) -> None:
+    """:func:`check_symmetric` and :func:`_check_psd` for a stack, vectorised over problems;
+    the per-problem checks run only to name the first offending problem."""
+    if Q.size == 0:
+        return
+    scale = np.abs(Q).max(axis=(1, 2))
+    asym = np.abs(Q - Q.transpose(0, 2, 1)).max(axis=(1, 2))
+    bad = np.flatnonzero(asym > 1e3 * np.finfo(np.float64).eps * np.maximum(scale, 1.0))
+    if bad.size:
+        check_symmetric(Q[bad[0]], f"Q[{bad[0]}]")
+    k = Q.shape[1]
+    delta = 10 * k * rel_tol * np.maximum(np.abs(np.diagonal(Q, axis1=1, axis2=2)).max(axis=1), 1e-300)
+    try:
+        np.linalg.cholesky(Q + delta[:, None, None] * np.eye(k))
+    except np.linalg.LinAlgError:
+        for b in range(Q.shape[0]):
+            _check_psd(Q[b], f"Q[{b}]", rel_tol)
+
+
 def nnqp_batched(Q, c, *, ridge: float = 0.0, max_iter: int | None = None, tol: float | None = None) -> BatchedNNQPResult:
     """Solve max c_bᵀw − ½wᵀ(Q_b + ridge·I)w over w ≥ 0 for every b: Q (B × k × k), c (B × k).
 
@@ -244,9 +263,7 @@ def nnqp_batched(Q, c, *, ridge: float = 0.0, max_iter: int | None = None, tol: 
     if ridge:
         Qa = Qa + ridge * np.eye(k)
     rel = float(np.finfo(Q.dtype).eps) if Q.dtype.kind == "f" else float(np.finfo(np.float64).eps)
-    for b in range(B):
-        check_symmetric(Qa[b], f"Q[{b}]")
-        _check_psd(Qa[b], f"Q[{b}]", rel)
+    _check_batch_psd(Qa, rel)
     if tol is None:
         diag = np.abs(np.diagonal(Qa, axis1=1, axis2=2)).max(axis=1, initial=0.0)
         tols = 1e-10 * np.maximum(np.maximum(np.abs(ca).max(axis=1, initial=0.0), diag), 1e-300)
