@@ -11,6 +11,7 @@ depend on the chunking. Chunks run in parallel (numba ``prange``) once the work 
 :data:`PARALLEL_MIN_WORK` multiply-adds; below it one serial pass avoids the thread start-up,
 which costs more than the work on small pools. The dot products are compiled with reassociation
 allowed, so they vectorise; results differ from numpy's BLAS by float32 rounding only.
+The shortlist of the randomized rule is one scan keeping a bounded heap per domain, O(n log k).
 """
 
 from __future__ import annotations
@@ -127,30 +128,59 @@ def _factor_parallel(G, U, blocks, c, scale, codes, remaining, selected, absolut
     return _reduce(bests, tops)
 
 
+@njit(cache=True, inline="always")
+def _worse(score, a, b):
+    """Element a ranks below b: lower score, or an equal score and a higher index."""
+    return score[a] < score[b] or (score[a] == score[b] and a > b)
+
+
+@njit(cache=True)
+def _sift_down(score, heap, lo, size, t):
+    while True:
+        worst = t
+        for child in (2 * t + 1, 2 * t + 2):
+            if child < size and _worse(score, heap[lo + child], heap[lo + worst]):
+                worst = child
+        if worst == t:
+            return
+        heap[lo + t], heap[lo + worst] = heap[lo + worst], heap[lo + t]
+        t = worst
+
+
 @njit(cache=True)
 def _shortlist(score, codes, remaining, selected):
-    n = score.shape[0]
-    cand = np.empty(n, dtype=np.int64)
-    m = 0
-    for i in range(n):
-        if not selected[i] and remaining[codes[i]] > 0:
-            cand[m] = i
-            m += 1
-    keys = np.empty(m, dtype=score.dtype)
-    for t in range(m):
-        keys[t] = -score[cand[t]]
-    order = np.argsort(keys, kind="mergesort")  # stable: equal scores keep index order
-    taken = np.zeros(remaining.shape[0], dtype=np.int64)
-    out = np.empty(m, dtype=np.int64)
-    q = 0
-    for t in range(m):
-        i = cand[order[t]]
+    """One scan with a bounded heap per domain (its worst kept element on top): O(n log k)."""
+    n_domains = remaining.shape[0]
+    start = np.zeros(n_domains + 1, dtype=np.int64)
+    for d in range(n_domains):
+        start[d + 1] = start[d] + max(remaining[d], 0)
+    heap = np.empty(start[n_domains], dtype=np.int64)
+    size = np.zeros(n_domains, dtype=np.int64)
+    for i in range(score.shape[0]):
         d = codes[i]
-        if taken[d] < remaining[d]:
-            taken[d] += 1
-            out[q] = i
+        if selected[i] or remaining[d] <= 0:
+            continue
+        lo = start[d]
+        if size[d] < remaining[d]:  # not full: sift the new element up
+            t = size[d]
+            heap[lo + t] = i
+            size[d] += 1
+            while t > 0:
+                parent = (t - 1) // 2
+                if not _worse(score, heap[lo + t], heap[lo + parent]):
+                    break
+                heap[lo + t], heap[lo + parent] = heap[lo + parent], heap[lo + t]
+                t = parent
+        elif _worse(score, heap[lo], i):  # beats the worst kept element
+            heap[lo] = i
+            _sift_down(score, heap, lo, size[d], 0)
+    out = np.empty(size.sum(), dtype=np.int64)
+    q = 0
+    for d in range(n_domains):
+        for t in range(size[d]):
+            out[q] = heap[start[d] + t]
             q += 1
-    return np.sort(out[:q])
+    return np.sort(out)
 
 
 @njit(cache=True, fastmath=_FAST)
