@@ -78,7 +78,7 @@ class _GramOperator:
         """Fused (ρ, best): ρ = c − Q[:, S]w and the feasible arg-max of the score."""
         p = len(self.sel)
         return self.kernels.gram_step(self.rows[:p], w[:p].astype(self.rows.dtype), self.u.c, codes, remaining,
-                                 selected, absolute, tol)
+                                      selected, absolute, tol)
 
 
 class _FactorOperator:
@@ -118,8 +118,8 @@ class _FactorOperator:
         else:
             U = np.zeros((self.n_blocks, self.sel_rows.shape[1]), dtype=self.sel_rows.dtype)
             np.add.at(U, self.block_codes[self.sel], wp[:, None] * self.sel_rows[:p])
-        rho, best = self.kernels.factor_step(u.factor, U, self.block_codes, u.c, u.scale, codes, remaining, selected,
-                                        absolute, tol)
+        rho, best = self.kernels.factor_step(u.factor, U, self.block_codes, u.c, u.scale, codes, remaining,
+                                             selected, absolute, tol)
         rho[self.sel] -= u.ridge * w[:p]
         return rho, best
 

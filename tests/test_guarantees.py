@@ -37,15 +37,19 @@ params = dict(
 )
 
 
+def brute_force(u, matroid):
+    """(rank r, OPT, f on every set of size ≤ 2r, α_r) of a small instance."""
+    r = matroid.rank
+    opt, _ = bounds.brute_force_opt(u, matroid)
+    return r, opt, bounds.subset_values(u, u.n, 2 * r), bounds.restricted_eigenvalue_ratio(u, r)
+
+
 @settings(max_examples=25, deadline=None)
 @given(**params)
 def test_omp_meets_its_matroid_guarantee(seed, n, d, n_domains, k, lam, nonneg):
     G, b, matroid, u = instance(seed, n, d, n_domains, k, lam, nonneg)
-    r = matroid.rank
-    opt, _ = bounds.brute_force_opt(u, matroid)
-    values = bounds.subset_values(u, n, 2 * r)
+    r, opt, values, alpha = brute_force(u, matroid)
     gamma_dr = bounds.diminishing_returns_ratio(u, n, r, values=values)
-    alpha = bounds.restricted_eigenvalue_ratio(u, r)
     guarantee = bounds.omp_matroid_guarantee(alpha, gamma_dr, r)
     assert 0 < guarantee <= 1
     res = mo.omp(G, b, matroid, lam=lam, nonneg=nonneg)
@@ -66,14 +70,11 @@ def test_omp_meets_its_cardinality_guarantee(seed, n, d, n_domains, k, lam, nonn
 
 
 @settings(max_examples=15, deadline=None)
-@given(**params)
-def test_residual_random_greedy_meets_its_guarantee_in_expectation(seed, n, d, n_domains, k, lam, nonneg):
-    G, b, matroid, u = instance(seed, n, d, n_domains, k, lam, True)
-    r = matroid.rank
-    opt, _ = bounds.brute_force_opt(u, matroid)
-    values = bounds.subset_values(u, n, 2 * r)
+@given(**{name: strategy for name, strategy in params.items() if name != "nonneg"})
+def test_residual_random_greedy_meets_its_guarantee_in_expectation(seed, n, d, n_domains, k, lam):
+    G, b, matroid, u = instance(seed, n, d, n_domains, k, lam, nonneg=True)
+    r, opt, values, alpha = brute_force(u, matroid)
     gamma = bounds.submodularity_ratio(u, n, r, values=values)
-    alpha = bounds.restricted_eigenvalue_ratio(u, r)
     guarantee = bounds.residual_random_greedy_guarantee(alpha, gamma)
     n_seeds, delta = 200, 1e-6
     rng = np.random.default_rng(seed)
