@@ -21,6 +21,7 @@ import numpy as np
 from scipy.linalg import cho_factor, cho_solve
 from scipy.linalg.lapack import dpotrf
 
+from ._backend import detect
 from ._validation import (
     as_float_array,
     check_length,
@@ -147,7 +148,9 @@ def nnqp(Q, c, *, ridge: float = 0.0, w0=None, max_iter: int | None = None, tol:
     tol : KKT tolerance on the gradient (default 1e-10 × max(|c|, diag Q)).
 
     Complexity: O(n² + Σ|P|²) per iteration with the incremental Cholesky factor.
+    ``w`` comes back in the framework and on the device of ``Q``, ``c`` and ``w0``.
     """
+    arrays = detect(Q=Q, c=c, w0=w0)
     Q = to_numpy(Q, "Q")
     Qa = as_float_array(Q, "Q", 2, dtype=np.float64)
     check_symmetric(Qa, "Q")
@@ -172,7 +175,7 @@ def nnqp(Q, c, *, ridge: float = 0.0, w0=None, max_iter: int | None = None, tol:
         solver.warm_start(w_start)
     status, n_iter = solver.solve(max_iter)
     w = solver.w[:n].copy()
-    return NNQPResult(w=w, objective=solver.objective(), status=status, n_iter=n_iter)
+    return arrays.fields(NNQPResult(w=w, objective=solver.objective(), status=status, n_iter=n_iter), "w")
 
 
 def nnls(A, b, *, lam: float = 0.0, max_iter: int | None = None, tol: float | None = None) -> NNQPResult:
@@ -183,7 +186,14 @@ def nnls(A, b, *, lam: float = 0.0, max_iter: int | None = None, tol: float | No
     r = b − A_P w_P formed from A itself, w_P += (Q_PP)⁻¹(A_Pᵀr − lam·w_P). The Gram form alone
     squares the condition number; one refinement step brings the error back to the order of a
     QR solve for all but nearly singular A, at O(d|P|) instead of a QR's O(d|P|²).
+    ``w`` comes back in the framework and on the device of ``A`` and ``b``.
     """
+    arrays = detect(A=A, b=b)
+    return arrays.fields(_nnls(A, b, lam, max_iter, tol), "w")
+
+
+def _nnls(A, b, lam, max_iter, tol) -> NNQPResult:
+    """:func:`nnls` on host arrays."""
     Aa = as_float_array(A, "A", 2, dtype=np.float64)
     ba = as_float_array(b, "b", 1, dtype=np.float64)
     check_length(ba, Aa.shape[0], "b", "A's number of rows")
@@ -252,7 +262,10 @@ def nnqp_batched(Q, c, *, ridge: float = 0.0, max_iter: int | None = None, tol: 
     :mod:`matroidomp.kernels.batched_nnqp`); a problem that hits ``max_iter`` (default 3k + 10)
     reports ``'max_iter'`` in ``status`` instead of raising. ``tol`` defaults per problem to
     1e-10 × max(|c_b|, diag Q_b). Every Q_b must be symmetric positive semi-definite.
+    ``w`` and ``objective`` come back in the framework and on the device of ``Q`` and ``c``
+    (``status`` and ``n_iter`` are numpy).
     """
+    arrays = detect(Q=Q, c=c)
     Q = to_numpy(Q, "Q")
     Qa = as_float_array(Q, "Q", 3, dtype=np.float64)
     ca = as_float_array(c, "c", 2, dtype=np.float64)
@@ -272,4 +285,5 @@ def nnqp_batched(Q, c, *, ridge: float = 0.0, max_iter: int | None = None, tol: 
     max_iter = 3 * k + 10 if max_iter is None else check_nonnegative_int(max_iter, "max_iter")
     w, objective, codes, n_iter = batched_active_set(np.ascontiguousarray(Qa), ca, tols, max_iter)
     status = np.where(codes == KERNEL_CONVERGED, CONVERGED, MAX_ITER)
-    return BatchedNNQPResult(w=w, objective=objective, status=status, n_iter=n_iter)
+    return arrays.fields(BatchedNNQPResult(w=w, objective=objective, status=status, n_iter=n_iter),
+                         "w", "objective")

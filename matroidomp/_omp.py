@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._backend import detect
 from ._validation import check_nonnegative_scalar, make_rng
 from .kernels import omp_step, reference
 from .kernels.cholesky import cholesky_append, cholesky_solve
@@ -301,17 +302,24 @@ def omp(G, b, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool = Tru
     ``nonneg=False``. ``precompute='auto'`` forms the Gram matrix when that is cheaper than n·d
     work per step (n ≤ 16·rank and K ≤ 2 GiB); otherwise OMP runs in d-space and never forms
     an n × n matrix. See :func:`solve_omp` for the other options.
+
+    ``indices`` and ``weights`` come back in the framework and on the device of ``G`` and ``b``
+    (which must agree; see :mod:`matroidomp._backend`).
     """
+    arrays = detect(G=G, b=b)
     u = QuadraticUtility.gradient_matching(G, b, lam, nonneg=nonneg)
-    return solve_omp(u, matroid, randomized=randomized, seed=seed, on_no_gain=on_no_gain,
-                     precompute=precompute, tol=tol, backend=backend)
+    return arrays.selection(solve_omp(u, matroid, randomized=randomized, seed=seed, on_no_gain=on_no_gain,
+                                      precompute=precompute, tol=tol, backend=backend))
 
 
 def omp_gram(K, c, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool = True, randomized: bool = False,
              seed=None, on_no_gain: str = "stop", tol: float | None = None, backend: str = "auto") -> SelectionResult:
     """OMP on a precomputed PSD Gram matrix: maximise F(S) = max{cᵀw − ½wᵀ(K + λI)w} over S.
 
-    With K = GGᵀ and c = Gb this is :func:`omp` without the GEMM.
+    With K = GGᵀ and c = Gb this is :func:`omp` without the GEMM. ``indices`` and ``weights``
+    come back in the framework and on the device of ``K`` and ``c``.
     """
+    arrays = detect(K=K, c=c)
     u = QuadraticUtility.from_gram(K, c, lam, nonneg=nonneg)
-    return solve_omp(u, matroid, randomized=randomized, seed=seed, on_no_gain=on_no_gain, tol=tol, backend=backend)
+    return arrays.selection(solve_omp(u, matroid, randomized=randomized, seed=seed, on_no_gain=on_no_gain,
+                                      tol=tol, backend=backend))

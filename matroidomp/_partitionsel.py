@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._backend import detect
 from ._validation import to_numpy
 from .matroid import make_matroid
 from .objectives import QuadraticUtility
@@ -26,7 +27,10 @@ def partitionsel(G, domains, k: int, *, anchors, lr: float, budgets="proportiona
     Returns a :class:`SelectionResult`; its ``weights`` are the NNQP coefficients, which the
     authors use only inside selection (training uses the plain mean loss of the selection).
     ``backend``: step kernels, ``'auto'``/``'numba'`` or ``'numpy'`` (see :func:`solve_omp`).
+    ``indices`` and ``weights`` come back in the framework and on the device of ``G`` and
+    ``anchors`` (which must agree; ``domains`` may be any sequence of labels).
     """
+    arrays = detect(G=G, anchors=anchors)
     G = to_numpy(G, "G")
     if G.ndim != 2:
         raise ValueError(f"G: expected a 2-D array (one gradient per row), got shape {G.shape}")
@@ -36,5 +40,5 @@ def partitionsel(G, domains, k: int, *, anchors, lr: float, budgets="proportiona
         raise ValueError(f"domains: {matroid.n} labels for a pool of {G.shape[0]} gradients")
     utility = QuadraticUtility.taylor(G, anchors, lr, normalize=normalize,
                                       domains=labels if block_diagonal else None)
-    return solve_omp(utility, matroid, randomized=randomized, seed=seed, on_no_gain=on_no_gain,
-                     precompute=precompute, backend=backend)
+    return arrays.selection(solve_omp(utility, matroid, randomized=randomized, seed=seed, on_no_gain=on_no_gain,
+                                      precompute=precompute, backend=backend))

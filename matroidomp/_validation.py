@@ -143,7 +143,7 @@ def check_nonnegative_int(value, name: str) -> int:
 
 def check_indices(indices, n: int, name: str = "indices") -> np.ndarray:
     """Integer indices into a pool of ``n``, as a flat int64 array; negative ones are refused."""
-    idx = np.asarray(indices).reshape(-1)
+    idx = to_numpy(indices, name).reshape(-1)
     if idx.size and idx.dtype.kind not in "iu":
         raise TypeError(f"{name}: expected integers, got dtype {idx.dtype}")
     idx = idx.astype(np.int64)

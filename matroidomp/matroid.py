@@ -124,7 +124,7 @@ class PartitionMatroid:
 
     def counts(self, indices) -> np.ndarray:
         """Number of elements of ``indices`` in each domain (aligned with :attr:`domains`)."""
-        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        idx = to_numpy(indices, "indices").astype(np.int64, copy=False).reshape(-1)
         return np.bincount(self.codes[idx], minlength=self.n_domains).astype(np.int64)
 
     def count_dict(self, indices) -> dict:
@@ -144,7 +144,7 @@ class PartitionMatroid:
 
     def is_independent(self, indices) -> bool:
         """True when ``indices`` has no repeats, is in range, and respects every budget."""
-        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        idx = to_numpy(indices, "indices").astype(np.int64, copy=False).reshape(-1)
         if idx.size and (idx.min() < 0 or idx.max() >= self.n):
             return False
         if np.unique(idx).size != idx.size:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._validation import to_numpy
+
 #: Why a solver stopped.
 STOP_RANK = "rank_reached"  # every domain budget is filled (a basis of the matroid)
 STOP_NO_GAIN = "no_positive_gain"  # no feasible element improves the objective
@@ -19,13 +21,15 @@ class SelectionResult:
     Attributes
     ----------
     indices : int64 array
-        Selected elements in selection order.
+        Selected elements in selection order. numpy, or — from :func:`~matroidomp.omp`,
+        :func:`~matroidomp.omp_gram` and :func:`~matroidomp.partitionsel` — an array of the
+        input's framework on the input's device (e.g. a torch tensor).
     weights : float64 array
         Weight of each selected element, aligned with ``indices`` (ones for unweighted solvers,
-        the NNQP/least-squares coefficients for OMP).
+        the NNQP/least-squares coefficients for OMP); same framework and device as ``indices``.
     objective : float
         Final objective F(S).
-    history : float64 array
+    history : float64 numpy array
         F after each selection step (same length as ``indices``).
     counts : dict
         ``{domain: number selected}`` for every domain of the matroid.
@@ -52,5 +56,5 @@ class SelectionResult:
     def mask(self, n: int) -> np.ndarray:
         """Boolean membership mask over a ground set of size ``n``."""
         m = np.zeros(n, dtype=bool)
-        m[self.indices] = True
+        m[to_numpy(self.indices, "indices")] = True
         return m
