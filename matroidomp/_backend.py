@@ -7,8 +7,10 @@ For array arguments x₁, …, x_m (numpy, torch, cupy, … — anything array-a
 
 Plain Python sequences and scalars are not arrays and adopt the others' framework; with no array
 argument at all the backend is numpy. Labels (``domains``) and matroids are host metadata and
-take no part. The solvers compute on numpy arrays — zero-copy views of torch CPU tensors; CUDA
-tensors and cupy arrays are copied to host once — and :meth:`Backend.selection` returns a result's ``indices`` (int64) and ``weights`` (float64) in
+take no part. The solvers validate and compute on numpy arrays — zero-copy views of torch CPU
+tensors; CUDA tensors and cupy arrays are copied to host once — except that OMP's selection loop
+on torch CUDA tensors runs in the Triton step kernels (:meth:`Backend.step_backend`, see
+:func:`matroidomp.solve_omp`). :meth:`Backend.selection` returns a result's ``indices`` (int64) and ``weights`` (float64) in
 the input's namespace on the input's device; numpy in is numpy out, untouched.
 """
 
@@ -35,6 +37,11 @@ class Backend:
     @property
     def is_numpy(self) -> bool:
         return array_api_compat.is_numpy_namespace(self.xp)
+
+    def step_backend(self, backend: str) -> str:
+        """The OMP step backend: ``'auto'`` becomes ``'triton'`` for torch tensors on a CUDA device."""
+        cuda_torch = array_api_compat.is_torch_namespace(self.xp) and self.device.type == "cuda"
+        return "triton" if backend == "auto" and cuda_torch else backend
 
     def asarray(self, arr: np.ndarray, dtype: str):
         """``arr`` as an array of ``dtype`` (``'int64'``, ``'float64'``) in this namespace and device."""

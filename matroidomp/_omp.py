@@ -45,24 +45,63 @@ _ON_NO_GAIN = ("stop", "fill")
 #: The Gram path is chosen when n <= this many times the number of steps (see _use_gram).
 _GRAM_STEPS_FACTOR = 16
 _GRAM_MAX_BYTES = 2 << 30
-_BACKENDS = ("auto", "numpy", "numba")
+_BACKENDS = ("auto", "numpy", "numba", "triton")
 
 
-def _kernels(backend: str):
-    """The step kernels: ``'numpy'`` the reference, ``'numba'`` (= ``'auto'``) the fused CPU kernels."""
+def _operator(u: QuadraticUtility, gram_path: bool, capacity: int, codes: np.ndarray, backend: str, device):
+    """The step operator: host numpy (``'numpy'`` reference or ``'numba'`` = ``'auto'`` fused
+    kernels) or, for ``'triton'``, torch tensors on ``device`` (default CUDA)."""
     if not isinstance(backend, str) or backend not in _BACKENDS:
         raise ValueError(f"backend: expected one of {_BACKENDS}, got {backend!r}")
-    return reference if backend == "numpy" else omp_step
+    if backend == "triton":
+        from ._omp_device import TritonOperator  # torch and triton are optional dependencies
+
+        return TritonOperator(u, gram_path, capacity, codes, "cuda" if device is None else device)
+    kernels = reference if backend == "numpy" else omp_step
+    return (_GramOperator if gram_path else _FactorOperator)(u, capacity, kernels, codes)
 
 
-class _GramOperator:
+class _HostSteps:
+    """What a step does besides ρ, shared by the host operators: the selection mask (S and the
+    matroid's codes), the masked arg-max of an unchanged ρ, ρ_j, the randomized rule's pick."""
+
+    def __init__(self, u: QuadraticUtility, kernels, codes: np.ndarray, dtype):
+        self.u = u
+        self.c = u.c
+        self.kernels = kernels
+        self.codes = codes
+        self.dtype = dtype
+        self.selected = np.zeros(u.n, dtype=bool)
+        self.sel: list[int] = []
+
+    def _select(self, j: int) -> None:
+        self.sel.append(j)
+        self.selected[j] = True
+
+    def masked_best(self, rho, remaining, absolute: bool, tol: float) -> int:
+        """The feasible arg-max of an unchanged ρ under the current mask (a p = 0 step)."""
+        empty = np.empty((0, self.u.n), dtype=self.dtype)
+        return self.kernels.gram_step(empty, np.empty(0, dtype=self.dtype), rho, self.codes, remaining,
+                                      self.selected, absolute, tol)[1]
+
+    @staticmethod
+    def value(rho, j: int) -> float:
+        return float(rho[j])
+
+    def random_pick(self, rho, remaining, absolute: bool, tol: float, rng) -> tuple[int, bool]:
+        """Residual random greedy: a uniform pick among every domain's top rem_d feasible scores."""
+        score = reference.feasible_scores(rho, absolute, tol)
+        pool = self.kernels.shortlist(score, self.codes, remaining, self.selected)
+        j = int(pool[rng.integers(pool.size)])
+        return j, bool(score[j] > tol)
+
+
+class _GramOperator(_HostSteps):
     """ρ from stored rows of Q = scale·K (∘ block mask) + ridge·I: O(n|S|) per step."""
 
-    def __init__(self, u: QuadraticUtility, capacity: int, kernels):
-        self.u = u
-        self.kernels = kernels
+    def __init__(self, u: QuadraticUtility, capacity: int, kernels, codes: np.ndarray):
+        super().__init__(u, kernels, codes, u.gram.dtype)
         self.rows = np.empty((capacity, u.n), dtype=u.gram.dtype)
-        self.sel: list[int] = []
 
     def append(self, j: int) -> np.ndarray:
         """Store row Q[j, :]; return Q[S + j, j] (float64, diagonal last)."""
@@ -72,28 +111,26 @@ class _GramOperator:
         if u.blocks is not None:
             row *= u.blocks == u.blocks[j]
         row[j] += u.ridge
-        self.sel.append(j)
+        self._select(j)
         return self.rows[: p + 1, j].astype(np.float64)
 
-    def step(self, w: np.ndarray, codes, remaining, selected, absolute: bool, tol: float):
+    def step(self, w: np.ndarray, remaining, absolute: bool, tol: float):
         """Fused (ρ, best): ρ = c − Q[:, S]w and the feasible arg-max of the score."""
         p = len(self.sel)
-        return self.kernels.gram_step(self.rows[:p], w[:p].astype(self.rows.dtype), self.u.c, codes, remaining,
-                                      selected, absolute, tol)
+        return self.kernels.gram_step(self.rows[:p], w[:p].astype(self.rows.dtype), self.u.c, self.codes,
+                                      remaining, self.selected, absolute, tol)
 
 
-class _FactorOperator:
+class _FactorOperator(_HostSteps):
     """ρ in d-space, Q never formed: ρ = c − scale·G(G_Sᵀw) − ridge·w, one pass over G.
 
     With block-diagonal coupling every block (domain) b has its own residual direction
     U_b = Σ_{j ∈ S, b_j = b} w_j g_j and ρ_i = c_i − scale·⟨g_i, U_{b_i}⟩ (still one pass over G).
     """
 
-    def __init__(self, u: QuadraticUtility, capacity: int, kernels):
-        self.u = u
-        self.kernels = kernels
+    def __init__(self, u: QuadraticUtility, capacity: int, kernels, codes: np.ndarray):
+        super().__init__(u, kernels, codes, u.factor.dtype)
         self.sel_rows = np.empty((capacity, u.factor.shape[1]), dtype=u.factor.dtype)
-        self.sel: list[int] = []
         if u.blocks is None:
             self.n_blocks, self.block_codes = 1, np.zeros(u.n, dtype=np.int64)
         else:
@@ -103,14 +140,14 @@ class _FactorOperator:
     def append(self, j: int) -> np.ndarray:
         u, p = self.u, len(self.sel)
         self.sel_rows[p] = u.factor[j]
-        self.sel.append(j)
+        self._select(j)
         col = self.kernels.matvec(self.sel_rows[: p + 1], u.factor[j]).astype(np.float64) * u.scale
         if u.blocks is not None:
             col *= u.blocks[self.sel] == u.blocks[j]
         col[-1] += u.ridge
         return col
 
-    def step(self, w: np.ndarray, codes, remaining, selected, absolute: bool, tol: float):
+    def step(self, w: np.ndarray, remaining, absolute: bool, tol: float):
         """Fused (ρ, best) in one pass over G; the ridge term touches selected (infeasible) rows only."""
         u, p = self.u, len(self.sel)
         wp = w[:p].astype(self.sel_rows.dtype)
@@ -119,8 +156,8 @@ class _FactorOperator:
         else:
             U = np.zeros((self.n_blocks, self.sel_rows.shape[1]), dtype=self.sel_rows.dtype)
             np.add.at(U, self.block_codes[self.sel], wp[:, None] * self.sel_rows[:p])
-        rho, best = self.kernels.factor_step(u.factor, U, self.block_codes, u.c, u.scale, codes, remaining,
-                                             selected, absolute, tol)
+        rho, best = self.kernels.factor_step(u.factor, U, self.block_codes, u.c, u.scale, self.codes, remaining,
+                                             self.selected, absolute, tol)
         rho[self.sel] -= u.ridge * w[:p]
         return rho, best
 
@@ -169,7 +206,7 @@ class _LeastSquaresFit:
 
 def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomized: bool = False,
               seed=None, on_no_gain: str = "stop", precompute="auto", tol: float | None = None,
-              backend: str = "auto") -> SelectionResult:
+              backend: str = "auto", device=None) -> SelectionResult:
     """OMP on a :class:`~matroidomp.objectives.QuadraticUtility` under a partition matroid.
 
     Parameters
@@ -188,6 +225,12 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
     backend : ``'auto'`` (= ``'numba'``), ``'numba'`` (fused one-pass step kernels,
         :mod:`matroidomp.kernels.omp_step`) or ``'numpy'`` (the reference,
         :mod:`matroidomp.kernels.reference`); both pick the same elements (ties → lowest index).
+        ``'triton'``: the step runs on torch tensors on ``device`` (default ``'cuda'``) through
+        :mod:`matroidomp.kernels.triton_omp_step` (fp32 accumulation; float64 data is rounded to
+        float32 there), the NNQP refit on the host: per step |S| weights go to the device and
+        |S| + 2 numbers come back. :func:`omp`, :func:`omp_gram` and :func:`partitionsel` choose
+        it under ``'auto'`` for CUDA tensors. CPU tensors run only under ``TRITON_INTERPRET=1``.
+    device : torch device of the ``'triton'`` step; ignored by the host backends.
 
     Complexity: rank·(O(n|S|) Gram | O(nd) d-space) + O(Σ|S|²) for the Cholesky updates.
     """
@@ -199,14 +242,13 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
         raise ValueError(f"matroid has {matroid.n} elements but the pool has {utility.n}")
     if on_no_gain not in _ON_NO_GAIN:
         raise ValueError(f"on_no_gain: expected one of {_ON_NO_GAIN}, got {on_no_gain!r}")
-    kern = _kernels(backend)
     steps = matroid.rank
     gram_path = _use_gram(utility, steps, precompute)
     if gram_path and utility.gram is None:
         utility = utility.with_gram()
-    op = _GramOperator(utility, steps, kern) if gram_path else _FactorOperator(utility, steps, kern)
+    op = _operator(utility, gram_path, steps, matroid.codes, backend, device)
     c = utility.c
-    data_dtype = (utility.gram if gram_path else utility.factor).dtype
+    data_dtype = np.dtype(np.float32) if backend == "triton" else (utility.gram if gram_path else utility.factor).dtype
     if tol is None:
         tol = np.finfo(data_dtype).eps ** (2 / 3) * max(float(np.max(np.abs(c))) if c.size else 0.0, 1e-300)
     tol = check_nonnegative_scalar(tol, "tol")
@@ -214,15 +256,13 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
 
     nnqp_fit = ActiveSetNNQP(steps, tol=tol) if utility.nonneg else None
     ls_fit = None if utility.nonneg else _LeastSquaresFit(steps)
-    selected = np.zeros(utility.n, dtype=bool)
     counts = np.zeros(matroid.n_domains, dtype=np.int64)
     order: list[int] = []
     history: list[float] = []
     w = np.zeros(steps)
     objective = 0.0
-    empty_rows = np.empty((0, utility.n), dtype=data_dtype)
     absolute = not utility.nonneg
-    rho = c
+    rho = op.c
     fresh = False  # ρ is out of date: the weights changed since it was computed
     stop = STOP_RANK
     refit_iters = 0
@@ -230,22 +270,18 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
     for _ in range(steps):
         remaining = matroid.budgets - counts
         if fresh:
-            rho, best = op.step(w, matroid.codes, remaining, selected, absolute, tol)
+            rho, best = op.step(w, remaining, absolute, tol)
             fresh = False
-        else:  # same ρ: only the mask changed (a p = 0 step is the masked arg-max alone)
-            rho, best = kern.gram_step(empty_rows, w[:0].astype(data_dtype), rho, matroid.codes, remaining,
-                                       selected, absolute, tol)
+        else:  # same ρ: only the mask changed
+            best = op.masked_best(rho, remaining, absolute, tol)
         if best < 0:
             break
-        best_score = abs(rho[best]) if absolute else rho[best]
+        best_score = abs(op.value(rho, best)) if absolute else op.value(rho, best)
         if not best_score > tol and on_no_gain == "stop":
             stop = STOP_NO_GAIN
             break
         if randomized:
-            score = reference.feasible_scores(rho, absolute, tol)
-            pool = kern.shortlist(score, matroid.codes, remaining, selected)
-            j = int(pool[rng.integers(pool.size)])
-            gain = score[j] > tol
+            j, gain = op.random_pick(rho, remaining, absolute, tol, rng)
         else:
             j, gain = best, best_score > tol
         p = len(order)
@@ -268,7 +304,6 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
         else:
             unfitted = True
         order.append(j)
-        selected[j] = True
         counts[matroid.codes[j]] += 1
         history.append(objective)
 
@@ -289,7 +324,7 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
         counts=matroid.count_dict(idx),
         stop_reason=stop,
         info={"gram": gram_path, "refit_iterations": refit_iters, "tol": tol,
-              "backend": "numpy" if kern is reference else "numba"},
+              "backend": "numba" if backend == "auto" else backend},
     )
 
 
@@ -309,7 +344,8 @@ def omp(G, b, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool = Tru
     arrays = detect(G=G, b=b)
     u = QuadraticUtility.gradient_matching(G, b, lam, nonneg=nonneg)
     return arrays.selection(solve_omp(u, matroid, randomized=randomized, seed=seed, on_no_gain=on_no_gain,
-                                      precompute=precompute, tol=tol, backend=backend))
+                                      precompute=precompute, tol=tol, backend=arrays.step_backend(backend),
+                                      device=arrays.device))
 
 
 def omp_gram(K, c, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool = True, randomized: bool = False,
@@ -322,4 +358,4 @@ def omp_gram(K, c, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool 
     arrays = detect(K=K, c=c)
     u = QuadraticUtility.from_gram(K, c, lam, nonneg=nonneg)
     return arrays.selection(solve_omp(u, matroid, randomized=randomized, seed=seed, on_no_gain=on_no_gain,
-                                      tol=tol, backend=backend))
+                                      tol=tol, backend=arrays.step_backend(backend), device=arrays.device))

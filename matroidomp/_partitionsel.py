@@ -26,7 +26,7 @@ def partitionsel(G, domains, k: int, *, anchors, lr: float, budgets="proportiona
 
     Returns a :class:`SelectionResult`; its ``weights`` are the NNQP coefficients, which the
     authors use only inside selection (training uses the plain mean loss of the selection).
-    ``backend``: step kernels, ``'auto'``/``'numba'`` or ``'numpy'`` (see :func:`solve_omp`).
+    ``backend``: step kernels, ``'auto'``, ``'numba'``, ``'numpy'`` or ``'triton'`` (see :func:`solve_omp`).
     ``indices`` and ``weights`` come back in the framework and on the device of ``G`` and
     ``anchors`` (which must agree; ``domains`` may be any sequence of labels).
     """
@@ -41,4 +41,5 @@ def partitionsel(G, domains, k: int, *, anchors, lr: float, budgets="proportiona
     utility = QuadraticUtility.taylor(G, anchors, lr, normalize=normalize,
                                       domains=labels if block_diagonal else None)
     return arrays.selection(solve_omp(utility, matroid, randomized=randomized, seed=seed, on_no_gain=on_no_gain,
-                                      precompute=precompute, backend=backend))
+                                      precompute=precompute, backend=arrays.step_backend(backend),
+                                      device=arrays.device))

@@ -7,21 +7,30 @@ selection, weights to dtype-aware tolerance, and results of the input's framewor
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import sys
+
 import numpy as np
 import pytest
 
 import matroidomp as mo
+from matroidomp._backend import Backend, detect
 
 torch = pytest.importorskip("torch", reason="needs torch")
+HAS_CUDA = torch.cuda.is_available()
+if "triton" not in sys.modules and not HAS_CUDA:
+    # as in test_triton_kernels: the interpreter is chosen when triton is first imported
+    os.environ["TRITON_INTERPRET"] = "1"
 try:
     import cupy
 
     HAS_CUPY_GPU = bool(cupy.cuda.is_available())
 except ImportError:
     HAS_CUPY_GPU = False
-HAS_CUDA = torch.cuda.is_available()
 needs_cuda = pytest.mark.skipif(not HAS_CUDA, reason="needs a CUDA GPU")
 needs_cupy = pytest.mark.skipif(not HAS_CUPY_GPU, reason="needs cupy and a CUDA GPU")
+needs_triton = pytest.mark.skipif(importlib.util.find_spec("triton") is None, reason="needs triton")
 
 TORCH_DTYPES = [torch.float32, torch.float64, torch.bfloat16]
 
@@ -151,18 +160,78 @@ def test_sequences_and_labels_adopt_the_arrays_framework():
     assert type(res.indices) is np.ndarray
 
 
+# ----------------------------------------------------------------------------- the Triton step
+def test_auto_runs_the_triton_step_for_cuda_tensors_only():
+    """The dispatch rule itself (a CUDA device object needs no GPU)."""
+    cuda = Backend(detect(x=torch.zeros(1)).xp, torch.device("cuda", 0))
+    assert cuda.step_backend("auto") == "triton"
+    assert cuda.step_backend("numba") == "numba"  # an explicit backend wins
+    assert detect(x=torch.zeros(1)).step_backend("auto") == "auto"
+    assert detect(x=np.zeros(1)).step_backend("auto") == "auto"
+    G, b, _, M = _instance(seed=12)
+    assert mo.omp(torch.tensor(G), torch.tensor(b), M).info["backend"] == "numba"
+
+
+@needs_triton
+@pytest.mark.parametrize("precompute", [True, False])
+@pytest.mark.parametrize("lam", [0.0, 0.1])
+@pytest.mark.parametrize("nonneg", [True, False])
+def test_omp_triton_step_matches_numpy(precompute, lam, nonneg):
+    """backend='triton' on torch CPU tensors (interpreter here, compiled on CUDA): same result, fp32."""
+    G, b, _, M = _instance(seed=13)
+    G, b = G.astype(np.float32), b.astype(np.float32)
+    device = "cuda" if HAS_CUDA else "cpu"
+    res = mo.omp(torch.tensor(G, device=device), torch.tensor(b, device=device), M, lam=lam, nonneg=nonneg,
+                 precompute=precompute, backend="triton")
+    ref = mo.omp(G, b, M, lam=lam, nonneg=nonneg, precompute=precompute)
+    assert res.info["backend"] == "triton" and res.info["gram"] == ref.info["gram"]
+    _assert_torch_result(res, ref, device, 1e-5)
+
+
+@needs_triton
+@pytest.mark.parametrize("precompute", [True, False])
+@pytest.mark.parametrize("block_diagonal", [False, True])
+@pytest.mark.parametrize("randomized", [False, True])
+def test_partitionsel_triton_step_matches_numpy(precompute, block_diagonal, randomized):
+    G, b, labels, _ = _instance(seed=14, n=70, n_domains=4, k=9)
+    G, b = G.astype(np.float32), b.astype(np.float32)
+    device = "cuda" if HAS_CUDA else "cpu"
+    opts = dict(lr=0.5, randomized=randomized, block_diagonal=block_diagonal, seed=5, precompute=precompute)
+    res = mo.partitionsel(torch.tensor(G, device=device), labels, 9, anchors=torch.tensor(b, device=device),
+                          backend="triton", **opts)
+    ref = mo.partitionsel(G, labels, 9, anchors=b, **opts)
+    _assert_torch_result(res, ref, device, 1e-5)
+
+
+@needs_triton
+def test_omp_gram_triton_step_stops_without_gain():
+    """Only two elements correlate positively: 'stop' ends after them, 'fill' completes the budgets."""
+    G, b, _, M = _instance(seed=15)
+    G = G.astype(np.float32)
+    c = np.full(G.shape[0], -1.0, dtype=np.float32)
+    c[[3, 40]] = [0.5, 0.25]
+    K = G @ G.T
+    for rule in ("stop", "fill"):
+        res = mo.omp_gram(torch.tensor(K), torch.tensor(c), M, on_no_gain=rule, backend="triton")
+        ref = mo.omp_gram(K, c, M, on_no_gain=rule)
+        assert res.stop_reason == ref.stop_reason
+        _assert_torch_result(res, ref, "cpu", 1e-5)
+
+
 # ----------------------------------------------------------------------------- devices
 @needs_cuda
 @pytest.mark.parametrize("dtype", TORCH_DTYPES)
 def test_omp_torch_cuda(dtype):
+    """'auto' runs the Triton step on CUDA tensors (fp32 accumulation: float32 tolerances)."""
     G, b, labels, M = _instance(seed=9)
     Gt, bt = _as_torch(G, dtype, "cuda"), _as_torch(b, dtype, "cuda")
     res = mo.omp(Gt, bt, M, lam=0.1)
     ref = mo.omp(_host(Gt), _host(bt), M, lam=0.1)
-    _assert_torch_result(res, ref, Gt.device, _tol(dtype))
-    res = mo.partitionsel(Gt, labels, 8, anchors=bt, lr=0.5)
-    ref = mo.partitionsel(_host(Gt), labels, 8, anchors=_host(bt), lr=0.5)
-    _assert_torch_result(res, ref, Gt.device, _tol(dtype))
+    assert res.info["backend"] == "triton"
+    _assert_torch_result(res, ref, Gt.device, 1e-4)
+    res = mo.partitionsel(Gt, labels, 8, anchors=bt, lr=0.5, precompute=False)
+    ref = mo.partitionsel(_host(Gt), labels, 8, anchors=_host(bt), lr=0.5, precompute=False)
+    _assert_torch_result(res, ref, Gt.device, 1e-4)
 
 
 @needs_cuda
