@@ -54,8 +54,11 @@ def _operator(u: QuadraticUtility, gram_path: bool, capacity: int, codes: np.nda
     if not isinstance(backend, str) or backend not in _BACKENDS:
         raise ValueError(f"backend: expected one of {_BACKENDS}, got {backend!r}")
     if backend == "triton":
-        from ._omp_device import TritonOperator  # torch and triton are optional dependencies
-
+        try:
+            from ._omp_device import TritonOperator  # torch and triton are optional dependencies
+        except ImportError as exc:
+            raise ImportError("backend 'triton' (what 'auto' picks for CUDA tensors) needs torch and triton: "
+                              "install matroidomp[triton], or pass backend='numba' to select on the host") from exc
         return TritonOperator(u, gram_path, capacity, codes, "cuda" if device is None else device)
     kernels = reference if backend == "numpy" else omp_step
     return (_GramOperator if gram_path else _FactorOperator)(u, capacity, kernels, codes)

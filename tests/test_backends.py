@@ -172,6 +172,13 @@ def test_auto_runs_the_triton_step_for_cuda_tensors_only():
     assert mo.omp(torch.tensor(G), torch.tensor(b), M).info["backend"] == "numba"
 
 
+def test_triton_backend_without_triton_says_what_to_do(monkeypatch):
+    monkeypatch.setitem(sys.modules, "matroidomp._omp_device", None)  # import fails as without triton
+    G, b, _, M = _instance(seed=16)
+    with pytest.raises(ImportError, match=r"needs torch and triton.*backend='numba'"):
+        mo.omp(torch.tensor(G), torch.tensor(b), M, backend="triton")
+
+
 @needs_triton
 @pytest.mark.parametrize("precompute", [True, False])
 @pytest.mark.parametrize("lam", [0.0, 0.1])
