@@ -266,15 +266,15 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
     objective = 0.0
     absolute = not utility.nonneg
     rho = op.c
-    fresh = False  # ρ is out of date: the weights changed since it was computed
+    stale = False  # ρ is out of date: the weights changed since it was computed
     stop = STOP_RANK
     refit_iters = 0
     unfitted = False  # elements added at weight 0 without a refit (fill, or a randomized pick)
     for _ in range(steps):
         remaining = matroid.budgets - counts
-        if fresh:
+        if stale:
             rho, best = op.step(w, remaining, absolute, tol)
-            fresh = False
+            stale = False
         else:  # same ρ: only the mask changed
             best = op.masked_best(rho, remaining, absolute, tol)
         if best < 0:
@@ -303,7 +303,7 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
                 op.sel.pop()
                 stop = STOP_DEPENDENT
                 break
-            fresh = True
+            stale = True
         else:
             unfitted = True
         order.append(j)
