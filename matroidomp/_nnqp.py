@@ -112,12 +112,13 @@ class ActiveSetNNQP:
         return (CONVERGED if code == KERNEL_CONVERGED else MAX_ITER), int(n_iter)
 
 
-def _default_tol(Q: np.ndarray, c: np.ndarray) -> float:
-    scale = max(float(np.max(np.abs(c))) if c.size else 0.0, float(np.max(np.abs(np.diag(Q)))) if Q.size else 0.0)
+def _default_tol(diag_scale: float, c: np.ndarray) -> float:
+    """1e-10 × max(|c|, max|Q_ii|)."""
+    scale = max(float(np.abs(c).max()) if c.size else 0.0, diag_scale)
     return 1e-10 * max(scale, 1e-300)
 
 
-def _check_psd(Q: np.ndarray, name: str, rel_tol: float) -> None:
+def _check_psd(Q: np.ndarray, diag_scale: float, name: str, rel_tol: float) -> None:
     """Raise unless Q + δI has a Cholesky factor, δ = 10·n·rel_tol·max|Q_ii| (O(n³/3) in LAPACK).
 
     A PSD matrix has eigenvalues ≥ −(rounding), which the shift δ covers; an eigenvalue below
@@ -127,9 +128,9 @@ def _check_psd(Q: np.ndarray, name: str, rel_tol: float) -> None:
     n = Q.shape[0]
     if n == 0:
         return
-    delta = 10 * n * rel_tol * max(float(np.max(np.abs(np.diag(Q)))), 1e-300)
+    delta = 10 * n * rel_tol * max(diag_scale, 1e-300)
     shifted = Q.copy()
-    shifted[np.diag_indices(n)] += delta
+    shifted.flat[:: n + 1] += delta
     _, info = dpotrf(shifted, lower=0, overwrite_a=1, clean=0)  # symmetric: C order is fine
     if info > 0:
         raise ValueError(f"{name}: matrix is not positive semi-definite")
@@ -159,8 +160,9 @@ def nnqp(Q, c, *, ridge: float = 0.0, w0=None, max_iter: int | None = None, tol:
     check_length(ca, n, "c", "Q's size")
     ridge = check_nonnegative_scalar(ridge, "ridge")
     Qr = Qa + ridge * np.eye(n) if ridge else Qa
-    _check_psd(Qr, "Q", float(np.finfo(Q.dtype).eps) if Q.dtype.kind == "f" else float(np.finfo(np.float64).eps))
-    tol = _default_tol(Qr, ca) if tol is None else check_nonnegative_scalar(tol, "tol")
+    diag_scale = float(np.abs(Qr.diagonal()).max()) if n else 0.0
+    _check_psd(Qr, diag_scale, "Q", float(np.finfo(Q.dtype).eps if Q.dtype.kind == "f" else np.finfo(np.float64).eps))
+    tol = _default_tol(diag_scale, ca) if tol is None else check_nonnegative_scalar(tol, "tol")
     max_iter = 3 * n + 10 if max_iter is None else check_nonnegative_int(max_iter, "max_iter")
 
     solver = ActiveSetNNQP(n, tol)
@@ -252,7 +254,7 @@ def _check_batch_psd(Q: np.ndarray, rel_tol: float) -> None:
         np.linalg.cholesky(Q + delta[:, None, None] * np.eye(k))
     except np.linalg.LinAlgError:
         for b in range(Q.shape[0]):
-            _check_psd(Q[b], f"Q[{b}]", rel_tol)
+            _check_psd(Q[b], float(np.abs(Q[b].diagonal()).max()), f"Q[{b}]", rel_tol)
 
 
 def nnqp_batched(Q, c, *, ridge: float = 0.0, max_iter: int | None = None, tol: float | None = None) -> BatchedNNQPResult:

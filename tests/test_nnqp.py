@@ -6,7 +6,7 @@ import scipy.optimize
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matroidomp import nnls, nnqp
+from matroidomp import nnls, nnqp, nnqp_batched
 
 
 def kkt_violation(Q, c, w):
@@ -81,3 +81,13 @@ def test_nnls_all_negative_target_gives_zero():
     res = nnls(A, -np.ones(10))
     np.testing.assert_array_equal(res.w, 0.0)
     assert res.objective == 0.0
+
+
+def test_batched_nnqp_names_the_indefinite_problem():
+    rng = np.random.default_rng(4)
+    F = rng.standard_normal((3, 5, 5))
+    Q = F @ F.transpose(0, 2, 1)
+    Q[1][0, 1] = Q[1][1, 0] = 0.99 * np.sqrt(Q[1][0, 0] * Q[1][1, 1])
+    Q[1][0, 0] *= -1e-3  # a negative diagonal entry: clearly not positive semi-definite
+    with pytest.raises(ValueError, match=r"Q\[1\]: matrix is not positive semi-definite"):
+        nnqp_batched(Q, rng.standard_normal((3, 5)))
