@@ -5,7 +5,7 @@
 #     run(command="bash benchmarks/gpu_check.sh", carry=[".whl"], timeout_s=480)
 # It is sized to finish in about 4-6 minutes on one H200 (at most ~7: tests are cut at 180 s, the
 # report at 240 s) and leaves everything under $OUT
-# (./gpu_out when OUT is unset): env.txt, pytest.txt, report.txt, gpu_report.json, check.log.
+# (./gpu_out when OUT is unset): env.txt, pytest.txt, report.txt, gpu_report.json.
 #
 # The machine has no package registry (nothing outside it can be reached), so
 # `pip install -e '.[dev]'` cannot run there: its dev extra pins torch==2.13.0 / triton==3.7.1,
@@ -23,7 +23,6 @@ OUT=${OUT:-$PWD/gpu_out}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 unset TRITON_INTERPRET
-exec > >(tee -a "$OUT/check.log") 2>&1
 T0=$(date +%s)
 stamp() { echo "=== [$(( $(date +%s) - T0 )) s] $*"; }
 

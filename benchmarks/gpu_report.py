@@ -390,7 +390,7 @@ def main(argv=None):
     ap.add_argument("--smoke", action="store_true", help="tiny sizes under TRITON_INTERPRET=1 on CPU tensors")
     ap.add_argument("--out", default=os.environ.get("OUT") or "gpu_out", help="folder for the JSON")
     ap.add_argument("--sections", default="step,nnqp,omp", help="comma list of step, nnqp, omp")
-    ap.add_argument("--budget-s", type=float, default=15.0,
+    ap.add_argument("--budget-s", type=float, default=10.0,
                     help="time budget of each torch baseline per NNQP case (one-by-one is extrapolated past it)")
     ap.add_argument("--no-large-pool", action="store_true", help="skip the n = 100,000 end-to-end instance")
     args = ap.parse_args(argv)
