@@ -1,0 +1,215 @@
+"""Per-example gradients of a causal language model w.r.t. the weights of chosen nn.Linear modules.
+
+Loss of example b (tokens x_1..x_T, answer mask m_t, attention mask a_t):
+
+    ℓ_b = (1 / N_b) Σ_{t ≥ 2} m_t a_t · (−log p(x_t | x_<t)),   N_b = Σ_{t ≥ 2} m_t a_t,
+
+the mean NLL over answer tokens (PartitionSel's per-sequence loss). One forward and one backward
+of L = Σ_b ℓ_b over a chunk of the pool give, for a Linear y = W a + c with input activations
+A_b (T × in) and output gradients dY_b = ∂L/∂Y_b (T × out), every example's gradient at once:
+
+    ∂ℓ_b/∂W = Σ_t dY_b[t]ᵀ A_b[t]   (out × in),    ∂ℓ_b/∂c = Σ_t dY_b[t],
+
+because ℓ_b depends only on row b of the chunk (no batch-coupling layers in a causal LM).
+Forward hooks keep A and Y; ``torch.autograd.grad(L, Y)`` returns dY without forming the summed
+weight gradients. Only the selected weights require grad during the call, so autograd stops at
+the earliest selected layer.
+
+Optional random projection (Johnson–Lindenstrauss): g ↦ Rᵀ g / √p with R ∈ {±1}^{D × p} drawn
+block by block from a seeded ``torch.Generator`` on the model's device — the same R for every
+chunk, never stored whole. Inner products are preserved in expectation with standard deviation
+at most √2 ‖g_i‖ ‖g_j‖ / √p.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+DEFAULT_KINDS = ("q_proj", "k_proj", "v_proj", "gate_proj", "up_proj", "down_proj")
+
+_LAYER = re.compile(r"(?:^|\.)layers\.(\d+)\.")
+
+
+def select_linears(model: nn.Module, names: Sequence[str]) -> dict[str, nn.Linear]:
+    """The nn.Linear modules of ``model`` with the given full names, in the given order."""
+    if len(names) == 0:
+        raise ValueError("no modules selected: the parameter set is empty")
+    modules = dict(model.named_modules())
+    selected = {}
+    for name in names:
+        if name not in modules:
+            raise ValueError(f"model has no module named {name!r}")
+        if not isinstance(modules[name], nn.Linear):
+            raise ValueError(f"module {name!r} is a {type(modules[name]).__name__}, not an nn.Linear")
+        selected[name] = modules[name]
+    return selected
+
+
+def last_layer_linears(model: nn.Module, last: int, kinds: Sequence[str] = DEFAULT_KINDS) -> list[str]:
+    """Names of the nn.Linear modules whose name ends in one of ``kinds`` (``.q_proj``; for peft
+    adapters e.g. ``q_proj.lora_A.default``) inside the last ``last`` decoder layers
+    (``….layers.<i>.…``), in module order."""
+    found = []
+    for name, module in model.named_modules():
+        layer = _LAYER.search(name)
+        if isinstance(module, nn.Linear) and layer and any(name.endswith("." + k) for k in kinds):
+            found.append((int(layer.group(1)), name))
+    if not found:
+        raise ValueError(f"no nn.Linear named *.{{{', '.join(kinds)}}} inside a '.layers.<i>.' block")
+    top = max(i for i, _ in found)
+    return [name for i, name in found if i > top - last]
+
+
+def per_example_gradients(
+    model: nn.Module,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    answer_mask: torch.Tensor,
+    modules: Sequence[str],
+    *,
+    chunk_size: int = 8,
+    projection_dim: int | None = None,
+    seed: int = 0,
+    normalize: bool = False,
+    block_size: int = 1 << 24,
+) -> torch.Tensor:
+    """Per-example gradients of the mean answer-token NLL, float32, one row per example.
+
+    ``input_ids``, ``attention_mask`` and ``answer_mask`` are (n × T); ``answer_mask[b, t] = 1``
+    marks token t as part of the answer (its prediction is in the loss); the first token is never
+    predicted. Columns are the flattened weight (then bias) gradients of ``modules`` in the given
+    order, so D = Σ (out·in + out); with ``projection_dim`` = p the rows are projected to p dims
+    (seeded, same projection for every chunk), and with ``normalize`` scaled to unit L2 norm.
+    ``block_size`` bounds the entries of the projection block drawn at once (block_size // p rows
+    of R). The model's train/eval mode is left as is (dropout makes gradients random).
+    """
+    linears = select_linears(model, modules)
+    ids, attn, answer = _check_batch(input_ids, attention_mask, answer_mask)
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    if projection_dim is not None and projection_dim < 1:
+        raise ValueError(f"projection_dim must be >= 1, got {projection_dim}")
+
+    params = [p for m in linears.values() for p in _params(m)]
+    device = params[0].device
+    ids, attn, answer = ids.to(device), attn.to(device), answer.to(device)
+    flags = {p: p.requires_grad for p in model.parameters()}
+    rows = []
+    try:
+        for p in model.parameters():
+            p.requires_grad_(False)
+        for p in params:
+            p.requires_grad_(True)
+        for start in range(0, ids.shape[0], chunk_size):
+            sl = slice(start, start + chunk_size)
+            blocks = _chunk_gradients(model, linears, ids[sl], attn[sl], answer[sl])
+            if projection_dim is None:
+                rows.append(torch.cat(blocks, dim=1))
+            else:
+                rows.append(_project(blocks, projection_dim, seed, block_size, device))
+    finally:
+        for p, flag in flags.items():
+            p.requires_grad_(flag)
+    out = torch.cat(rows)
+    if normalize:
+        out = out / out.norm(dim=1, keepdim=True).clamp_min(torch.finfo(out.dtype).tiny)
+    return out
+
+
+def _params(linear: nn.Linear) -> list[torch.Tensor]:
+    return [linear.weight] if linear.bias is None else [linear.weight, linear.bias]
+
+
+def _check_batch(input_ids, attention_mask, answer_mask):
+    ids = torch.as_tensor(input_ids)
+    if ids.ndim != 2:
+        raise ValueError(f"input_ids must be (n, T), got shape {tuple(ids.shape)}")
+    if ids.shape[0] == 0:
+        raise ValueError("empty batch: input_ids has no rows")
+    attn = torch.as_tensor(attention_mask, device=ids.device)
+    answer = torch.as_tensor(answer_mask, device=ids.device)
+    for name, mask in (("attention_mask", attn), ("answer_mask", answer)):
+        if mask.shape != ids.shape:
+            raise ValueError(f"{name} has shape {tuple(mask.shape)}, input_ids {tuple(ids.shape)}")
+    counts = (answer[:, 1:].bool() & attn[:, 1:].bool()).sum(dim=1)
+    empty = torch.nonzero(counts == 0).flatten().tolist()
+    if empty:
+        raise ValueError(f"rows {empty} have no answer tokens (after the first position) to put in the loss")
+    return ids, attn, answer
+
+
+def _chunk_gradients(model, linears, ids, attn, answer) -> list[torch.Tensor]:
+    """Per-example gradient blocks (b × out·in, then b × out) of one chunk, in module order."""
+    # Causal model: columns after the last attended token cannot influence earlier positions.
+    keep = int(torch.nonzero(attn.bool().any(dim=0)).max()) + 1
+    ids, attn, answer = ids[:, :keep], attn[:, :keep], answer[:, :keep]
+    calls = {name: [] for name in linears}
+    handles = [
+        m.register_forward_hook(lambda _m, inp, out, name=name: calls[name].append((inp[0].detach(), out)))
+        for name, m in linears.items()
+    ]
+    try:
+        with torch.enable_grad():
+            logits = model(input_ids=ids, attention_mask=attn).logits
+            loss = _sum_of_mean_nll(logits, ids, attn, answer)
+    finally:
+        for h in handles:
+            h.remove()
+    unused = [name for name in linears if not calls[name]]
+    if unused:
+        raise ValueError(f"modules {unused} were not called in the forward pass")
+    outputs = [out for name in linears for _, out in calls[name]]
+    grads = torch.autograd.grad(loss, outputs, allow_unused=True)
+    with torch.no_grad():
+        return _assemble(linears, calls, grads)
+
+
+def _assemble(linears, calls, grads) -> list[torch.Tensor]:
+    """Σ over a module's calls of einsum('bto,bti->boi', dY, A) (weight) and Σ_t dY (bias)."""
+    blocks, i = [], 0
+    for name, linear in linears.items():
+        gw = gb = None
+        for a, _ in calls[name]:
+            dy = grads[i]
+            i += 1
+            if dy is None:
+                continue
+            a = a.float().reshape(a.shape[0], -1, a.shape[-1])
+            dy = dy.float().reshape(dy.shape[0], -1, dy.shape[-1])
+            w = torch.einsum("bto,bti->boi", dy, a).flatten(1)
+            b = dy.sum(dim=1)
+            gw, gb = (w, b) if gw is None else (gw + w, gb + b)
+        if gw is None:
+            raise ValueError(f"module {name!r} does not affect the loss")
+        blocks.append(gw)
+        if linear.bias is not None:
+            blocks.append(gb)
+    return blocks
+
+
+def _sum_of_mean_nll(logits, ids, attn, answer) -> torch.Tensor:
+    """Σ_b of the mean NLL over answer tokens of row b (token t predicted from position t − 1)."""
+    target = (answer[:, 1:].bool() & attn[:, 1:].bool()).float()
+    nll = nn.functional.cross_entropy(
+        logits[:, :-1].float().transpose(1, 2), ids[:, 1:], reduction="none"
+    )
+    return ((nll * target).sum(dim=1) / target.sum(dim=1)).sum()
+
+
+def _project(blocks, p, seed, block_size, device) -> torch.Tensor:
+    """Σ over coordinate blocks of g_block @ R_block / √p, R_block Rademacher, drawn in a fixed order."""
+    gen = torch.Generator(device=device)
+    gen.manual_seed(seed)
+    out = torch.zeros(blocks[0].shape[0], p, dtype=torch.float32, device=device)
+    rows = max(1, block_size // p)
+    for g in blocks:
+        for start in range(0, g.shape[1], rows):
+            part = g[:, start : start + rows]
+            signs = torch.randint(0, 2, (part.shape[1], p), generator=gen, device=device, dtype=torch.float32)
+            out.addmm_(part, signs.mul_(2).sub_(1))
+    return out / math.sqrt(p)
