@@ -1,0 +1,185 @@
+"""The selection step of a PartitionSel training loop: pool + validation batch → a subset.
+
+Each step the pool's per-example gradients g_i (rows of G, n × d, same projection and
+normalisation as the anchors g_a of the validation batch) define the Taylor utility with η the
+current learning rate:
+
+    F(S) = max_{w ≥ 0, supp w ⊆ S} cᵀw − ½ wᵀQw,   c = η s + ½η² diag(K),  Q = η² K,
+    s_i = mean_a ⟨g_i, g_a⟩,  K = GGᵀ.
+
+Methods (all report F(S) and its weights w_S on this same utility, so they compare directly):
+
+* ``partitionsel``: nonnegative OMP under the partition matroid |S ∩ domain d| ≤ k_d;
+  ``partitionsel-rrg``: the residual random greedy pick; ``iwd``: Q with cross-domain entries 0.
+* ``gradmatch``: OMP under |S| ≤ k (domains ignored);
+  ``gradmatch-per-domain``: one OMP per domain d on its own rows, budget k_d, full target.
+* ``greats``: greedy on u_i = η s_i − η² Σ_{j∈S} K_ij (modular score minus interactions).
+* ``random`` (k uniformly), ``stratified-random`` (k_d uniformly inside domain d), ``full``.
+
+OMP methods fill exactly their budgets (zero-weight examples once nothing improves the match).
+Randomness comes from one numpy Generator seeded at construction: repeated calls differ, a run
+is reproducible.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from .._omp import solve_omp
+from .._partitionsel import partitionsel
+from .._validation import to_numpy
+from ..matroid import PartitionMatroid, _encode_labels, make_matroid
+from ..metrics import conflicting_pairs
+from ..objectives import QuadraticUtility
+from .per_example import per_example_gradients
+
+METHODS = ("partitionsel", "partitionsel-rrg", "gradmatch", "gradmatch-per-domain", "iwd", "greats",
+           "random", "stratified-random", "full")
+_KEYS = ("input_ids", "attention_mask", "answer_mask")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """One selection step: ``indices`` into the pool (long tensor, selection order), ``weights``
+    w_S of the Taylor utility's optimum on S, ``counts`` {domain: selected}, ``objective`` F(S),
+    ``conflicting_pairs`` #{i < j in S : ⟨g_i, g_j⟩ < 0}, and seconds spent in per-example
+    gradients and in selection."""
+
+    method: str
+    indices: torch.Tensor
+    weights: torch.Tensor
+    counts: dict
+    objective: float
+    conflicting_pairs: int
+    grad_seconds: float
+    select_seconds: float
+
+
+class PartitionSelector:
+    """Selects ``k`` (or ``round(ratio · n)``) of a pool of n examples each training step.
+
+    ``modules``: names of the nn.Linear modules whose weights span the gradients (see
+    :func:`~matroidomp.torch.last_layer_linears`); ``budgets``: ``'proportional'``, ``'equal'``
+    or ``{domain: k_d}`` (methods that use domains); ``projection_dim``, ``normalize``,
+    ``chunk_size``: as in :func:`~matroidomp.torch.per_example_gradients` (one projection seed,
+    ``seed``, for pool and anchors).
+    """
+
+    def __init__(self, model: nn.Module, modules: Sequence[str], *, method: str = "partitionsel",
+                 ratio: float | None = None, k: int | None = None, budgets="proportional",
+                 projection_dim: int | None = None, normalize: bool = True, seed: int = 0, chunk_size: int = 8):
+        if method not in METHODS:
+            raise ValueError(f"method: unknown {method!r}; use one of {METHODS}")
+        if (ratio is None) == (k is None):
+            raise ValueError("give exactly one of ratio and k")
+        if ratio is not None and not 0 < ratio <= 1:
+            raise ValueError(f"ratio must be in (0, 1], got {ratio}")
+        if k is not None and k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        self.model, self.modules, self.method = model, list(modules), method
+        self.ratio, self.k, self.budgets = ratio, k, budgets
+        self.projection_dim, self.normalize, self.seed, self.chunk_size = projection_dim, normalize, seed, chunk_size
+        self.rng = np.random.default_rng(seed)
+
+    def select(self, pool: Mapping, domains, validation: Mapping, lr: float) -> Selection:
+        """Per-example gradients of ``pool`` and ``validation`` (dicts of ``input_ids``,
+        ``attention_mask``, ``answer_mask``), then the method's subset for learning rate ``lr``."""
+        n = _batch_rows(pool, "pool")
+        if _batch_rows(validation, "validation") == 0:
+            raise ValueError("validation batch is empty: at least one anchor is needed")
+        if domains is None:
+            raise ValueError("pool has no domain labels (domains is None)")
+        labels = to_numpy(domains, "domains").reshape(-1)
+        if labels.shape[0] != n:
+            raise ValueError(f"domains: {labels.shape[0]} labels for a pool of {n} examples")
+        k = self.k if self.k is not None else max(1, round(self.ratio * n))
+        if k > n:
+            raise ValueError(f"k: cannot select {k} examples from a pool of {n}")
+
+        start = time.perf_counter()
+        G = self._gradients(pool)
+        A = self._gradients(validation)
+        grad_seconds = time.perf_counter() - start
+
+        start = time.perf_counter()
+        utility = QuadraticUtility.taylor(G, A, lr, normalize=False)
+        idx = self._run(G, A, labels, k, lr, utility)
+        objective, weights = utility.solve(idx)
+        select_seconds = time.perf_counter() - start
+
+        device = pool["input_ids"].device
+        return Selection(
+            method=self.method,
+            indices=torch.as_tensor(idx, dtype=torch.long, device=device),
+            weights=torch.as_tensor(weights, dtype=torch.float32, device=device),
+            counts=_counts(labels, idx),
+            objective=float(objective),
+            conflicting_pairs=conflicting_pairs(G, idx),
+            grad_seconds=grad_seconds,
+            select_seconds=select_seconds,
+        )
+
+    def _gradients(self, batch: Mapping) -> np.ndarray:
+        return to_numpy(per_example_gradients(
+            self.model, *(batch[key] for key in _KEYS), self.modules, chunk_size=self.chunk_size,
+            projection_dim=self.projection_dim, seed=self.seed, normalize=self.normalize), "G")
+
+    def _run(self, G, A, labels, k: int, lr: float, utility: QuadraticUtility) -> np.ndarray:
+        """Indices (int64, selection order) chosen by the method."""
+        n, m = G.shape[0], self.method
+        if m == "full":
+            return np.arange(n)
+        if m == "random":
+            return self.rng.choice(n, size=k, replace=False)
+        if m in ("partitionsel", "partitionsel-rrg", "iwd"):
+            return partitionsel(G, labels, k, anchors=A, lr=lr, budgets=self.budgets, normalize=False,
+                                randomized=m == "partitionsel-rrg", block_diagonal=m == "iwd",
+                                seed=self.rng, on_no_gain="fill").indices
+        if m == "gradmatch":
+            return solve_omp(utility, PartitionMatroid.cardinality(n, k), on_no_gain="fill").indices
+        if m == "greats":  # c − ½η² diag(K) = η s
+            return _greats(G, utility.c - 0.5 * utility.scale * np.einsum("ij,ij->i", G, G), utility.scale, k)
+        matroid = make_matroid(labels, self.budgets, k)
+        parts = []
+        for d, k_d in enumerate(matroid.budgets):
+            if k_d == 0:
+                continue
+            rows = np.flatnonzero(matroid.codes == d)
+            if m == "stratified-random":
+                parts.append(self.rng.choice(rows, size=int(k_d), replace=False))
+            else:  # gradmatch-per-domain
+                sub = QuadraticUtility.taylor(G[rows], A, lr, normalize=False)
+                parts.append(rows[solve_omp(sub, PartitionMatroid.cardinality(rows.size, int(k_d)),
+                                            on_no_gain="fill").indices])
+        return np.concatenate(parts).astype(np.int64)
+
+
+def _greats(G: np.ndarray, linear: np.ndarray, scale: float, k: int) -> np.ndarray:
+    """Greedy on u_i = linear_i − scale · Σ_{j∈S} ⟨g_i, g_j⟩ (linear = η s, scale = η²)."""
+    u = linear.astype(np.float64).copy()
+    picked = np.zeros(G.shape[0], dtype=bool)
+    order = []
+    for _ in range(k):
+        j = int(np.argmax(np.where(picked, -np.inf, u)))
+        picked[j] = True
+        order.append(j)
+        u -= scale * (G @ G[j]).astype(np.float64)
+    return np.asarray(order, dtype=np.int64)
+
+
+def _counts(labels, idx: np.ndarray) -> dict:
+    domains, codes = _encode_labels(labels)
+    return {d.item(): int(c) for d, c in zip(domains, np.bincount(codes[idx], minlength=len(domains)))}
+
+
+def _batch_rows(batch: Mapping, name: str) -> int:
+    missing = [key for key in _KEYS if key not in batch]
+    if missing:
+        raise ValueError(f"{name}: missing {missing}; expected a dict with {list(_KEYS)}")
+    return int(batch["input_ids"].shape[0])
