@@ -2,10 +2,23 @@
 
 :func:`per_example_gradients` gives the matrix G (pool × D, or pool × p after a random
 projection) that the solvers take; :func:`select_linears` names the parameter set;
-:class:`PartitionSelector` is the selection step of a training loop.
+:class:`PartitionSelector` is the selection step of a training loop; :func:`selective_step`
+(plain PyTorch) and :class:`PartitionSelTrainer` (Hugging Face) run it (these need transformers and
+are imported on first use).
 """
 
 from .per_example import last_layer_linears, per_example_gradients, select_linears
 from .selector import PartitionSelector, Selection
 
-__all__ = ["PartitionSelector", "Selection", "last_layer_linears", "per_example_gradients", "select_linears"]
+_TRAINING = ("PartitionSelTrainer", "mean_answer_loss", "selective_step")
+
+__all__ = ["PartitionSelector", "Selection", "last_layer_linears", "per_example_gradients", "select_linears",
+           *_TRAINING]
+
+
+def __getattr__(name):
+    if name in _TRAINING:
+        from . import training
+
+        return getattr(training, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
