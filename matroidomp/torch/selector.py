@@ -19,6 +19,14 @@ Methods (all report F(S) and its weights w_S on this same utility, so they compa
 OMP methods fill exactly their budgets (zero-weight examples once nothing improves the match).
 Randomness comes from one numpy Generator seeded at construction: repeated calls differ, a run
 is reproducible.
+
+Distributed (torch.distributed initialised, world size W > 1, every rank calling ``select`` with
+the same pool, domains, validation batch and lr): with s = ⌈n / W⌉, rank r computes the rows
+G[rs : (r+1)s] (indices past n − 1 repeat row n − 1, so every shard has s rows), the shards are
+all-gathered and trimmed to G (n × d) on every rank. The validation batch is small, so every rank
+computes all of A itself. Selection then runs on identical G, A and an identically seeded
+Generator (same ``seed`` on every rank), so all ranks return the same global indices;
+:meth:`Selection.shard` gives each rank its part to train on.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from torch import nn
 
 from .._omp import solve_omp
@@ -59,6 +68,13 @@ class Selection:
     conflicting_pairs: int
     grad_seconds: float
     select_seconds: float
+
+    def shard(self, rank: int, world_size: int) -> torch.Tensor:
+        """Pool indices rank ``rank`` trains on: the ``rank``-th of ``world_size`` contiguous,
+        near-equal slices of ``indices`` (sizes differ by at most one; together all of them)."""
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank must be in [0, {world_size}), got {rank}")
+        return torch.tensor_split(self.indices, world_size)[rank]
 
 
 class PartitionSelector:
@@ -103,8 +119,8 @@ class PartitionSelector:
             raise ValueError(f"k: cannot select {k} examples from a pool of {n}")
 
         start = time.perf_counter()
-        G = self._gradients(pool)
-        A = self._gradients(validation)
+        G = self.gradients(pool)
+        A = to_numpy(self._local_gradients(validation), "A")
         grad_seconds = time.perf_counter() - start
 
         start = time.perf_counter()
@@ -125,10 +141,32 @@ class PartitionSelector:
             select_seconds=select_seconds,
         )
 
-    def _gradients(self, batch: Mapping) -> np.ndarray:
-        return to_numpy(per_example_gradients(
+    def gradients(self, batch: Mapping) -> np.ndarray:
+        """The rows g_i of ``batch`` (n × d); under torch.distributed each rank computes its shard
+        of ⌈n / W⌉ rows and the shards are all-gathered (see the module docstring); a checksum
+        Σ_t (t mod 1009 + 1) · input_ids[t] (with n) gathered first rejects ranks whose pools differ."""
+        if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+            return to_numpy(self._local_gradients(batch), "G")
+        n, world, rank = int(batch["input_ids"].shape[0]), dist.get_world_size(), dist.get_rank()
+        ids = torch.as_tensor(batch["input_ids"]).long().cpu().reshape(-1)
+        mine = torch.stack([torch.tensor(n), (ids * (torch.arange(ids.numel()) % 1009 + 1)).sum()])
+        mine = mine.to(next(self.model.parameters()).device)
+        seen = [torch.empty_like(mine) for _ in range(world)]
+        dist.all_gather(seen, mine)
+        if any(not torch.equal(other, mine) for other in seen):
+            raise ValueError("distributed selection needs the same pool on every rank (pool sizes or "
+                             f"input_ids differ: (n, checksum) per rank {[o.tolist() for o in seen]})")
+        size = -(-n // world)
+        rows = torch.arange(rank * size, (rank + 1) * size).clamp_(max=n - 1)
+        local = self._local_gradients({key: batch[key][rows] for key in _KEYS}).contiguous()
+        shards = [torch.empty_like(local) for _ in range(world)]
+        dist.all_gather(shards, local)
+        return to_numpy(torch.cat(shards)[:n], "G")
+
+    def _local_gradients(self, batch: Mapping) -> torch.Tensor:
+        return per_example_gradients(
             self.model, *(batch[key] for key in _KEYS), self.modules, chunk_size=self.chunk_size,
-            projection_dim=self.projection_dim, seed=self.seed, normalize=self.normalize), "G")
+            projection_dim=self.projection_dim, seed=self.seed, normalize=self.normalize)
 
     def _run(self, G, A, labels, k: int, lr: float, utility: QuadraticUtility) -> np.ndarray:
         """Indices (int64, selection order) chosen by the method."""
