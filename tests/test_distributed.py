@@ -14,44 +14,23 @@ if importlib.util.find_spec("torch") is None or importlib.util.find_spec("transf
 import numpy as np
 import torch
 import torch.distributed as dist
-from transformers import Qwen2Config, Qwen2ForCausalLM
+from lm_cases import answer_batch, tiny_qwen2
 
 from matroidomp.torch import PartitionSelector, Selection, last_layer_linears
 
-VOCAB, K, N, WORLD, TIMEOUT = 101, 8, 31, 2, 60
+K, N, WORLD, TIMEOUT = 8, 31, 2, 60
 METHODS = ("partitionsel", "partitionsel-rrg")
 
 
-def tiny():
-    torch.manual_seed(0)
-    return Qwen2ForCausalLM(Qwen2Config(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                                        num_attention_heads=4, num_key_value_heads=2, vocab_size=VOCAB,
-                                        attn_implementation="eager"))
-
-
-def batch(domains, seed):
-    """Random prompt of length 4–6, then an answer repeating token 10·(d + 1) (right padding)."""
-    g = torch.Generator().manual_seed(seed)
-    n, T = len(domains), 12
-    ids = torch.randint(0, VOCAB, (n, T), generator=g)
-    prompt = torch.randint(4, 7, (n,), generator=g)
-    length = torch.randint(9, T + 1, (n,), generator=g)
-    pos = torch.arange(T)[None]
-    attn = (pos < length[:, None]).long()
-    answer = (pos >= prompt[:, None]).long() * attn
-    ids = torch.where(answer.bool(), 10 * (torch.as_tensor(domains)[:, None] + 1), ids)
-    return {"input_ids": ids, "attention_mask": attn, "answer_mask": answer}
-
-
 DOMAINS = torch.tensor([0] * 15 + [1] * 10 + [2] * 6)
-POOL = batch(DOMAINS, 1)
-VALID = batch(torch.tensor([0, 1, 2, 2]), 2)
+POOL = answer_batch(DOMAINS, 1)
+VALID = answer_batch([0, 1, 2, 2], 2)
 
 
 def run(method):
     """Gradients of the pool, one selection and the row counts of each gradient call, as plain data
     (the same code on every rank)."""
-    model = tiny()
+    model = tiny_qwen2()
     s = PartitionSelector(model, last_layer_linears(model, 1), method=method, k=K, projection_dim=64, seed=3)
     rows, local = [], s._local_gradients
     s._local_gradients = lambda b: (rows.append(len(b["input_ids"])), local(b))[1]
@@ -61,7 +40,7 @@ def run(method):
 
 def mismatch(rank):
     """The message a rank gets when the other rank passes a different pool."""
-    model = tiny()
+    model = tiny_qwen2()
     s = PartitionSelector(model, last_layer_linears(model, 1), k=K)
     pool = {key: v.roll(rank, 0) for key, v in POOL.items()}
     try:

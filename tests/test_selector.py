@@ -10,41 +10,19 @@ if importlib.util.find_spec("torch") is None or importlib.util.find_spec("transf
 
 import numpy as np
 import torch
-from transformers import Qwen2Config, Qwen2ForCausalLM
+from lm_cases import answer_batch, tiny_qwen2
 
 from matroidomp import proportional_budgets
 from matroidomp.torch import PartitionSelector, last_layer_linears
 from matroidomp.torch.selector import METHODS
 
-VOCAB = 101
 K = 8
 
 
-def tiny():
-    torch.manual_seed(0)
-    return Qwen2ForCausalLM(Qwen2Config(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                                        num_attention_heads=4, num_key_value_heads=2, vocab_size=VOCAB,
-                                        attn_implementation="eager"))
-
-
-def batch(n, seed, domains):
-    """Domain d: random prompt of length 4–6, then an answer repeating token 10·(d + 1) (right padding)."""
-    g = torch.Generator().manual_seed(seed)
-    T = 12
-    ids = torch.randint(0, VOCAB, (n, T), generator=g)
-    prompt = torch.randint(4, 7, (n,), generator=g)
-    length = torch.randint(9, T + 1, (n,), generator=g)
-    pos = torch.arange(T)[None]
-    attn = (pos < length[:, None]).long()
-    answer = ((pos >= prompt[:, None]).long() * attn)
-    ids = torch.where(answer.bool(), 10 * (torch.as_tensor(domains)[:, None] + 1), ids)
-    return {"input_ids": ids, "attention_mask": attn, "answer_mask": answer}
-
-
 DOMAINS = torch.tensor([0] * 16 + [1] * 10 + [2] * 6)
-POOL = batch(32, 1, DOMAINS)
-VALID = batch(4, 2, torch.tensor([0, 1, 2, 2]))
-MODEL = tiny()
+POOL = answer_batch(DOMAINS, 1)
+VALID = answer_batch([0, 1, 2, 2], 2)
+MODEL = tiny_qwen2()
 NAMES = last_layer_linears(MODEL, 1)
 
 
@@ -94,7 +72,7 @@ def _loss(model, b):
 
 
 def test_training_loop_on_the_selection_lowers_the_loss():
-    model = tiny()
+    model = tiny_qwen2()
     names = last_layer_linears(model, 1)
     s = PartitionSelector(model, names, method="partitionsel", ratio=0.25)
     lr = 1e-2

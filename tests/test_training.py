@@ -9,35 +9,19 @@ if importlib.util.find_spec("torch") is None or importlib.util.find_spec("transf
     pytest.skip("needs torch and transformers", allow_module_level=True)
 
 import torch
-from transformers import Qwen2Config, Qwen2ForCausalLM, TrainingArguments
+from lm_cases import answer_batch, tiny_qwen2
+from transformers import TrainingArguments
 
 from matroidomp.torch import (PartitionSelector, PartitionSelTrainer, last_layer_linears, mean_answer_loss,
                               selective_step)
 
-VOCAB = 101
 BATCH, BUFFER = 4, 4
 
 
-def tiny():
-    torch.manual_seed(0)
-    return Qwen2ForCausalLM(Qwen2Config(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                                        num_attention_heads=4, num_key_value_heads=2, vocab_size=VOCAB,
-                                        attn_implementation="eager"))
-
-
 def batch(n, seed):
-    """Domain d = i mod 3: random prompt of length 4–6, then an answer repeating token 10·(d + 1)."""
-    g = torch.Generator().manual_seed(seed)
-    T = 12
+    """n examples of domains i mod 3, with their ``domain`` labels."""
     domain = torch.arange(n) % 3
-    ids = torch.randint(0, VOCAB, (n, T), generator=g)
-    prompt = torch.randint(4, 7, (n,), generator=g)
-    length = torch.randint(9, T + 1, (n,), generator=g)
-    pos = torch.arange(T)[None]
-    attn = (pos < length[:, None]).long()
-    answer = (pos >= prompt[:, None]).long() * attn
-    ids = torch.where(answer.bool(), 10 * (domain[:, None] + 1), ids)
-    return {"input_ids": ids, "attention_mask": attn, "answer_mask": answer, "domain": domain}
+    return {**answer_batch(domain, seed), "domain": domain}
 
 
 class Examples(torch.utils.data.Dataset):
@@ -52,7 +36,7 @@ class Examples(torch.utils.data.Dataset):
 
 
 def test_selective_step_lowers_the_pool_loss():
-    model = tiny()
+    model = tiny_qwen2()
     pool, valid = batch(32, 1), batch(4, 2)
     selector = PartitionSelector(model, last_layer_linears(model, 1), k=8, projection_dim=64)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
@@ -68,7 +52,7 @@ def test_selective_step_lowers_the_pool_loss():
 
 
 def trainer(tmp_path, data, **kw):
-    model = tiny()
+    model = tiny_qwen2()
     args = TrainingArguments(output_dir=str(tmp_path), per_device_train_batch_size=BATCH * BUFFER, max_steps=3,
                              learning_rate=1e-2, logging_steps=1, save_strategy="no", report_to=[], use_cpu=True,
                              remove_unused_columns=False, dataloader_drop_last=True)
@@ -97,7 +81,7 @@ def test_trainer_bad_input(tmp_path):
         t.train()
     args = TrainingArguments(output_dir=str(tmp_path), per_device_train_batch_size=BATCH * BUFFER, report_to=[],
                              use_cpu=True, remove_unused_columns=False)
-    model = tiny()
+    model = tiny_qwen2()
     with pytest.raises(ValueError, match="k = per_device_train_batch_size // buffer = 4, got k = 8"):
         PartitionSelTrainer(model=model, args=args, selector=PartitionSelector(model, ["lm_head"], k=8),
                             validation_dataset_or_batch=batch(4, 6), buffer=BUFFER)
