@@ -1,0 +1,397 @@
+"""Heterogeneous instruction data for the fine-tuning benchmark: math and chemistry domains.
+
+An example is a triple (prompt, answer, domain); a domain is named ``<family>/<task>``. Every
+domain d is split four ways, disjoint by prompt:
+
+    validation (v per domain, the selection anchors) | test (t, held out) | pretrain (p, warm-up)
+    | train (n_d, the selection pool; imbalanced across domains)
+
+Built-in domains (:data:`DOMAINS`, families grouped):
+
+* ``math/*`` — `mathematics-dataset` modules at the easiest entropy level (level 0 of 10):
+  arithmetic add_or_sub, algebra linear_1d, numbers div_remainder and gcd, comparison pair,
+  polynomials evaluate;
+* ``chem/*`` — molecules of rdkit's bundled ``NCI/first_5K.smi`` (single fragment, parsed,
+  unique by canonical SMILES), ground truth computed by rdkit: molecular formula, ring count,
+  hydrogen-bond donors, and the canonical SMILES of a randomised SMILES (molecules whose
+  canonical SMILES has at most 30 characters).
+
+Randomness: domain d of seed s is generated from its own seed sha256(f"{s}:{d}"). The
+mathematics-dataset modules draw from Python's global ``random`` and numpy's global RNG; the
+builder seeds both for each math domain and restores their previous states afterwards, so a
+build leaves global RNG state unchanged.
+
+Caching: :func:`build_tasks` writes ``<cache_dir>/<key>/{train,validation,test,pretrain}.jsonl``
+(one ``{"prompt", "answer", "domain"}`` object a line) and ``meta.json`` (config, format
+version, generator versions); ``key`` hashes those, and a later build with the same key reads
+the files instead of generating.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.metadata
+import itertools
+import json
+import os
+import random
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+
+FORMAT_VERSION = 1
+SPLITS = ("train", "validation", "test", "pretrain")
+
+MATH_MODULES = {
+    "math/arithmetic": ("arithmetic", "add_or_sub"),
+    "math/algebra": ("algebra", "linear_1d"),
+    "math/remainder": ("numbers", "div_remainder"),
+    "math/gcd": ("numbers", "gcd"),
+    "math/comparison": ("comparison", "pair"),
+    "math/polynomials": ("polynomials", "evaluate"),
+}
+CHEM_TASKS = ("chem/formula", "chem/rings", "chem/donors", "chem/canonical")
+DOMAINS = (*MATH_MODULES, *CHEM_TASKS)
+DEFAULT_TRAIN_SIZES = {**{d: 900 for d in MATH_MODULES}, **{d: 150 for d in CHEM_TASKS}}
+
+CANONICAL_MAX_SMILES = 30
+_GENERATORS = ("mathematics-dataset", "sympy", "rdkit")
+
+
+def _check_int(name: str, value, *, minimum: int | None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
+
+
+@dataclass(frozen=True)
+class Example:
+    """One instruction example: the model reads ``prompt`` and is trained to write ``answer``."""
+
+    prompt: str
+    answer: str
+    domain: str
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """What :func:`build_tasks` generates.
+
+    ``train_sizes`` maps each domain to build (a subset of :data:`DOMAINS`) to its number of
+    training-pool examples; by default 900 per math domain and 150 per chemistry domain (6,000 in
+    all, math : chemistry = 9 : 1 per domain). Every built domain also gets
+    ``validation_per_domain``, ``test_per_domain`` and ``pretrain_per_domain`` examples. Examples
+    with len(prompt) + len(answer) > ``max_chars`` are dropped (and replaced) while generating.
+    """
+
+    seed: int = 0
+    train_sizes: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_TRAIN_SIZES), hash=False)
+    validation_per_domain: int = 16
+    test_per_domain: int = 64
+    pretrain_per_domain: int = 200
+    max_chars: int = 128
+
+    def __post_init__(self):
+        _check_int("seed", self.seed, minimum=None)
+        if not isinstance(self.train_sizes, Mapping) or len(self.train_sizes) == 0:
+            raise ValueError("train_sizes must be a non-empty mapping from domain name to training-pool size")
+        for domain, size in self.train_sizes.items():
+            if domain not in DOMAINS:
+                raise ValueError(f"train_sizes names unknown domain {domain!r}; known domains: {', '.join(DOMAINS)}")
+            _check_int(f"train_sizes[{domain!r}]", size, minimum=1)
+        _check_int("validation_per_domain", self.validation_per_domain, minimum=1)
+        _check_int("test_per_domain", self.test_per_domain, minimum=1)
+        _check_int("pretrain_per_domain", self.pretrain_per_domain, minimum=0)
+        _check_int("max_chars", self.max_chars, minimum=1)
+
+    @property
+    def domains(self) -> tuple[str, ...]:
+        """The built domains, in :data:`DOMAINS` order."""
+        return tuple(d for d in DOMAINS if d in self.train_sizes)
+
+    def per_domain(self, domain: str) -> int:
+        """Examples domain ``domain`` needs over all four splits."""
+        return (self.train_sizes[domain] + self.validation_per_domain + self.test_per_domain
+                + self.pretrain_per_domain)
+
+
+@dataclass(frozen=True)
+class TaskData:
+    """The four splits and the domains, ordered with families grouped.
+
+    Within each split the examples are grouped by domain in ``domains`` order (shuffle before
+    sampling minibatches).
+    """
+
+    train: tuple[Example, ...]
+    validation: tuple[Example, ...]
+    test: tuple[Example, ...]
+    pretrain: tuple[Example, ...]
+    domains: tuple[str, ...]
+
+    def family(self, domain: str) -> str:
+        """The family of ``domain``: its name up to the first '/' (the whole name if none)."""
+        if domain not in self.domains:
+            raise ValueError(f"unknown domain {domain!r}; domains: {', '.join(self.domains)}")
+        return family_of(domain)
+
+    def by_domain(self, split: str | Sequence[Example]) -> dict[str, list[Example]]:
+        """Examples of ``split`` (a split name from :data:`SPLITS`, or a sequence of examples) per
+        domain, keyed in ``domains`` order; a domain without examples maps to []."""
+        if isinstance(split, str):
+            if split not in SPLITS:
+                raise ValueError(f"unknown split {split!r}; splits: {', '.join(SPLITS)}")
+            split = getattr(self, split)
+        groups = {d: [] for d in self.domains}
+        for example in split:
+            if example.domain not in groups:
+                raise ValueError(f"example of unknown domain {example.domain!r}: {example.prompt!r}")
+            groups[example.domain].append(example)
+        return groups
+
+
+def family_of(domain: str) -> str:
+    """``family/task`` ↦ ``family``; a name without '/' is its own family."""
+    return domain.split("/", 1)[0]
+
+
+def build_tasks(config: DataConfig = DataConfig(), cache_dir: str | Path | None = None) -> TaskData:
+    """The built-in math and chemistry data of ``config``, read from ``cache_dir`` when a build with
+    the same config and generator versions is stored there, otherwise generated (and stored)."""
+    if not isinstance(config, DataConfig):
+        raise TypeError(f"config must be a DataConfig, got {type(config).__name__}")
+    if cache_dir is None:
+        return _generate(config)
+    meta = _meta(config)
+    key = hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()[:16]
+    target = Path(cache_dir) / key
+    if (target / "meta.json").exists() and json.loads((target / "meta.json").read_text()) == meta:
+        return _read_splits(target, config.domains)
+    data = _generate(config)
+    _write_splits(data, meta, target)
+    return data
+
+
+def load_jsonl(
+    path: str | Path,
+    *,
+    seed: int = 0,
+    validation_per_domain: int = 16,
+    test_per_domain: int = 64,
+    pretrain_per_domain: int = 0,
+) -> TaskData:
+    """The user's own data: one JSON object a line with non-empty string fields ``prompt``,
+    ``answer`` and ``domain`` (blank lines skipped, other keys ignored).
+
+    A repeated prompt with the same answer is kept once; with a different answer it is an error.
+    Each domain's examples are shuffled with its seed sha256(f"{seed}:{domain}") and split
+    validation | test | pretrain | train (the rest, at least one). Domains are sorted by
+    (family, name).
+    """
+    _check_int("seed", seed, minimum=None)
+    _check_int("validation_per_domain", validation_per_domain, minimum=1)
+    _check_int("test_per_domain", test_per_domain, minimum=1)
+    _check_int("pretrain_per_domain", pretrain_per_domain, minimum=0)
+    groups: dict[str, list[Example]] = {}
+    seen: dict[str, tuple[int, str]] = {}
+    for number, example in _parse_jsonl(Path(path)):
+        if example.prompt in seen:
+            first, answer = seen[example.prompt]
+            if answer != example.answer:
+                raise ValueError(f"{path}: line {number} repeats the prompt of line {first} with a different answer")
+            continue
+        seen[example.prompt] = (number, example.answer)
+        groups.setdefault(example.domain, []).append(example)
+    if not groups:
+        raise ValueError(f"{path}: no examples")
+    held = validation_per_domain + test_per_domain + pretrain_per_domain
+    domains = tuple(sorted(groups, key=lambda d: (family_of(d), d)))
+    splits = {name: [] for name in SPLITS}
+    for domain in domains:
+        examples = groups[domain]
+        if len(examples) <= held:
+            raise ValueError(f"{path}: domain {domain!r} has {len(examples)} distinct examples; it needs more than "
+                             f"{held} ({validation_per_domain} validation + {test_per_domain} test + "
+                             f"{pretrain_per_domain} pretrain, and at least one for training)")
+        random.Random(_domain_seed(seed, domain)).shuffle(examples)
+        for name, part in zip(SPLITS, _split(examples, validation_per_domain, test_per_domain, pretrain_per_domain)):
+            splits[name].extend(part)
+    return TaskData(**{name: tuple(splits[name]) for name in SPLITS}, domains=domains)
+
+
+def _parse_jsonl(path: Path) -> Iterator[tuple[int, Example]]:
+    with open(path, encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{path}: line {number} is not valid JSON ({error.msg})") from None
+            if not isinstance(record, dict):
+                raise ValueError(f"{path}: line {number} is a JSON {type(record).__name__}, not an object")
+            for key in ("prompt", "answer", "domain"):
+                if key not in record:
+                    raise ValueError(f"{path}: line {number} has no {key!r} key")
+                if not isinstance(record[key], str):
+                    raise ValueError(f"{path}: line {number}: {key!r} is a {type(record[key]).__name__}, not a string")
+                if not record[key].strip():
+                    raise ValueError(f"{path}: line {number}: {key!r} is empty")
+            yield number, Example(record["prompt"], record["answer"], record["domain"])
+
+
+def _split(examples: Sequence[Example], validation: int, test: int, pretrain: int):
+    """validation | test | pretrain | train slices of ``examples``."""
+    a, b, c = validation, validation + test, validation + test + pretrain
+    return examples[c:], examples[:a], examples[a:b], examples[b:c]
+
+
+def _generate(config: DataConfig) -> TaskData:
+    """Every domain of ``config`` generated and split (the uncached path of :func:`build_tasks`)."""
+    splits = {name: [] for name in SPLITS}
+    seen: set[str] = set()
+    molecules = tuple(_nci_molecules()) if any(d in CHEM_TASKS for d in config.domains) else ()
+    for domain in config.domains:
+        seed = _domain_seed(config.seed, domain)
+        samples = _math_sampler(domain, seed) if domain in MATH_MODULES else _chem_sampler(domain, seed, molecules)
+        drawn = _draw(domain, samples, config.per_domain(domain), config.max_chars, seen)
+        for name, part in zip(SPLITS, _split(drawn, config.validation_per_domain, config.test_per_domain,
+                                             config.pretrain_per_domain)):
+            splits[name].extend(part)
+    return TaskData(**{name: tuple(splits[name]) for name in SPLITS}, domains=config.domains)
+
+
+def _draw(domain: str, samples: Iterator[tuple[str, str]], count: int, max_chars: int, seen: set[str]) -> list[Example]:
+    """The first ``count`` samples with a new prompt and at most ``max_chars`` characters, looking
+    at no more than 20·count + 1000 samples."""
+    drawn = []
+    for prompt, answer in itertools.islice(samples, 20 * count + 1000):
+        if len(prompt) + len(answer) <= max_chars and prompt not in seen:
+            seen.add(prompt)
+            drawn.append(Example(prompt, answer, domain))
+            if len(drawn) == count:
+                return drawn
+    raise ValueError(f"domain {domain!r}: only {len(drawn)} distinct examples of at most {max_chars} characters "
+                     f"could be drawn, {count} needed; lower its sizes or raise max_chars")
+
+
+def _math_sampler(domain: str, seed: int) -> Iterator[tuple[str, str]]:
+    """(question, answer) of the domain's mathematics-dataset module, drawn 16 at a time from the
+    module's own random stream: the global ``random`` and numpy states of that stream (seeded with
+    ``seed``) are swapped in for each batch and the caller's states restored after it."""
+    section, name = MATH_MODULES[domain]
+    module = _math_modules()[section][name]
+    state = (random.Random(seed).getstate(), np.random.RandomState(seed % 2**32).get_state())
+    while True:
+        outer = (random.getstate(), np.random.get_state())
+        random.setstate(state[0])
+        np.random.set_state(state[1])
+        try:
+            batch = [module() for _ in range(16)]
+            state = (random.getstate(), np.random.get_state())
+        finally:
+            random.setstate(outer[0])
+            np.random.set_state(outer[1])
+        for problem in batch:
+            yield str(problem.question), str(problem.answer)
+
+
+def _math_modules() -> dict:
+    """mathematics-dataset's training modules at entropy level 0 of 10.
+
+    mathematics-dataset 1.0.1 imports ``base_solution_linear`` from ``sympy.solvers.diophantine``,
+    which current sympy keeps only in ``sympy.solvers.diophantine.diophantine``; the name is
+    re-exported there before the import.
+    """
+    package = importlib.import_module("sympy.solvers.diophantine")
+    if not hasattr(package, "base_solution_linear"):
+        inner = importlib.import_module("sympy.solvers.diophantine.diophantine")
+        sys.modules["sympy.solvers.diophantine"].base_solution_linear = inner.base_solution_linear
+    from mathematics_dataset import generate
+    from mathematics_dataset.modules import modules
+
+    return modules.train(generate._make_entropy_fn(0, 10))
+
+
+def _chem_sampler(domain: str, seed: int, molecules: Sequence[tuple[str, object]]) -> Iterator[tuple[str, str]]:
+    """(prompt, rdkit answer) for ``molecules`` ((canonical SMILES, molecule) pairs) in a seeded
+    random order."""
+    from rdkit import Chem
+    from rdkit.Chem import rdMolDescriptors
+
+    molecules = list(molecules)
+    rng = random.Random(seed)
+    rng.shuffle(molecules)
+    for smiles, mol in molecules:
+        if domain == "chem/formula":
+            yield f"What is the molecular formula of {smiles}?", rdMolDescriptors.CalcMolFormula(mol)
+        elif domain == "chem/rings":
+            yield f"How many rings does {smiles} have?", str(rdMolDescriptors.CalcNumRings(mol))
+        elif domain == "chem/donors":
+            yield f"How many hydrogen-bond donors does {smiles} have?", str(rdMolDescriptors.CalcNumHBD(mol))
+        elif len(smiles) <= CANONICAL_MAX_SMILES:  # chem/canonical
+            (shuffled,) = Chem.MolToRandomSmilesVect(mol, 1, randomSeed=rng.randrange(1, 2**31))
+            yield f"Write the canonical SMILES of {shuffled}.", smiles
+
+
+def _nci_molecules() -> Iterator[tuple[str, object]]:
+    """(canonical SMILES, molecule) of rdkit's NCI/first_5K.smi, in file order: single-fragment
+    molecules that parse (rdkit's parse warnings silenced), first occurrence of each SMILES."""
+    from rdkit import Chem, RDConfig, rdBase
+
+    seen = set()
+    with rdBase.BlockLogs(), open(os.path.join(RDConfig.RDDataDir, "NCI", "first_5K.smi")) as lines:
+        for line in lines:
+            mol = Chem.MolFromSmiles(line.split()[0])
+            if mol is None or len(Chem.GetMolFrags(mol)) != 1:
+                continue
+            smiles = Chem.MolToSmiles(mol)
+            if smiles not in seen:
+                seen.add(smiles)
+                yield smiles, mol
+
+
+def _meta(config: DataConfig) -> dict:
+    """What the cache key hashes and meta.json stores."""
+    versions = {name: importlib.metadata.version(name) for name in _GENERATORS}
+    settings = {f.name: getattr(config, f.name) for f in fields(config)}
+    settings["train_sizes"] = dict(sorted(config.train_sizes.items()))
+    return {"format_version": FORMAT_VERSION, "config": settings, "versions": versions}
+
+
+def _write_splits(data: TaskData, meta: dict, target: Path) -> None:
+    """The four JSONL files and meta.json, written to a temporary folder then renamed to ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
+    try:
+        for name in SPLITS:
+            with open(staging / f"{name}.jsonl", "w", encoding="utf-8") as out:
+                for example in getattr(data, name):
+                    out.write(json.dumps(asdict(example), ensure_ascii=False) + "\n")
+        (staging / "meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+
+
+def _read_splits(target: Path, domains: tuple[str, ...]) -> TaskData:
+    splits = {}
+    for name in SPLITS:
+        with open(target / f"{name}.jsonl", encoding="utf-8") as lines:
+            splits[name] = tuple(Example(**json.loads(line)) for line in lines)
+    return TaskData(**splits, domains=domains)
+
+
+def _domain_seed(seed: int, domain: str) -> int:
+    """A 63-bit seed for ``domain`` derived from ``seed``: sha256(f"{seed}:{domain}")."""
+    return int.from_bytes(hashlib.sha256(f"{seed}:{domain}".encode()).digest()[:8], "big") >> 1

@@ -1,0 +1,199 @@
+"""The benchmark's data builder (math + chemistry), JSONL loader, tokenizer and encodings."""
+
+import json
+import math
+import random
+import re
+
+import numpy as np
+import pytest
+import sympy
+
+pytest.importorskip("mathematics_dataset")
+pytest.importorskip("rdkit")
+
+from rdkit import Chem  # noqa: E402
+from rdkit.Chem import rdMolDescriptors  # noqa: E402
+
+from matroidomp.bench import data  # noqa: E402
+from matroidomp.bench.data import DOMAINS, SPLITS, DataConfig, Example, build_tasks, load_jsonl  # noqa: E402
+
+SIZES = {d: (12 if d.startswith("math/") else 4) for d in DOMAINS}
+SMALL = DataConfig(seed=3, train_sizes=SIZES, validation_per_domain=2, test_per_domain=3, pretrain_per_domain=2)
+
+
+@pytest.fixture(scope="module")
+def small():
+    return build_tasks(SMALL)
+
+
+def all_examples(tasks):
+    return [e for name in SPLITS for e in getattr(tasks, name)]
+
+
+def test_domains_in_two_grouped_families(small):
+    assert small.domains == DOMAINS and len(DOMAINS) >= 8
+    families = [small.family(d) for d in small.domains]
+    assert sorted(set(families)) == ["chem", "math"]
+    assert families == sorted(families, key=families.index)  # each family contiguous
+    with pytest.raises(ValueError, match="unknown domain 'bio/x'"):
+        small.family("bio/x")
+
+
+def test_split_sizes_follow_config_and_are_imbalanced(small):
+    for name, per in [("validation", 2), ("test", 3), ("pretrain", 2)]:
+        assert {d: len(v) for d, v in small.by_domain(name).items()} == {d: per for d in DOMAINS}
+    assert {d: len(v) for d, v in small.by_domain("train").items()} == SIZES
+    default = DataConfig().train_sizes
+    assert 5000 <= sum(default.values()) <= 7000
+    assert min(v for d, v in default.items() if d.startswith("math/")) > 3 * max(
+        v for d, v in default.items() if d.startswith("chem/"))
+
+
+def test_splits_disjoint_and_bounded(small):
+    prompts = [e.prompt for e in all_examples(small)]
+    assert len(prompts) == len(set(prompts))
+    assert all(len(e.prompt) + len(e.answer) <= SMALL.max_chars for e in all_examples(small))
+    assert all(e.prompt.strip() and e.answer.strip() for e in all_examples(small))
+
+
+def test_same_seed_same_data_and_global_rng_untouched(small):
+    random.seed(11)
+    np.random.seed(11)
+    before = (random.random(), np.random.rand())
+    random.seed(11)
+    np.random.seed(11)
+    again = build_tasks(SMALL)
+    assert (random.random(), np.random.rand()) == before
+    assert again == small
+
+
+def test_other_seed_other_data(small):
+    other = build_tasks(DataConfig(seed=4, train_sizes=SIZES, validation_per_domain=2, test_per_domain=3,
+                                   pretrain_per_domain=2))
+    for name in SPLITS:
+        assert getattr(other, name) != getattr(small, name)
+    assert len(set(e.prompt for e in other.test) & set(e.prompt for e in small.test)) < len(small.test) // 2
+
+
+CHEM = {
+    "chem/formula": (r"What is the molecular formula of (\S+)\?", rdMolDescriptors.CalcMolFormula),
+    "chem/rings": (r"How many rings does (\S+) have\?", lambda m: str(rdMolDescriptors.CalcNumRings(m))),
+    "chem/donors": (r"How many hydrogen-bond donors does (\S+) have\?", lambda m: str(rdMolDescriptors.CalcNumHBD(m))),
+    "chem/canonical": (r"Write the canonical SMILES of (\S+)\.", Chem.MolToSmiles),
+}
+
+
+def test_chemistry_answers_match_rdkit(small):
+    checked = 0
+    for e in all_examples(small):
+        if e.domain in CHEM:
+            pattern, truth = CHEM[e.domain]
+            smiles = re.fullmatch(pattern, e.prompt).group(1)
+            assert truth(Chem.MolFromSmiles(smiles)) == e.answer, e
+            checked += 1
+    assert checked == 4 * (4 + 2 + 3 + 2)
+
+
+def test_math_answers_parse_and_recompute(small):
+    for e in all_examples(small):
+        if e.domain.startswith("math/"):
+            assert sympy.sympify(e.answer) is not None, e
+            numbers = [int(x) for x in re.findall(r"-?\d+", e.prompt)]
+            if e.domain == "math/gcd":
+                assert int(e.answer) == math.gcd(*numbers[-2:]), e
+            if e.domain == "math/remainder":
+                assert int(e.answer) == numbers[-2] % numbers[-1], e
+            if e.domain == "math/algebra":
+                equation, var = re.fullmatch(r"Solve (.+) for (\w)\.", e.prompt).groups()
+                lhs, rhs = equation.split(" = ")
+                assert sympy.solve(sympy.sympify(f"({lhs}) - ({rhs})"), sympy.Symbol(var)) == [int(e.answer)], e
+
+
+def test_cache_round_trip_reads_files(small, tmp_path, monkeypatch):
+    first = build_tasks(SMALL, cache_dir=tmp_path)
+    assert first == small
+    (folder,) = tmp_path.iterdir()
+    meta = json.loads((folder / "meta.json").read_text())
+    assert meta["format_version"] == data.FORMAT_VERSION and meta["config"]["seed"] == 3
+    lines = (folder / "test.jsonl").read_text().splitlines()
+    assert [Example(**json.loads(line)) for line in lines] == list(small.test)
+
+    def no_generation(config):
+        raise AssertionError("generated instead of reading the cache")
+
+    monkeypatch.setattr(data, "_generate", no_generation)
+    assert build_tasks(SMALL, cache_dir=tmp_path) == small
+    other = DataConfig(seed=4, train_sizes=SIZES, validation_per_domain=2, test_per_domain=3, pretrain_per_domain=2)
+    with pytest.raises(AssertionError, match="generated instead"):
+        build_tasks(other, cache_dir=tmp_path)
+
+
+def test_too_strict_max_chars_is_a_clear_error():
+    with pytest.raises(ValueError, match="domain 'chem/formula': only 0 distinct examples of at most 30 characters"):
+        build_tasks(DataConfig(train_sizes={"chem/formula": 1}, max_chars=30))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"train_sizes": {"bio/protein": 5}}, "unknown domain 'bio/protein'"),
+    ({"train_sizes": {}}, "non-empty mapping"),
+    ({"train_sizes": {"math/gcd": 0}}, r"train_sizes\['math/gcd'\] must be at least 1"),
+    ({"validation_per_domain": 0}, "validation_per_domain must be at least 1"),
+    ({"pretrain_per_domain": -1}, "pretrain_per_domain must be at least 0"),
+    ({"seed": True}, "seed must be an int"),
+    ({"max_chars": 1.5}, "max_chars must be an int"),
+])
+def test_bad_config(kwargs, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        DataConfig(**kwargs)
+
+
+def write_lines(path, records):
+    path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in records) + "\n")
+    return path
+
+
+def user_records():
+    return [{"prompt": f"{d} question {i}", "answer": f"{i}", "domain": d}
+            for d in ("zoo/b", "alpha/x", "zoo/a") for i in range(10)]
+
+
+def test_jsonl_happy_path(tmp_path):
+    records = user_records()
+    records.insert(3, dict(records[0]))  # exact repeat: kept once
+    path = write_lines(tmp_path / "mine.jsonl", records[:5] + [""] + records[5:])
+    tasks = load_jsonl(path, seed=1, validation_per_domain=2, test_per_domain=3, pretrain_per_domain=1)
+    assert tasks.domains == ("alpha/x", "zoo/a", "zoo/b")
+    assert tasks.family("zoo/a") == "zoo"
+    for name, per in [("validation", 2), ("test", 3), ("pretrain", 1), ("train", 4)]:
+        assert [len(v) for v in tasks.by_domain(name).values()] == [per] * 3
+    prompts = [e.prompt for e in all_examples(tasks)]
+    assert sorted(prompts) == sorted(r["prompt"] for r in user_records())
+    assert load_jsonl(path, seed=1, validation_per_domain=2, test_per_domain=3, pretrain_per_domain=1) == tasks
+    assert load_jsonl(path, seed=2, validation_per_domain=2, test_per_domain=3, pretrain_per_domain=1) != tasks
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("{not json", "line 3 is not valid JSON"),
+    ("[1, 2]", "line 3 is a JSON list, not an object"),
+    ({"prompt": "p", "answer": "a"}, "line 3 has no 'domain' key"),
+    ({"prompt": "p", "answer": 4, "domain": "d"}, "line 3: 'answer' is a int, not a string"),
+    ({"prompt": "  ", "answer": "a", "domain": "d"}, "line 3: 'prompt' is empty"),
+    ({"prompt": "alpha/x question 0", "answer": "7", "domain": "alpha/x"},
+     "line 3 repeats the prompt of line 1 with a different answer"),
+])
+def test_jsonl_bad_lines(tmp_path, bad, message):
+    records = [user_records()[10], user_records()[11], bad] + user_records()
+    path = write_lines(tmp_path / "bad.jsonl", records)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        load_jsonl(path, validation_per_domain=2, test_per_domain=3)
+
+
+def test_jsonl_too_few_and_empty(tmp_path):
+    path = write_lines(tmp_path / "few.jsonl", user_records())
+    with pytest.raises(ValueError, match="domain 'alpha/x' has 10 distinct examples; it needs more than 10"):
+        load_jsonl(path, validation_per_domain=4, test_per_domain=6)
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    with pytest.raises(ValueError, match="no examples"):
+        load_jsonl(empty)
