@@ -16,7 +16,8 @@ Reported per backend (``numba`` = fused kernels, ``numpy`` = reference path):
   per-chunk scratch (a few KB) besides the ρ that the wrapper allocates through numpy.
 
 Run ``pytest benchmarks/test_bench_large_pool.py`` or ``python benchmarks/test_bench_large_pool.py``
-(a table; about two minutes on 2 cores, G built once).
+(a table; about two minutes on 2 cores, G built once). ``python test_bench_large_pool.py partitionsel``
+reports the peak memory of ``partitionsel(normalize=True)`` on the same instance instead.
 """
 
 from __future__ import annotations
@@ -147,6 +148,34 @@ def kernel_ratios(rounds: int = 9) -> dict[str, float]:
     return {name: float(np.median(r)) for name, r in ratios.items()}
 
 
+def partitionsel_memory(out: str | None = None) -> dict:
+    """Peak memory of ``partitionsel(..., normalize=True)`` on the large-pool instance (d-space).
+
+    Row normalisation is where a copy of G could hide; reported as (G + tracemalloc peak during
+    the call) / G and as the growth of the process's peak RSS (``ru_maxrss``) during the call / G.
+    ``out``: optional .npz path for the selection (indices, weights, objective)."""
+    import resource
+
+    G, b, matroid = instance()
+    labels = matroid.codes
+    matroidomp.partitionsel(G[:2000], labels[:2000], 8, anchors=b, lr=1e-3)  # compile outside the measurement
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    res = matroidomp.partitionsel(G, labels, K, anchors=b, lr=1e-3, normalize=True, precompute=False)
+    seconds = time.perf_counter() - t0
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    rss_growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - rss_before
+    if out is not None:
+        np.savez(out, indices=res.indices, weights=res.weights, objective=res.objective)
+    row = {"steps": len(res), "seconds": seconds, "traced/G": (G.nbytes + peak) / G.nbytes,
+           "rss growth/G": max(rss_growth, 0) / G.nbytes, "objective": res.objective}
+    print("partitionsel normalize=True, d-space: " + ", ".join(
+        f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()))
+    return row
+
+
 def report() -> None:
     G, b, matroid = instance()
     g_bytes = G.nbytes
@@ -172,4 +201,9 @@ def report() -> None:
 
 
 if __name__ == "__main__":
-    report()
+    import sys
+
+    if sys.argv[1:2] == ["partitionsel"]:  # python test_bench_large_pool.py partitionsel [out.npz]
+        partitionsel_memory(*sys.argv[2:3])
+    else:
+        report()

@@ -125,15 +125,19 @@ class _GramOperator(_HostSteps):
 
 
 class _FactorOperator(_HostSteps):
-    """ρ in d-space, Q never formed: ρ = c − scale·G(G_Sᵀw) − ridge·w, one pass over G.
+    """ρ in d-space, Q never formed: ρ = c − scale·S G(G_Sᵀw) − ridge·w, one pass over G.
 
-    With block-diagonal coupling every block (domain) b has its own residual direction
-    U_b = Σ_{j ∈ S, b_j = b} w_j g_j and ρ_i = c_i − scale·⟨g_i, U_{b_i}⟩ (still one pass over G).
+    The stored rows are those of SG (S = diag(row_scale), or I): U = Σ_{j ∈ S} w_j s_j g_j, and
+    ρ_i = c_i − scale·s_i⟨g_i, U⟩. With block-diagonal coupling every block (domain) b has its own
+    residual direction U_b = Σ_{j ∈ S, b_j = b} w_j s_j g_j and ρ_i = c_i − scale·s_i⟨g_i, U_{b_i}⟩
+    (still one pass over G). With a row scale the step kernel returns the unscaled correlations
+    ⟨g_i, U_{b_i}⟩ (its c = 0) and the arg-max is the mask pass over ρ: two O(n) passes more.
     """
 
     def __init__(self, u: QuadraticUtility, capacity: int, kernels, codes: np.ndarray):
         super().__init__(u, kernels, codes, u.factor.dtype)
         self.sel_rows = np.empty((capacity, u.factor.shape[1]), dtype=u.factor.dtype)
+        self.zeros = None if u.row_scale is None else np.zeros(u.n)
         if u.blocks is None:
             self.n_blocks, self.block_codes = 1, np.zeros(u.n, dtype=np.int64)
         else:
@@ -142,9 +146,9 @@ class _FactorOperator(_HostSteps):
 
     def append(self, j: int) -> np.ndarray:
         u, p = self.u, len(self.sel)
-        self.sel_rows[p] = u.factor[j]
+        self.sel_rows[p] = u.scaled_rows(j)
         self._select(j)
-        col = self.kernels.matvec(self.sel_rows[: p + 1], u.factor[j]).astype(np.float64) * u.scale
+        col = self.kernels.matvec(self.sel_rows[: p + 1], self.sel_rows[p]).astype(np.float64) * u.scale
         if u.blocks is not None:
             col *= u.blocks[self.sel] == u.blocks[j]
         col[-1] += u.ridge
@@ -159,10 +163,18 @@ class _FactorOperator(_HostSteps):
         else:
             U = np.zeros((self.n_blocks, self.sel_rows.shape[1]), dtype=self.sel_rows.dtype)
             np.add.at(U, self.block_codes[self.sel], wp[:, None] * self.sel_rows[:p])
-        rho, best = self.kernels.factor_step(u.factor, U, self.block_codes, u.c, u.scale, self.codes, remaining,
-                                             self.selected, absolute, tol)
+        if u.row_scale is None:
+            rho, best = self.kernels.factor_step(u.factor, U, self.block_codes, u.c, u.scale, self.codes,
+                                                 remaining, self.selected, absolute, tol)
+            rho[self.sel] -= u.ridge * w[:p]
+            return rho, best
+        corr, _ = self.kernels.factor_step(u.factor, U, self.block_codes, self.zeros, -1.0, self.codes,
+                                           remaining, self.selected, absolute, tol)  # corr = ⟨g_i, U_{b_i}⟩
+        corr *= u.row_scale
+        corr *= u.scale
+        rho = np.subtract(u.c, corr, out=corr)
         rho[self.sel] -= u.ridge * w[:p]
-        return rho, best
+        return rho, self.masked_best(rho, remaining, absolute, tol)
 
 
 def _use_gram(u: QuadraticUtility, steps: int, precompute) -> bool:

@@ -7,6 +7,9 @@ n-sized array on the device::
     d-space     U_b = Σ_{j ∈ S, b_j = b} w_j g_j (B × d),  ρ_i = c_i − s·⟨g_i, U_{b_i}⟩ − λ·w_i
                                                                              (triton factor_step)
 
+(with a row scale, g_i stands for s_i g_i: the stored rows are scaled, G is not — the kernel
+returns ⟨g_i, U_{b_i}⟩ and the arg-max is a second, masked pass over ρ, as on the host)
+
 then the feasibility mask and the lowest-index arg-max in the same pass. Per step the host sends
 w_S (|S| numbers) and the budgets left (one int per domain), and receives the arg-max, its ρ and
 the new column Q[S, j] (|S| + 2 numbers): the NNQP refit stays on the host. The randomized
@@ -32,6 +35,8 @@ class TritonOperator:
         data = torch.as_tensor(u.gram if gram_path else u.factor).to(device)
         self.data = data.float() if data.dtype == torch.float64 else data
         self.c = torch.as_tensor(u.c, dtype=torch.float32).to(device)
+        scaled = not gram_path and u.row_scale is not None
+        self.row_scale = torch.as_tensor(u.row_scale, dtype=torch.float32).to(device) if scaled else None
         self.codes = torch.as_tensor(codes, dtype=torch.int32).to(device)
         self.selected = torch.zeros(u.n, dtype=torch.bool, device=device)
         self.blocks = None if u.blocks is None else torch.as_tensor(u.blocks, dtype=torch.int32).to(device)
@@ -53,8 +58,8 @@ class TritonOperator:
             self.stored[p] = row
             col = self.stored[: p + 1, j].double()
         else:
-            self.stored[p] = self.data[j]
-            col = (self.stored[: p + 1].double() @ self.data[j].double()) * u.scale
+            self.stored[p] = self.data[j] if self.row_scale is None else self.data[j].float() * self.row_scale[j]
+            col = (self.stored[: p + 1].double() @ self.stored[p].double()) * u.scale
             if self.blocks is not None:
                 col = col * (self.blocks[self.sel] == self.blocks[j])
             col[-1] += u.ridge
@@ -77,8 +82,14 @@ class TritonOperator:
         else:
             U = torch.zeros((self.n_blocks, rows.shape[1]), dtype=torch.float32, device=rows.device)
             U.index_add_(0, self.blocks[self.sel].long(), wp[:, None] * rows)
-        rho, best = tk.factor_step(self.data, U, self.blocks, self.c, self.u.scale, self.codes, rem,
-                                   self.selected, absolute, tol)
+        if self.row_scale is None:
+            rho, best = tk.factor_step(self.data, U, self.blocks, self.c, self.u.scale, self.codes, rem,
+                                       self.selected, absolute, tol)
+        else:
+            corr, _ = tk.factor_step(self.data, U, self.blocks, torch.zeros_like(self.c), -1.0, self.codes, rem,
+                                     self.selected, absolute, tol)  # corr = ⟨g_i, U_{b_i}⟩
+            rho = self.c - self.u.scale * self.row_scale * corr
+            best = self.masked_best(rho, remaining, absolute, tol)
         if self.u.ridge and p:
             rho[self.sel] -= self.u.ridge * wp  # selected rows only: the arg-max is unaffected
         return rho, int(best)

@@ -37,34 +37,57 @@ from .setfunction import GainState, SetFunction
 LR_FLOOR = 1e-12
 
 
-def _normalize_rows(X: np.ndarray, name: str) -> np.ndarray:
-    norms = np.linalg.norm(X.astype(np.float64, copy=False), axis=1)
-    zero = np.flatnonzero(norms == 0)
+#: Row blocks of about this many entries bound the scratch of normalisation and of K (no n × d copy).
+_BLOCK_ENTRIES = 1 << 20
+
+
+def _inverse_row_norms(X: np.ndarray, name: str) -> np.ndarray:
+    """s_i = 1/‖x_i‖ in float64, accumulated by row blocks: O(nd) time, O(n) memory.
+
+    Zero rows, and rows whose squared norm leaves float64's range, raise naming the row.
+    """
+    sq = np.empty(X.shape[0])
+    step = max(1, _BLOCK_ENTRIES // max(X.shape[1], 1))
+    for lo in range(0, X.shape[0], step):
+        block = X[lo:lo + step].astype(np.float64)
+        np.einsum("ij,ij->i", block, block, out=sq[lo:lo + step])
+    zero = np.flatnonzero(sq == 0)
     if zero.size:
         raise ValueError(
             f"{name}: row {int(zero[0])} is all zeros and cannot be L2-normalised "
             f"({zero.size} zero row(s)); drop it or pass normalize=False"
         )
-    return (X / norms[:, None].astype(X.dtype)).astype(X.dtype, copy=False)
+    bad = np.flatnonzero(~(np.isfinite(sq) & (sq >= np.finfo(np.float64).tiny)))
+    if bad.size:
+        raise ValueError(f"{name}: the squared norm of row {int(bad[0])} leaves the float64 range "
+                         f"({bad.size} row(s)); rescale the gradients")
+    return 1.0 / np.sqrt(sq)
 
 
 class QuadraticUtility(SetFunction):
     """F(S) = max{cᵀw − ½wᵀQw : w ≥ 0 (optional), supp w ⊆ S} with Q = scale·K + ridge·I.
+
+    K is ``gram``, or (SG)(SG)ᵀ for the ``factor`` G and the diagonal S = diag(``row_scale``)
+    (S = I when ``row_scale`` is None): row normalisation is kept as the n-vector s = 1/‖g_i‖
+    and applied inside every product, so G itself is never copied.
 
     Build it with :meth:`gradient_matching`, :meth:`taylor` or :meth:`from_gram` rather than
     directly. As a :class:`SetFunction` its gains are exact (one small NNQP per candidate), which
     suits brute-force checks and greedy on small pools; :func:`matroidomp.omp` is the fast solver.
     """
 
-    def __init__(self, c, *, gram=None, factor=None, scale: float = 1.0, ridge: float = 0.0,
+    def __init__(self, c, *, gram=None, factor=None, row_scale=None, scale: float = 1.0, ridge: float = 0.0,
                  blocks=None, nonneg: bool = True):
         if (gram is None) == (factor is None) and gram is None:
             raise ValueError("QuadraticUtility needs a Gram matrix or a factor G")
         # G/K first: a row that overflows shows up as a non-finite c, and G names the cause
         self.factor = None if factor is None else as_float_array(factor, "G", 2)
         self.gram = None if gram is None else as_float_array(gram, "K", 2)
-        if self.factor is not None:
-            check_row_norms(self.factor, "G")
+        if row_scale is not None and self.factor is None:
+            raise ValueError("row_scale: scales the rows of a factor G, but no factor was given")
+        self.row_scale = None if row_scale is None else as_float_array(row_scale, "row_scale", 1, dtype=np.float64)
+        if self.factor is not None and self.row_scale is None:
+            check_row_norms(self.factor, "G")  # scaled rows have unit norm: the caller checked them
         if self.gram is not None:
             check_symmetric(self.gram, "K")
             check_gram(self.gram, "K")
@@ -72,6 +95,8 @@ class QuadraticUtility(SetFunction):
         self.n = int(self.c.shape[0])
         if self.factor is not None:
             check_length(self.factor, self.n, "G", "the length of c")
+        if self.row_scale is not None:
+            check_length(self.row_scale, self.n, "row_scale", "the length of c")
         if self.gram is not None:
             check_length(self.gram, self.n, "K", "the length of c")
         self.scale = check_nonnegative_scalar(scale, "scale")
@@ -101,7 +126,8 @@ class QuadraticUtility(SetFunction):
 
         ``anchors`` are validation gradients (m × d, or one d-vector); ā is their mean, so
         (Gā)_i is the mean inner product of g_i with the anchors. With ``normalize`` every row of
-        G and of the anchors is L2-normalised first (the authors' default: diag(GGᵀ) = 1).
+        G and of the anchors is L2-normalised (the authors' default: diag(GGᵀ) = 1); for G this
+        is the row scale s = 1/‖g_i‖ (float64) applied inside the products, not a copy of G.
         ``domains`` (labels per row) switches cross-domain coupling off: the IWD baseline.
         """
         Ga = as_float_array(G, "G", 2)
@@ -112,17 +138,23 @@ class QuadraticUtility(SetFunction):
         if A.shape[1] != Ga.shape[1]:
             raise ValueError(f"anchors: dimension {A.shape[1]} does not match G's {Ga.shape[1]}")
         eta = max(check_nonnegative_scalar(lr, "lr"), LR_FLOOR)
+        s = None
         if normalize:
-            Ga = _normalize_rows(Ga, "G")
-            A = _normalize_rows(A, "anchors")
-        sq_norms = np.einsum("ij,ij->i", Ga, Ga).astype(np.float64)
-        if not np.all(np.isfinite(sq_norms)):
-            check_row_norms(Ga, "G")  # raises, naming the row
+            s = _inverse_row_norms(Ga, "G")
+            A = A * _inverse_row_norms(A, "anchors")[:, None].astype(A.dtype)
+            sq_norms = np.ones(Ga.shape[0])  # ‖s_i g_i‖² = 1
+        else:
+            sq_norms = np.einsum("ij,ij->i", Ga, Ga).astype(np.float64)
+            if not np.all(np.isfinite(sq_norms)):
+                check_row_norms(Ga, "G")  # raises, naming the row
         if sq_norms.size and not eta * eta * float(sq_norms.max()) <= float(np.finfo(Ga.dtype).max):
             raise ValueError(f"lr: {lr:g} is too large: lr²·‖g_i‖² overflows {Ga.dtype}")
         anchor_mean = A.astype(np.float64).mean(axis=0).astype(Ga.dtype)
-        c = eta * (Ga @ anchor_mean).astype(np.float64) + 0.5 * eta**2 * sq_norms
-        return cls(c, factor=Ga, scale=eta**2, blocks=domains, nonneg=nonneg)
+        corr = (Ga @ anchor_mean).astype(np.float64)
+        if s is not None:
+            corr *= s
+        c = eta * corr + 0.5 * eta**2 * sq_norms
+        return cls(c, factor=Ga, row_scale=s, scale=eta**2, blocks=domains, nonneg=nonneg)
 
     @classmethod
     def from_gram(cls, K, c, lam: float = 0.0, *, nonneg: bool = True, domains=None) -> "QuadraticUtility":
@@ -130,13 +162,33 @@ class QuadraticUtility(SetFunction):
         return cls(c, gram=K, ridge=check_nonnegative_scalar(lam, "lam"), nonneg=nonneg, blocks=domains)
 
     def with_gram(self) -> "QuadraticUtility":
-        """The same utility with K = GGᵀ precomputed (one GEMM, 2n²d flops)."""
+        """The same utility with K = (SG)(SG)ᵀ precomputed (one GEMM, 2n²d flops).
+
+        With a row scale, K[I, :] = (S_I G_I) Gᵀ · S by blocks I of rows: the only copy of G's
+        rows is one block, and a row whose raw squared norm would overflow is scaled first.
+        """
         if self.gram is not None:
             return self
         out = object.__new__(QuadraticUtility)
         out.__dict__.update(self.__dict__)
-        out.gram = self.factor @ self.factor.T
+        G = self.factor
+        if self.row_scale is None:
+            out.gram = G @ G.T
+            return out
+        s = self.row_scale.astype(G.dtype)
+        gram = np.empty((self.n, self.n), dtype=G.dtype)
+        step = max(1, _BLOCK_ENTRIES // max(G.shape[1], 1))
+        for lo in range(0, self.n, step):
+            np.matmul(G[lo:lo + step] * s[lo:lo + step, None], G.T, out=gram[lo:lo + step])
+        gram *= s
+        out.gram = gram
         return out
+
+    def scaled_rows(self, rows) -> np.ndarray:
+        """The rows s_i g_i of SG (G's dtype; a copy of |rows| rows only)."""
+        if self.row_scale is None:
+            return self.factor[rows]
+        return self.factor[rows] * self.row_scale[rows, None].astype(self.factor.dtype)
 
     # ----------------------------------------------------------------- Q access
     def q_columns(self, S: np.ndarray, rows=None) -> np.ndarray:
@@ -146,7 +198,7 @@ class QuadraticUtility(SetFunction):
         if self.gram is not None:
             block = self.gram[np.ix_(R, S)].astype(np.float64)
         else:
-            block = self.factor[R].astype(np.float64) @ self.factor[S].astype(np.float64).T
+            block = self.scaled_rows(R).astype(np.float64) @ self.scaled_rows(S).astype(np.float64).T
         block *= self.scale
         if self.blocks is not None:
             block *= self.blocks[R][:, None] == self.blocks[S][None, :]

@@ -201,6 +201,7 @@ def test_omp_triton_step_matches_numpy(precompute, lam, nonneg):
 @pytest.mark.parametrize("randomized", [False, True])
 def test_partitionsel_triton_step_matches_numpy(precompute, block_diagonal, randomized):
     G, b, labels, _ = _instance(seed=14, n=70, n_domains=4, k=9)
+    G = G * np.random.default_rng(1).uniform(0.1, 10.0, (70, 1))  # uneven norms: the row scale matters
     G, b = G.astype(np.float32), b.astype(np.float32)
     device = "cuda" if HAS_CUDA else "cpu"
     opts = dict(lr=0.5, randomized=randomized, block_diagonal=block_diagonal, seed=5, precompute=precompute)
