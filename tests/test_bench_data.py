@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pytest
 import sympy
+import torch
 
 pytest.importorskip("mathematics_dataset")
 pytest.importorskip("rdkit")
@@ -197,3 +198,86 @@ def test_jsonl_too_few_and_empty(tmp_path):
     empty.write_text("\n")
     with pytest.raises(ValueError, match="no examples"):
         load_jsonl(empty)
+
+
+# ---- tokenizer and tensor formats ----------------------------------------------------------
+
+from matroidomp.bench.text import (  # noqa: E402
+    SEPARATOR, decode_answers, encode_examples, encode_prompts, train_tokenizer)
+
+
+@pytest.fixture(scope="module")
+def tokenizer(small):
+    return train_tokenizer((t for e in all_examples(small) for t in (e.prompt, e.answer)), vocab_size=400)
+
+
+def ids(tokenizer, text):
+    return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+def test_tokenizer_round_trips_every_domain(small, tokenizer):
+    texts = [t for e in all_examples(small) for t in (e.prompt, e.answer)]
+    texts += ["  two  spaces, a\ttab and ünïcode ", "C[C@@H](N)C(=O)O", "-0.000123 1/299", SEPARATOR]
+    for text in texts:
+        assert tokenizer.decode(ids(tokenizer, text)) == text
+    assert {e.domain for e in all_examples(small)} == set(DOMAINS)
+    assert len(tokenizer) <= 400
+    assert tokenizer.pad_token_id == 0 and tokenizer.eos_token_id == 1
+    for token_id in range(len(tokenizer)):
+        piece = tokenizer.decode([token_id])
+        assert not any(c.isdigit() for c in piece) or (len(piece) == 1 and piece.isdigit()), piece
+
+
+def test_tokenizer_vocab_size_too_small():
+    with pytest.raises(ValueError, match="vocab_size must be at least 258"):
+        train_tokenizer(["abc"], vocab_size=100)
+
+
+def test_encode_examples_masks(small, tokenizer):
+    examples = small.validation
+    batch = encode_examples(tokenizer, examples, max_length=128)
+    sep = ids(tokenizer, SEPARATOR)
+    rows = [(ids(tokenizer, e.prompt) + sep, ids(tokenizer, e.answer) + [tokenizer.eos_token_id]) for e in examples]
+    width = max(len(p) + len(a) for p, a in rows)
+    assert all(v.shape == (len(examples), width) and v.dtype == torch.long for v in batch.values())
+    for i, (p, a) in enumerate(rows):
+        n = len(p) + len(a)
+        assert batch["input_ids"][i, :n].tolist() == p + a
+        assert batch["input_ids"][i, n:].tolist() == [tokenizer.pad_token_id] * (width - n)
+        assert batch["attention_mask"][i].tolist() == [1] * n + [0] * (width - n)
+        assert batch["answer_mask"][i].tolist() == [0] * len(p) + [1] * len(a) + [0] * (width - n)
+        answer = batch["input_ids"][i][batch["answer_mask"][i].bool()].tolist()
+        assert decode_answers(tokenizer, [answer]) == [examples[i].answer]
+
+
+def test_encode_examples_length_limit(small, tokenizer):
+    example = max(small.validation, key=lambda e: len(ids(tokenizer, e.answer)))
+    prompt = len(ids(tokenizer, example.prompt) + ids(tokenizer, SEPARATOR))
+    batch = encode_examples(tokenizer, [example], max_length=prompt + 1)
+    assert batch["input_ids"].shape == (1, prompt + 1)
+    assert batch["answer_mask"][0].tolist() == [0] * prompt + [1]
+    assert batch["input_ids"][0, -1] == ids(tokenizer, example.answer)[0]
+    for encode in (encode_examples, encode_prompts):
+        with pytest.raises(ValueError, match=rf"example 1 \({example.domain}: .* leaves no room for an answer token"):
+            encode(tokenizer, [small.test[0], example], max_length=prompt)
+    with pytest.raises(ValueError, match="no examples"):
+        encode_examples(tokenizer, [], max_length=32)
+
+
+def test_encode_prompts_left_padded(small, tokenizer):
+    examples = small.test[:2] + small.test[-2:]
+    batch = encode_prompts(tokenizer, examples, max_length=128)
+    rows = [ids(tokenizer, e.prompt) + ids(tokenizer, SEPARATOR) for e in examples]
+    width = max(map(len, rows))
+    assert batch["input_ids"].shape == (4, width) and len({len(r) for r in rows}) > 1
+    for i, row in enumerate(rows):
+        assert batch["input_ids"][i].tolist() == [tokenizer.pad_token_id] * (width - len(row)) + row
+        assert batch["attention_mask"][i].tolist() == [0] * (width - len(row)) + [1] * len(row)
+
+
+def test_decode_answers_stops_at_eos(tokenizer):
+    eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
+    first, second = ids(tokenizer, "C6H6"), ids(tokenizer, " -42 ")
+    generated = torch.tensor([first + [eos] + second, second + [eos, pad, pad, pad, pad][:len(first) + 1]])
+    assert decode_answers(tokenizer, generated) == ["C6H6", "-42"]
+    assert decode_answers(tokenizer, [second]) == ["-42"]  # no eos: the whole row
