@@ -1,0 +1,137 @@
+"""``python -m matroidomp.bench`` — run the heterogeneous fine-tuning benchmark and report it.
+
+    python -m matroidomp.bench demo                       # random, gradmatch, partitionsel; 1 seed; ~5 min
+    python -m matroidomp.bench run --out results/full.jsonl --report docs/results.md
+    python -m matroidomp.bench report --results results/full.jsonl --report docs/results.md
+
+``run`` is resumable: run it again with the same ``--out`` and it skips finished runs. Data,
+tokenizer-independent task files and the pretrained start model are cached in ``--cache-dir``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from ..torch.selector import METHODS
+from .data import DataConfig, build_tasks, load_jsonl
+from .model import load_local_model, pretrained_model
+from .report import comparison_table, results_table, summarize, write_report
+from .runner import BenchConfig, ResultsFile, Workload, read_records, sweep
+from .text import train_tokenizer
+
+DEMO_METHODS = ("random", "gradmatch", "partitionsel")
+PRESETS = {
+    "full": BenchConfig(),
+    "demo": BenchConfig(data=DataConfig(test_per_domain=32), steps=60, eval_every=20, pretrain_steps=250),
+}
+
+
+def build_workload(config: BenchConfig, cache_dir: Path, *, progress: bool = True) -> Workload:
+    """Tasks (built or the user's JSONL), tokenizer and start model (tiny Qwen2 pretrained on the
+    pretraining split, cached; or a local model), then the encoded splits and start scores."""
+    start = time.perf_counter()
+    if config.data_file:
+        pretrain = 0 if config.model_path or not config.pretrain_steps else config.data.pretrain_per_domain
+        tasks = load_jsonl(config.data_file, seed=config.data.seed, validation_per_domain=config.data.validation_per_domain,
+                           test_per_domain=config.data.test_per_domain, pretrain_per_domain=pretrain)
+    else:
+        tasks = build_tasks(config.data, cache_dir=cache_dir)
+    _say(progress, f"data: {len(tasks.train)} train / {len(tasks.validation)} validation / {len(tasks.test)} test / "
+                   f"{len(tasks.pretrain)} pretrain examples in {len(tasks.domains)} domains "
+                   f"({time.perf_counter() - start:.1f} s)")
+    if config.model_path:
+        model, tokenizer = load_local_model(config.model_path, config.gguf_file)
+    else:
+        texts = [t for split in (tasks.pretrain, tasks.train, tasks.validation, tasks.test) for e in split
+                 for t in (e.prompt, e.answer)]
+        tokenizer = train_tokenizer(texts, config.vocab_size)
+        bar = tqdm(total=config.pretrain_steps, desc="pretraining", unit="step", disable=not progress)
+        model, losses = pretrained_model(tokenizer, tasks.pretrain, steps=config.pretrain_steps, cache_dir=cache_dir,
+                                         seed=config.data.seed, max_length=config.max_length, progress=bar)
+        bar.close()
+        if losses:
+            _say(progress, f"pretrained {config.pretrain_steps} steps: loss {losses[0]:.3f} -> {losses[-1]:.3f}")
+    start = time.perf_counter()
+    work = Workload.prepare(config, tasks, tokenizer, model)
+    _say(progress, f"start model scored on {len(tasks.test)} test examples ({time.perf_counter() - start:.1f} s)")
+    return work
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "report":
+        records = read_records(args.results)
+        _write(records, args.report, " ".join(["python -m matroidomp.bench report", *map(shlex.quote, sys.argv[1:])]))
+        return 0
+    preset = "demo" if args.command == "demo" else args.preset
+    config = PRESETS[preset]
+    overrides = {key: getattr(args, key) for key in ("steps", "batch", "buffer", "lr", "budgets", "projection_dim",
+                                                      "pretrain_steps", "data_file", "model_path", "gguf_file")
+                 if getattr(args, key) is not None}
+    config = dataclasses.replace(config, **overrides)
+    if args.pretrain_per_domain is not None:
+        config = dataclasses.replace(config, data=dataclasses.replace(config.data, pretrain_per_domain=args.pretrain_per_domain))
+    methods = args.methods or (DEMO_METHODS if preset == "demo" else METHODS)
+    seeds = args.seeds if args.seeds is not None else ([0] if preset == "demo" else [0, 1, 2])
+    out = Path(args.out or f"bench-{preset}/results.jsonl")
+    report = Path(args.report or out.with_suffix(".md"))
+    results = ResultsFile(out, config.key())
+    work = build_workload(config, Path(args.cache_dir), progress=not args.quiet)
+    ran = sweep(methods, seeds, work, results, progress=not args.quiet)
+    _say(not args.quiet, f"ran {len(ran)} runs ({len(results.done)} done in {out})")
+    command = "python -m matroidomp.bench " + " ".join(map(shlex.quote, sys.argv[1:] if argv is None else argv))
+    _write(read_records(out), report, command)
+    return 0
+
+
+def _write(records, report: Path, command: str) -> None:
+    summary = summarize(records)
+    path = write_report(records, report, Path(report).with_suffix("").as_posix() + "_figures", command=command)
+    print(results_table(summary))
+    print()
+    print(comparison_table(summary))
+    print(f"\nreport: {path}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m matroidomp.bench", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("run", "demo"):
+        p = sub.add_parser(name, help="fine-tune with every method and seed, then report" if name == "run"
+                           else "the README demo: random, gradmatch, partitionsel, 1 seed, reduced steps")
+        if name == "run":
+            p.add_argument("--preset", choices=sorted(PRESETS), default="full")
+        p.add_argument("--methods", nargs="+", choices=METHODS, help="default: all (run) or random gradmatch partitionsel (demo)")
+        p.add_argument("--seeds", nargs="+", type=int, help="default: 0 1 2 (run) or 0 (demo)")
+        p.add_argument("--steps", type=int)
+        p.add_argument("--batch", type=int, help="examples trained on per step")
+        p.add_argument("--buffer", type=int, help="pool = batch · buffer")
+        p.add_argument("--lr", type=float)
+        p.add_argument("--budgets", choices=("proportional", "equal"))
+        p.add_argument("--projection-dim", type=int, dest="projection_dim")
+        p.add_argument("--pretrain-steps", type=int, dest="pretrain_steps", help="0: fine-tune the random init")
+        p.add_argument("--pretrain-per-domain", type=int, dest="pretrain_per_domain",
+                       help="examples per domain held out for pretraining (default 200)")
+        p.add_argument("--out", help="results JSONL (resumable; default bench-<preset>/results.jsonl)")
+        p.add_argument("--report", help="markdown report (default: next to --out); figures go to <report>_figures/")
+        p.add_argument("--cache-dir", default=".cache/matroidomp-bench")
+        p.add_argument("--data", dest="data_file", help="your own JSONL (prompt, answer, domain) instead of the built tasks")
+        p.add_argument("--model", dest="model_path", help="a local Hugging Face model directory instead of the tiny Qwen2")
+        p.add_argument("--gguf-file", dest="gguf_file", help="GGUF file inside --model (e.g. SmolLM2-135M)")
+        p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p = sub.add_parser("report", help="tables and plots from a results file")
+    p.add_argument("--results", required=True)
+    p.add_argument("--report", required=True)
+    return parser
+
+
+def _say(enabled: bool, message: str) -> None:
+    if enabled:
+        print(message, flush=True)

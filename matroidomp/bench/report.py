@@ -1,0 +1,273 @@
+"""Tables and plots from a sweep's JSONL records (see :mod:`matroidomp.bench.runner`).
+
+Per method, over seeds (mean ± sample standard deviation): each domain's held-out loss and
+exact-match accuracy at the last step, their macro averages over domains and over each family
+(the part of a domain name before ``/``), conflicting pairs per selected batch, and seconds per
+step in gradients, selection and training. Against each baseline b, PartitionSel's paired
+difference Δ = x_partitionsel − x_b over the seeds both ran (same seed ⇒ same pools and anchors),
+with a paired t-test: "exceeds seed noise" means p < 0.05 (needs ≥ 2 seeds; with 3 seeds only a
+difference several times its seed-to-seed spread passes).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from ..torch.selector import METHODS
+
+REFERENCE = "partitionsel"
+TIMES = ("grad_seconds", "select_seconds", "train_seconds")
+
+
+@dataclass
+class Summary:
+    """``final[method][seed][domain] = {"loss", "accuracy"}`` at each run's last evaluation;
+    ``curves[method][domain][metric]`` = (steps, seeds × steps array); ``steps[method][key]`` =
+    per-seed means of a step record's field."""
+
+    methods: list[str]
+    domains: list[str]
+    final: dict
+    curves: dict
+    steps: dict
+
+    def macro(self, method: str, metric: str, domains: Sequence[str] | None = None) -> dict[int, float]:
+        """{seed: mean of ``metric`` over ``domains`` (default all)} at the last evaluation."""
+        domains = self.domains if domains is None else domains
+        return {seed: float(np.mean([s[d][metric] for d in domains])) for seed, s in self.final[method].items()}
+
+    def families(self) -> dict[str, list[str]]:
+        groups = defaultdict(list)
+        for d in self.domains:
+            groups[d.split("/")[0]].append(d)
+        return dict(groups) if len(groups) > 1 else {}
+
+
+def summarize(records: Sequence[dict]) -> Summary:
+    """Collect the finished runs of ``records`` (runs without a ``done`` record are ignored)."""
+    done = {(r["method"], r["seed"]) for r in records if r["type"] == "done"}
+    if not done:
+        raise ValueError("no finished run in the records")
+    methods = sorted({m for m, _ in done}, key=_method_order)
+    evals = defaultdict(dict)
+    steps = defaultdict(lambda: defaultdict(list))
+    for r in records:
+        run = (r["method"], r["seed"])
+        if run not in done:
+            continue
+        if r["type"] == "eval":
+            evals[run][r["step"]] = r["scores"]
+        elif r["type"] == "step":
+            steps[run][r["step"]] = r
+    domains = sorted({d for scores in evals.values() for s in scores.values() for d in s})
+    final = defaultdict(dict)
+    curves = defaultdict(lambda: defaultdict(dict))
+    for method in methods:
+        seeds = sorted(s for m, s in done if m == method)
+        for seed in seeds:
+            final[method][seed] = evals[(method, seed)][max(evals[(method, seed)])]
+        grid = sorted(set.intersection(*(set(evals[(method, s)]) for s in seeds)))
+        for d in domains:
+            for metric in ("loss", "accuracy"):
+                curves[method][d][metric] = (np.array(grid), np.array(
+                    [[evals[(method, s)][t][d][metric] for t in grid] for s in seeds]))
+    per_step = {}
+    for method in methods:
+        runs = [steps[(method, s)] for s in sorted(final[method])]
+        per_step[method] = {key: [float(np.mean([rec[key] for rec in run.values()])) for run in runs]
+                            for key in ("conflicting_pairs", "conflict_rate", "loss", *TIMES)}
+    return Summary(methods, domains, dict(final), curves, per_step)
+
+
+def compare(summary: Summary, metric: str, reference: str = REFERENCE) -> list[dict]:
+    """Paired differences reference − baseline of the macro ``metric`` per baseline."""
+    if reference not in summary.methods:
+        return []
+    ref = summary.macro(reference, metric)
+    rows = []
+    for method in summary.methods:
+        if method == reference:
+            continue
+        other = summary.macro(method, metric)
+        seeds = sorted(set(ref) & set(other))
+        diff = np.array([ref[s] - other[s] for s in seeds])
+        p = float(stats.ttest_rel([ref[s] for s in seeds], [other[s] for s in seeds]).pvalue) if len(seeds) >= 2 else float("nan")
+        rows.append({"baseline": method, "seeds": len(seeds), "mean": float(diff.mean()) if seeds else float("nan"),
+                     "std": float(diff.std(ddof=1)) if len(seeds) >= 2 else float("nan"), "p": p,
+                     "exceeds_noise": bool(p < 0.05) if not np.isnan(p) else False})
+    return rows
+
+
+def results_table(summary: Summary) -> str:
+    """Markdown: one row per method — macro accuracy and loss (and per family), conflicting pairs,
+    seconds per step."""
+    families = summary.families()
+    head = ["method", "seeds", "accuracy (all)", "loss (all)"]
+    head += [f"accuracy ({f})" for f in families] + [f"loss ({f})" for f in families]
+    head += ["conflicting pairs / batch", "s/step grad", "s/step select", "s/step train"]
+    lines = [_row(head), _row(["---"] * len(head))]
+    for m in summary.methods:
+        cells = [m, str(len(summary.final[m])), _pm(summary.macro(m, "accuracy"), 3), _pm(summary.macro(m, "loss"), 3)]
+        cells += [_pm(summary.macro(m, "accuracy", ds), 3) for ds in families.values()]
+        cells += [_pm(summary.macro(m, "loss", ds), 3) for ds in families.values()]
+        st = summary.steps[m]
+        cells += [_pm(st["conflicting_pairs"], 1)] + [f"{np.mean(st[t]):.3f}" for t in TIMES]
+        lines.append(_row(cells))
+    return "\n".join(lines)
+
+
+def domain_table(summary: Summary, metric: str) -> str:
+    """Markdown: methods × domains, ``metric`` at the last step, mean ± sd over seeds."""
+    lines = [_row(["method", *summary.domains]), _row(["---"] * (len(summary.domains) + 1))]
+    for m in summary.methods:
+        lines.append(_row([m, *(_pm({s: v[d][metric] for s, v in summary.final[m].items()}, 3) for d in summary.domains)]))
+    return "\n".join(lines)
+
+
+def comparison_table(summary: Summary) -> str:
+    """Markdown: PartitionSel − baseline (macro accuracy, macro loss), paired over seeds."""
+    acc, loss = compare(summary, "accuracy"), compare(summary, "loss")
+    if not acc:
+        return f"({REFERENCE} was not run)"
+    lines = [_row(["baseline", "seeds", "Δ accuracy", "p", "exceeds seed noise", "Δ loss", "p", "exceeds seed noise"]),
+             _row(["---"] * 8)]
+    for a, l in zip(acc, loss):
+        lines.append(_row([a["baseline"], str(a["seeds"]), _diff(a), _p(a["p"]), _yes(a), _diff(l), _p(l["p"]), _yes(l)]))
+    return "\n".join(lines)
+
+
+def plot(summary: Summary, out_dir: str | Path) -> list[Path]:
+    """PNG figures: held-out loss and accuracy vs step per domain (mean ± sd band), conflicting pairs
+    per method, seconds per step per method. Returns their paths."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    colors = {m: plt.get_cmap("tab10")(i % 10) for i, m in enumerate(summary.methods)}
+    for metric in ("loss", "accuracy"):
+        cols = min(4, len(summary.domains))
+        rows = -(-len(summary.domains) // cols)
+        fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.8 * rows), squeeze=False, sharex=True)
+        for ax, d in zip(axes.flat, summary.domains):
+            for m in summary.methods:
+                x, y = summary.curves[m][d][metric]
+                mean, sd = y.mean(axis=0), (y.std(axis=0, ddof=1) if y.shape[0] > 1 else np.zeros(y.shape[1]))
+                lw = 2.2 if m == REFERENCE else 1.2
+                ax.plot(x, mean, color=colors[m], label=m, linewidth=lw)
+                ax.fill_between(x, mean - sd, mean + sd, color=colors[m], alpha=0.12)
+            ax.set_title(d, fontsize=9)
+            ax.tick_params(labelsize=7)
+        for ax in axes.flat[len(summary.domains):]:
+            ax.axis("off")
+        fig.supxlabel("step")
+        fig.supylabel(f"held-out {metric}")
+        handles, labels = axes.flat[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=min(5, len(labels)), fontsize=8, bbox_to_anchor=(0.5, -0.02))
+        fig.tight_layout(rect=(0, 0.06, 1, 1))
+        paths.append(out_dir / f"{metric}_by_domain.png")
+        fig.savefig(paths[-1], dpi=110)
+        plt.close(fig)
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6))
+    x = np.arange(len(summary.methods))
+    pairs = [summary.steps[m]["conflicting_pairs"] for m in summary.methods]
+    left.bar(x, [np.mean(p) for p in pairs], yerr=[np.std(p, ddof=1) if len(p) > 1 else 0 for p in pairs],
+             color=[colors[m] for m in summary.methods])
+    left.set_xticks(x, summary.methods, rotation=40, ha="right", fontsize=8)
+    left.set_ylabel("conflicting pairs per selected batch")
+    bottom = np.zeros(len(summary.methods))
+    for key, label in zip(TIMES, ("gradients", "selection", "training")):
+        height = np.array([np.mean(summary.steps[m][key]) for m in summary.methods])
+        right.bar(x, height, bottom=bottom, label=label)
+        bottom += height
+    right.set_xticks(x, summary.methods, rotation=40, ha="right", fontsize=8)
+    right.set_ylabel("seconds per step")
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    paths.append(out_dir / "conflicts_and_time.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+    return paths
+
+
+def write_report(records: Sequence[dict], markdown: str | Path, figures: str | Path, *, command: str,
+                 setup: str = "") -> Path:
+    """``markdown``: the tables, the figures (written to ``figures``, linked relatively) and the
+    command that produced the records."""
+    summary = summarize(records)
+    markdown = Path(markdown)
+    paths = plot(summary, figures)
+    links = "\n".join(f"![{p.stem}]({os.path.relpath(p, markdown.parent)})" for p in paths)
+    text = f"""# Heterogeneous fine-tuning benchmark
+
+Produced by
+
+```bash
+{command}
+```
+{setup}
+## Macro averages at the last step (mean ± sd over seeds)
+
+{results_table(summary)}
+
+## PartitionSel against each baseline (paired over seeds)
+
+{comparison_table(summary)}
+
+## Held-out exact-match accuracy per domain at the last step
+
+{domain_table(summary, "accuracy")}
+
+## Held-out loss per domain at the last step
+
+{domain_table(summary, "loss")}
+
+## Figures
+
+{links}
+"""
+    markdown.parent.mkdir(parents=True, exist_ok=True)
+    markdown.write_text(text)
+    return markdown
+
+
+def _method_order(method: str) -> tuple:
+    return (METHODS.index(method) if method in METHODS else len(METHODS), method)
+
+
+def _pm(values, digits: int) -> str:
+    v = np.array(list(values.values()) if isinstance(values, dict) else values, dtype=float)
+    if v.size > 1:
+        return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}"
+    return f"{v.mean():.{digits}f}"
+
+
+def _diff(row: dict) -> str:
+    if np.isnan(row["std"]):
+        return f"{row['mean']:+.3f}"
+    return f"{row['mean']:+.3f} ± {row['std']:.3f}"
+
+
+def _p(p: float) -> str:
+    return "–" if np.isnan(p) else f"{p:.3f}"
+
+
+def _yes(row: dict) -> str:
+    if np.isnan(row["p"]):
+        return "– (one seed)"
+    return "yes" if row["exceeds_noise"] else "no"
+
+
+def _row(cells) -> str:
+    return "| " + " | ".join(cells) + " |"

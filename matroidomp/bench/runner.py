@@ -1,0 +1,237 @@
+"""Fine-tuning runs: one (method, seed) = ``steps`` selective training steps from the same start.
+
+Step t of seed s draws a pool P_t of ``batch · buffer`` training examples uniformly without
+replacement and ``anchors`` validation examples, both from generators seeded by s alone — every
+method of a seed sees the same pools and anchors — then calls
+:func:`matroidomp.torch.selective_step`: select ``batch`` of P_t with the method (η = the scheduled
+learning rate, gradients of the last ``grad_layers`` decoder layers' q,k,v,gate,up,down), one AdamW
+step on the mean answer-token loss of the selection. Every ``eval_every`` steps (and at 0 and the
+end) each domain's held-out test set is scored: mean answer-token loss and exact-match accuracy of
+greedy decoding.
+
+Results go to a JSONL file, one record per line: ``step`` (training loss, selected and pool counts
+per domain, objective, conflicting pairs, seconds in gradients / selection / training), ``eval``
+(per-domain loss and accuracy) and ``done`` for every finished run. A sweep skips runs already done in its
+file and drops the records of an unfinished one before rerunning it, so an interrupted sweep
+resumes where it stopped; every record carries the sweep's configuration key, and a file written
+with another configuration is refused.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import transformers
+from tqdm.auto import tqdm
+
+from ..torch import PartitionSelector, last_layer_linears
+from ..torch.selector import METHODS
+from ..torch.training import mean_answer_loss, selective_step
+from .data import DataConfig, Example, TaskData
+from .text import decode_answers, encode_examples, encode_prompts
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """Everything a sweep depends on besides the methods and seeds.
+
+    ``batch`` examples are trained on per step out of a pool of ``batch · buffer``; ``lr`` peaks after
+    a 3 % linear warm-up and decays linearly to 0 at ``steps`` (the authors' schedule);
+    ``pretrain_steps`` warm-up steps of the tiny model on the pretraining split (ignored for a
+    local ``--model``); ``budgets``: the selector's per-domain budget rule; ``data_file``: the
+    user's JSONL instead of the built tasks; ``model_path`` (and ``gguf_file``): a local Hugging
+    Face model instead of the tiny Qwen2.
+    """
+
+    data: DataConfig = field(default_factory=DataConfig)
+    steps: int = 150
+    batch: int = 16
+    buffer: int = 8
+    lr: float = 1e-3
+    anchors: int = 8
+    eval_every: int = 25
+    grad_layers: int = 2
+    projection_dim: int | None = None
+    budgets: str = "proportional"
+    max_length: int = 96
+    pretrain_steps: int = 400
+    vocab_size: int = 1024
+    data_file: str | None = None
+    model_path: str | None = None
+    gguf_file: str | None = None
+
+    def key(self) -> str:
+        """A short hash of the configuration (records of different configurations never mix)."""
+        return hashlib.sha256(json.dumps(dataclasses.asdict(self), sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+class ResultsFile:
+    """The JSONL results of one sweep configuration (see the module docstring)."""
+
+    def __init__(self, path: str | Path, key: str):
+        self.path, self.key = Path(path), key
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        records = read_records(self.path) if self.path.exists() else []
+        other = {r.get("config") for r in records} - {key}
+        if other:
+            raise ValueError(f"{self.path} holds results of another configuration ({sorted(map(str, other))}, "
+                             f"this one is {key}); write to a new --out file")
+        self.done = {(r["method"], r["seed"]) for r in records if r["type"] == "done"}
+        kept = [r for r in records if (r["method"], r["seed"]) in self.done]
+        if len(kept) != len(records):  # an interrupted run: drop its partial records
+            self.path.write_text("".join(json.dumps(r) + "\n" for r in kept))
+
+    def append(self, record: dict) -> None:
+        with self.path.open("a") as f:
+            f.write(json.dumps({**record, "config": self.key}) + "\n")
+
+
+def read_records(path: str | Path) -> list[dict]:
+    """All records of a results file, with the line number in the error of a malformed line."""
+    records = []
+    for number, line in enumerate(Path(path).read_text().splitlines(), 1):
+        if line.strip():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{path}:{number}: not a JSON record ({err.msg})") from None
+    return records
+
+
+class TestSets:
+    """Per-domain held-out sets, encoded once: teacher-forced rows for the loss, left-padded prompts
+    for greedy decoding, and the reference answers."""
+
+    def __init__(self, tokenizer, examples: Sequence[Example], domains: Sequence[str], max_length: int):
+        self.tokenizer = tokenizer
+        self.sets = {}
+        for domain in domains:
+            rows = [e for e in examples if e.domain == domain]
+            if rows:
+                self.sets[domain] = (encode_examples(tokenizer, rows, max_length),
+                                     encode_prompts(tokenizer, rows, max_length), [e.answer for e in rows])
+        longest = max(len(tokenizer(e.answer, add_special_tokens=False)["input_ids"]) for e in examples)
+        self.max_new_tokens = longest + 2
+
+    @torch.no_grad()
+    def evaluate(self, model, chunk: int = 256) -> dict[str, dict[str, float]]:
+        """{domain: {"loss": mean answer-token NLL, "accuracy": exact-match rate of greedy answers}}."""
+        was_training = model.training
+        model.eval()
+        scores = {}
+        for domain, (rows, prompts, answers) in self.sets.items():
+            n, loss, hits = len(answers), 0.0, 0
+            for start in range(0, n, chunk):
+                part = slice(start, start + chunk)
+                loss += mean_answer_loss(model, {k: v[part] for k, v in rows.items()}).item() * len(answers[part])
+                out = model.generate(input_ids=prompts["input_ids"][part], attention_mask=prompts["attention_mask"][part],
+                                     max_new_tokens=self.max_new_tokens, do_sample=False,
+                                     pad_token_id=self.tokenizer.pad_token_id, eos_token_id=self.tokenizer.eos_token_id)
+                guesses = decode_answers(self.tokenizer, out[:, prompts["input_ids"].shape[1]:])
+                hits += sum(g == a for g, a in zip(guesses, answers[part]))
+            scores[domain] = {"loss": loss / n, "accuracy": hits / n}
+        model.train(was_training)
+        return scores
+
+
+@dataclass
+class Workload:
+    """What every run of a sweep shares: tasks, tokenizer, start model, the encoded training and
+    validation splits, the test sets and the start model's scores."""
+
+    config: BenchConfig
+    tasks: TaskData
+    tokenizer: object
+    model: object
+    train: dict
+    labels: np.ndarray
+    validation: dict
+    tests: TestSets
+    initial_scores: dict
+
+    @classmethod
+    def prepare(cls, config: BenchConfig, tasks: TaskData, tokenizer, model) -> Workload:
+        pool_size = config.batch * config.buffer
+        if pool_size > len(tasks.train):
+            raise ValueError(f"pool of batch · buffer = {pool_size} is larger than the training split "
+                             f"({len(tasks.train)} examples)")
+        if not tasks.validation:
+            raise ValueError("the validation split is empty: the anchors are drawn from it")
+        tests = TestSets(tokenizer, tasks.test, tasks.domains, config.max_length)
+        return cls(config, tasks, tokenizer, model, encode_examples(tokenizer, tasks.train, config.max_length),
+                   np.array([e.domain for e in tasks.train]), encode_examples(tokenizer, tasks.validation, config.max_length),
+                   tests, tests.evaluate(model))
+
+
+def run(method: str, seed: int, work: Workload, emit: Callable[[dict], None], *, progress=None) -> None:
+    """One fine-tuning run of ``method`` with ``seed`` from a copy of the workload's start model;
+    every record goes to ``emit``, the ``done`` record last."""
+    if method not in METHODS:
+        raise ValueError(f"method: unknown {method!r}; use one of {METHODS}")
+    config = work.config
+    model = copy.deepcopy(work.model)
+    model.train()
+    draws = np.random.default_rng([seed, 0])
+    selector = PartitionSelector(model, last_layer_linears(model, config.grad_layers), method=method,
+                                 k=config.batch, budgets=config.budgets, projection_dim=config.projection_dim,
+                                 normalize=True, seed=seed, chunk_size=16)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.0)
+    scheduler = transformers.get_linear_schedule_with_warmup(
+        optimizer, max(1, round(0.03 * config.steps)), config.steps)
+    tag = {"method": method, "seed": seed}
+    emit({"type": "eval", **tag, "step": 0, "scores": work.initial_scores})
+    n_train, n_validation = len(work.labels), work.validation["input_ids"].shape[0]
+    for step in range(1, config.steps + 1):
+        rows = draws.choice(n_train, size=config.batch * config.buffer, replace=False)
+        anchors = draws.choice(n_validation, size=min(config.anchors, n_validation), replace=False)
+        lr = optimizer.param_groups[0]["lr"]
+        start = time.perf_counter()
+        loss, sel = selective_step(selector, model, optimizer, _rows(work.train, rows), work.labels[rows],
+                                   _rows(work.validation, anchors), scheduler=scheduler)
+        seconds = time.perf_counter() - start
+        size = len(sel.indices)
+        domains, sizes = np.unique(work.labels[rows], return_counts=True)
+        emit({"type": "step", **tag, "step": step, "lr": lr, "loss": loss, "counts": sel.counts,
+              "pool_counts": {str(d): int(c) for d, c in zip(domains, sizes)},
+              "objective": sel.objective, "conflicting_pairs": sel.conflicting_pairs,
+              "conflict_rate": sel.conflicting_pairs / max(1, size * (size - 1) // 2),
+              "grad_seconds": sel.grad_seconds, "select_seconds": sel.select_seconds,
+              "train_seconds": seconds - sel.grad_seconds - sel.select_seconds})
+        if step % config.eval_every == 0 or step == config.steps:
+            emit({"type": "eval", **tag, "step": step, "scores": work.tests.evaluate(model)})
+        if progress is not None:
+            progress.update(1)
+            progress.set_postfix(method=method, seed=seed, loss=f"{loss:.3f}")
+    emit({"type": "done", **tag, "steps": config.steps})
+
+
+def sweep(methods: Sequence[str], seeds: Sequence[int], work: Workload, results: ResultsFile, *,
+          progress: bool = True) -> list[tuple[str, int]]:
+    """Every (method, seed) not yet done in ``results``, seed-major; returns the runs it ran."""
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ValueError(f"methods: unknown {unknown}; use some of {METHODS}")
+    todo = [(m, s) for s in seeds for m in methods if (m, s) not in results.done]
+    bar = tqdm(total=len(todo) * work.config.steps, desc="fine-tuning", unit="step", disable=not progress)
+    for method, seed in todo:
+        run(method, seed, work, results.append, progress=bar)
+        results.done.add((method, seed))
+    bar.close()
+    return todo
+
+
+def _rows(batch: dict, rows) -> dict:
+    """Rows of a right-padded batch, trimmed to their longest attended length."""
+    rows = torch.as_tensor(rows)
+    part = {key: value[rows] for key, value in batch.items()}
+    keep = int(part["attention_mask"].sum(dim=1).max())
+    return {key: value[:, :keep] for key, value in part.items()}

@@ -1,0 +1,109 @@
+"""The fine-tuning benchmark end to end on a user JSONL: tiny model, a few steps, two methods."""
+
+import json
+import random
+
+import numpy as np
+import pytest
+
+pytest.importorskip("transformers")
+pytest.importorskip("matplotlib")
+
+from matroidomp import proportional_budgets  # noqa: E402
+from matroidomp.bench import cli  # noqa: E402
+from matroidomp.bench.runner import read_records  # noqa: E402
+
+DOMAINS = {"math/add": 130, "math/double": 90, "text/reverse": 80, "text/upper": 70}  # 16 validation + 32 test + 8 pretrain each
+
+
+def make_jsonl(path, seed=0):
+    rng = random.Random(seed)
+    lines = []
+    for domain, n in DOMAINS.items():
+        seen = set()
+        while len(seen) < n:
+            a, b = rng.randrange(100), rng.randrange(100)
+            word = "".join(rng.choice("abcdefg") for _ in range(rng.randrange(3, 7)))
+            prompt, answer = {
+                "math/add": (f"What is {a} + {b}?", str(a + b)),
+                "math/double": (f"Double {a}.", str(2 * a)),
+                "text/reverse": (f"Reverse {word}.", word[::-1]),
+                "text/upper": (f"Uppercase {word}.", word.upper()),
+            }[domain]
+            if prompt not in seen:
+                seen.add(prompt)
+                lines.append(json.dumps({"prompt": prompt, "answer": answer, "domain": domain}))
+    path.write_text("\n".join(lines) + "\n")
+
+
+ARGS = ["--preset", "demo", "--steps", "3", "--batch", "4", "--buffer", "4", "--pretrain-steps", "4", "--pretrain-per-domain", "8", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("bench")
+    make_jsonl(tmp / "data.jsonl")
+    out = tmp / "results.jsonl"
+    argv = ["run", "--data", str(tmp / "data.jsonl"), "--methods", "random", "partitionsel", "--seeds", "0",
+            "--out", str(out), "--cache-dir", str(tmp / "cache"), *ARGS]
+    assert cli.main(argv) == 0
+    return tmp, out, argv
+
+
+def test_run_writes_records_for_every_step_and_evaluation(finished):
+    _, out, _ = finished
+    records = read_records(out)
+    for method in ("random", "partitionsel"):
+        mine = [r for r in records if r["method"] == method]
+        steps = [r for r in mine if r["type"] == "step"]
+        assert [r["step"] for r in steps] == [1, 2, 3]
+        for r in steps:
+            assert sum(r["counts"].values()) == 4
+            assert np.isfinite(r["loss"]) and r["grad_seconds"] > 0 and r["conflicting_pairs"] >= 0
+        evals = [r for r in mine if r["type"] == "eval"]
+        assert [r["step"] for r in evals] == [0, 3]
+        for r in evals:
+            assert set(r["scores"]) == set(DOMAINS)
+            assert all(0 <= s["accuracy"] <= 1 and s["loss"] > 0 for s in r["scores"].values())
+        assert mine[-1]["type"] == "done"
+    # same start model for both methods; their pools are the same but the selections differ in general
+    first = {r["method"]: r["scores"] for r in records if r["type"] == "eval" and r["step"] == 0}
+    assert first["random"] == first["partitionsel"]
+
+
+def test_partitionsel_keeps_proportional_budgets(finished):
+    _, out, _ = finished
+    steps = [r for r in read_records(out) if r["type"] == "step" and r["method"] == "partitionsel"]
+    for r in steps:
+        pool = [d for d, c in r["pool_counts"].items() for _ in range(c)]
+        assert sum(r["pool_counts"].values()) == 16
+        assert {d: c for d, c in r["counts"].items() if c} == {d: c for d, c in proportional_budgets(pool, 4).items() if c}
+
+
+def test_report_is_written(finished):
+    tmp, out, _ = finished
+    report = out.with_suffix(".md")
+    text = report.read_text()
+    assert "python -m matroidomp.bench run" in text and "partitionsel" in text
+    assert (tmp / "results_figures" / "accuracy_by_domain.png").exists()
+
+
+def test_rerun_resumes_without_running_again(finished, capsys):
+    _, out, argv = finished
+    before = out.read_text()
+    assert cli.main(argv) == 0
+    assert out.read_text() == before
+    assert "ran 0 runs" not in capsys.readouterr().out  # --quiet: nothing but the tables
+    assert cli.main([*argv[:-1]]) == 0  # without --quiet it says so
+    assert "ran 0 runs" in capsys.readouterr().out
+
+
+def test_changed_configuration_needs_a_new_file(finished):
+    _, _, argv = finished
+    with pytest.raises(ValueError, match="another configuration"):
+        cli.main([*argv, "--lr", "0.5"])
+
+
+def test_unknown_method_is_rejected(tmp_path):
+    with pytest.raises(SystemExit):
+        cli.main(["run", "--methods", "nonsense"])
