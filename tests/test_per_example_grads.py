@@ -13,6 +13,7 @@ from torch.func import functional_call, grad, vmap
 from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
 
 from matroidomp.torch import last_layer_linears, per_example_gradients, select_linears
+from matroidomp.torch.per_example import _project
 
 VOCAB = 101
 SHAPE = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
@@ -125,6 +126,30 @@ def test_projection_preserves_inner_products():
     assert not torch.allclose(other, P)
 
 
+def test_projection_is_one_rademacher_matrix_whatever_the_chunking():
+    """P = G R / √p for one R ∈ {±1}^{D × p} fixed by the seed: the same for chunk size 1 with every
+    chunk projected on its own (buffer of 1 byte), for buffers of two chunks and for one buffer;
+    R read off by projecting the identity has balanced, nearly orthogonal columns (p = 100, not a
+    multiple of the 64 signs per draw; R drawn in blocks of 30 rows)."""
+    model = tiny("qwen2")
+    names = ["model.layers.1.self_attn.q_proj", "model.layers.1.self_attn.k_proj", "model.layers.1.self_attn.v_proj"]
+    ids, attn, answer = batch(n=6)
+    p, block = 100, 3000
+    G = per_example_gradients(model, ids, attn, answer, names)
+    runs = [per_example_gradients(model, ids, attn, answer, names, projection_dim=p, seed=7, chunk_size=c,
+                                  block_size=block, buffer_bytes=b)
+            for c, b in ((1, 1), (2, 2 * 2 * 4 * G.shape[1]), (6, 1 << 30))]
+    sizes = [n for m in select_linears(model, names).values() for n in (m.weight.numel(), m.bias.numel())]
+    identity = torch.eye(G.shape[1]).split(sizes, dim=1)
+    R = _project([list(identity)], p, 7, block, torch.device("cpu")) * math.sqrt(p)
+    assert set(R.unique().tolist()) == {-1.0, 1.0}
+    D = G.shape[1]
+    assert R.mean(dim=0).abs().max() <= 5 / math.sqrt(D)
+    assert (R.T @ R / D - torch.eye(p)).abs().max() <= 6 / math.sqrt(D)
+    for P in runs:
+        torch.testing.assert_close(P, G @ R / math.sqrt(p), atol=1e-5, rtol=1e-4)
+
+
 def test_bad_input():
     model = tiny("qwen2")
     ids, attn, answer = batch()
@@ -146,3 +171,5 @@ def test_bad_input():
         per_example_gradients(model, ids[:0], attn[:0], answer[:0], names)
     with pytest.raises(ValueError, match="attention_mask has shape"):
         per_example_gradients(model, ids, attn[:, :-1], answer, names)
+    with pytest.raises(ValueError, match="buffer_bytes must be >= 1"):
+        per_example_gradients(model, ids, attn, answer, names, projection_dim=8, buffer_bytes=0)

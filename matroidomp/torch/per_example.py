@@ -15,10 +15,15 @@ Forward hooks keep A and Y; ``torch.autograd.grad(L, Y)`` returns dY without for
 weight gradients. Only the selected weights require grad during the call, so autograd stops at
 the earliest selected layer.
 
-Optional random projection (Johnson–Lindenstrauss): g ↦ Rᵀ g / √p with R ∈ {±1}^{D × p} drawn
-block by block from a seeded ``torch.Generator`` on the model's device — the same R for every
-chunk, never stored whole. Inner products are preserved in expectation with standard deviation
-at most √2 ‖g_i‖ ‖g_j‖ / √p.
+Optional random projection (Johnson–Lindenstrauss): g ↦ Rᵀ g / √p with R ∈ {±1}^{D × p}, never
+stored whole. R is produced in row blocks, in a fixed order, from one ``torch.Generator`` seeded
+with ``seed`` on the model's device: each row of a block takes ⌈p / 64⌉ uniform 64-bit words, and
+bit j of the row's bytes (little-endian) gives the sign of column j (bit 1 ↦ +1, 0 ↦ −1) — one
+draw per 64 signs, unpacked by a 256 × 8 lookup table. So R depends on (seed, device's generator
+kind, column layout D, p, block_size) and not on chunk_size or the buffering below. Gradient rows
+of successive chunks are buffered up to ``buffer_bytes`` and projected together, so R is
+generated once per buffer rather than once per chunk. Inner products are preserved in
+expectation with standard deviation at most √2 ‖g_i‖ ‖g_j‖ / √p.
 """
 
 from __future__ import annotations
@@ -77,6 +82,7 @@ def per_example_gradients(
     seed: int = 0,
     normalize: bool = False,
     block_size: int = 1 << 24,
+    buffer_bytes: int = 1 << 30,
 ) -> torch.Tensor:
     """Per-example gradients of the mean answer-token NLL, float32, one row per example.
 
@@ -86,7 +92,10 @@ def per_example_gradients(
     order, so D = Σ (out·in + out); with ``projection_dim`` = p the rows are projected to p dims
     (seeded, same projection for every chunk), and with ``normalize`` scaled to unit L2 norm.
     ``block_size`` bounds the entries of the projection block drawn at once (block_size // p rows
-    of R). The model's train/eval mode is left as is (dropout makes gradients random).
+    of R); ``buffer_bytes`` bounds the float32 gradient rows (n_buf × D) held before they are
+    projected together (at least one chunk), so projection memory is about
+    buffer_bytes + 4·block_size + 4·n·p bytes. The model's train/eval mode is left as is (dropout
+    makes gradients random).
     """
     linears = select_linears(model, modules)
     ids, attn, answer = _check_batch(input_ids, attention_mask, answer_mask)
@@ -94,12 +103,14 @@ def per_example_gradients(
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
     if projection_dim is not None and projection_dim < 1:
         raise ValueError(f"projection_dim must be >= 1, got {projection_dim}")
+    if block_size < 1 or buffer_bytes < 1:
+        raise ValueError(f"block_size and buffer_bytes must be >= 1, got {block_size} and {buffer_bytes}")
 
     params = [p for m in linears.values() for p in _params(m)]
     device = params[0].device
     ids, attn, answer = ids.to(device), attn.to(device), answer.to(device)
     flags = {p: p.requires_grad for p in model.parameters()}
-    rows = []
+    rows, buffered = [], []
     try:
         for p in model.parameters():
             p.requires_grad_(False)
@@ -110,8 +121,12 @@ def per_example_gradients(
             blocks = _chunk_gradients(model, linears, ids[sl], attn[sl], answer[sl])
             if projection_dim is None:
                 rows.append(torch.cat(blocks, dim=1))
-            else:
-                rows.append(_project(blocks, projection_dim, seed, block_size, device))
+                continue
+            buffered.append(blocks)
+            held = sum(b.numel() for chunk in buffered for b in chunk) * 4
+            if start + chunk_size >= ids.shape[0] or held + held // len(buffered) > buffer_bytes:
+                rows.append(_project(buffered, projection_dim, seed, block_size, device))
+                buffered = []
     finally:
         for p, flag in flags.items():
             p.requires_grad_(flag)
@@ -201,15 +216,29 @@ def _sum_of_mean_nll(logits, ids, attn, answer) -> torch.Tensor:
     return ((nll * target).sum(dim=1) / target.sum(dim=1)).sum()
 
 
-def _project(blocks, p, seed, block_size, device) -> torch.Tensor:
-    """Σ over coordinate blocks of g_block @ R_block / √p, R_block Rademacher, drawn in a fixed order."""
+def _project(chunks, p, seed, block_size, device) -> torch.Tensor:
+    """Σ over coordinate blocks of g_block @ R_block / √p for the rows of all ``chunks`` (lists of
+    per-module gradient blocks), R_block Rademacher, drawn once, in a fixed order."""
     gen = torch.Generator(device=device)
     gen.manual_seed(seed)
-    out = torch.zeros(blocks[0].shape[0], p, dtype=torch.float32, device=device)
+    table = _SIGNS.to(device)
+    out = torch.zeros(sum(c[0].shape[0] for c in chunks), p, dtype=torch.float32, device=device)
     rows = max(1, block_size // p)
-    for g in blocks:
-        for start in range(0, g.shape[1], rows):
-            part = g[:, start : start + rows]
-            signs = torch.randint(0, 2, (part.shape[1], p), generator=gen, device=device, dtype=torch.float32)
-            out.addmm_(part, signs.mul_(2).sub_(1))
+    for m in range(len(chunks[0])):
+        for start in range(0, chunks[0][m].shape[1], rows):
+            part = torch.cat([c[m][:, start : start + rows] for c in chunks])
+            out.addmm_(part, _rademacher(part.shape[1], p, gen, table))
     return out / math.sqrt(p)
+
+
+# _SIGNS[v, j] = +1 if bit j of the byte v is set, else −1.
+_SIGNS = ((torch.arange(256)[:, None] >> torch.arange(8)) & 1).float().mul_(2).sub_(1)
+
+
+def _rademacher(rows: int, p: int, gen: torch.Generator, table: torch.Tensor) -> torch.Tensor:
+    """A rows × p matrix of ±1 from rows × ⌈p / 64⌉ random 64-bit words, bit j of a row's bytes
+    giving column j (one generator draw per 64 signs)."""
+    words = torch.empty(rows, -(-p // 64), dtype=torch.int64, device=table.device)
+    words.random_(-(1 << 63), None, generator=gen)  # all 2^64 values equally likely
+    bits = words.view(torch.uint8).reshape(-1).int()
+    return table.index_select(0, bits).reshape(rows, -1)[:, :p]
