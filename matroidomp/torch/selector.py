@@ -24,9 +24,20 @@ Distributed (torch.distributed initialised, world size W > 1, every rank calling
 the same pool, domains, validation batch and lr): with s = ⌈n / W⌉, rank r computes the rows
 G[rs : (r+1)s] (indices past n − 1 repeat row n − 1, so every shard has s rows), the shards are
 all-gathered and trimmed to G (n × d) on every rank. The validation batch is small, so every rank
-computes all of A itself. Selection then runs on identical G, A and an identically seeded
+computes all of A itself, in the same call as its pool rows (with a random projection, the
+projection matrix is then generated once per step, see
+:func:`~matroidomp.torch.per_example_gradients`). Selection then runs on identical G, A and an identically seeded
 Generator (same ``seed`` on every rank), so all ranks return the same global indices;
 :meth:`Selection.shard` gives each rank its part to train on.
+
+Data-parallel training (:meth:`PartitionSelector.select_distributed`): every rank holds its own
+*local* pool of n_r rows (the same n_r on every rank, token tensors right-padded, any length T_r).
+The tensors are padded to T = max_r T_r and all-gathered with the domain labels into the global
+pool of n = W·n_r rows (rank r's rows at [r·n_r, (r+1)·n_r)); ``select`` on it gives rank r the
+shard of ⌈n / W⌉ = n_r rows that is exactly its own local pool, so each rank computes the
+gradients of its own examples only. The global selection has k·W examples (``k`` counts per rank,
+like a per-device batch size) and rank r trains on ``Selection.shard(r, W)`` of it, which may hold
+examples from other ranks.
 """
 
 from __future__ import annotations
@@ -105,7 +116,33 @@ class PartitionSelector:
 
     def select(self, pool: Mapping, domains, validation: Mapping, lr: float) -> Selection:
         """Per-example gradients of ``pool`` and ``validation`` (dicts of ``input_ids``,
-        ``attention_mask``, ``answer_mask``), then the method's subset for learning rate ``lr``."""
+        ``attention_mask``, ``answer_mask``), then the method's subset for learning rate ``lr``.
+        Under torch.distributed every rank must pass the same pool (see the module docstring)."""
+        return self._select(pool, domains, validation, lr, self.k)
+
+    def select_distributed(self, pool: Mapping, domains, validation: Mapping, lr: float) -> tuple[Selection, dict]:
+        """Data-parallel selection: ``pool`` and ``domains`` are this rank's local pool (n_r rows, the
+        same n_r on every rank), ``validation``, ``lr`` and the selector's seed the same on every
+        rank. Gathers the global pool of n = W·n_r rows, selects k·W of it (``k`` per rank; with
+        ``ratio``, round(ratio·n)) identically on every rank, and returns (the global selection,
+        indices into the gathered pool; the rows ``Selection.shard(rank, W)`` of the gathered
+        ``input_ids``, ``attention_mask``, ``answer_mask`` that this rank trains on). Without
+        torch.distributed (or W = 1) it is ``select`` on the local pool and the batch is the
+        selection. With equal shards (always with ``k``; with ``ratio`` when round(ratio·n) is a
+        multiple of W) the mean over ranks of each rank's mean loss is the mean loss over the whole
+        selection."""
+        _batch_rows(pool, "pool")
+        if domains is None:
+            raise ValueError("pool has no domain labels (domains is None)")
+        rank, world = _rank_world()
+        if world > 1:
+            pool, domains = gather_pool(pool, domains)
+        k = None if self.k is None else self.k * world
+        sel = self._select(pool, domains, validation, lr, k)
+        mine = sel.shard(rank, world)
+        return sel, {key: pool[key][mine] for key in _KEYS}
+
+    def _select(self, pool: Mapping, domains, validation: Mapping, lr: float, k: int | None) -> Selection:
         n = _batch_rows(pool, "pool")
         if _batch_rows(validation, "validation") == 0:
             raise ValueError("validation batch is empty: at least one anchor is needed")
@@ -114,13 +151,12 @@ class PartitionSelector:
         labels = to_numpy(domains, "domains").reshape(-1)
         if labels.shape[0] != n:
             raise ValueError(f"domains: {labels.shape[0]} labels for a pool of {n} examples")
-        k = self.k if self.k is not None else max(1, round(self.ratio * n))
+        k = k if k is not None else max(1, round(self.ratio * n))
         if k > n:
             raise ValueError(f"k: cannot select {k} examples from a pool of {n}")
 
         start = time.perf_counter()
-        G = self.gradients(pool)
-        A = to_numpy(self._local_gradients(validation), "A")
+        G, A = self._gradients(pool, validation)
         grad_seconds = time.perf_counter() - start
 
         start = time.perf_counter()
@@ -145,10 +181,17 @@ class PartitionSelector:
         """The rows g_i of ``batch`` (n × d); under torch.distributed each rank computes its shard
         of ⌈n / W⌉ rows and the shards are all-gathered (see the module docstring); a checksum
         Σ_t (t mod 1009 + 1) · input_ids[t] (with n) gathered first rejects ranks whose pools differ."""
-        if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
-            return to_numpy(self._local_gradients(batch), "G")
-        n, world, rank = int(batch["input_ids"].shape[0]), dist.get_world_size(), dist.get_rank()
-        ids = torch.as_tensor(batch["input_ids"]).long().cpu().reshape(-1)
+        return self._gradients(batch, None)[0]
+
+    def _gradients(self, pool: Mapping, validation: Mapping | None) -> tuple[np.ndarray, np.ndarray | None]:
+        """(G, A): the pool rows as in :meth:`gradients` and the anchor rows, computed in the same
+        call as this rank's pool rows (one pass of the projection matrix for both)."""
+        n = int(pool["input_ids"].shape[0])
+        rank, world = _rank_world()
+        if world == 1:
+            rows = self._local_gradients(pool, validation)
+            return to_numpy(rows[:n], "G"), None if validation is None else to_numpy(rows[n:], "A")
+        ids = torch.as_tensor(pool["input_ids"]).long().cpu().reshape(-1)
         mine = torch.stack([torch.tensor(n), (ids * (torch.arange(ids.numel()) % 1009 + 1)).sum()])
         mine = mine.to(next(self.model.parameters()).device)
         seen = [torch.empty_like(mine) for _ in range(world)]
@@ -157,15 +200,23 @@ class PartitionSelector:
             raise ValueError("distributed selection needs the same pool on every rank (pool sizes or "
                              f"input_ids differ: (n, checksum) per rank {[o.tolist() for o in seen]})")
         size = -(-n // world)
-        rows = torch.arange(rank * size, (rank + 1) * size).clamp_(max=n - 1)
-        local = self._local_gradients({key: batch[key][rows] for key in _KEYS}).contiguous()
+        shard = torch.arange(rank * size, (rank + 1) * size).clamp_(max=n - 1)
+        rows = self._local_gradients({key: pool[key][shard] for key in _KEYS}, validation)
+        local = rows[:size].contiguous()
         shards = [torch.empty_like(local) for _ in range(world)]
         dist.all_gather(shards, local)
-        return to_numpy(torch.cat(shards)[:n], "G")
+        return to_numpy(torch.cat(shards)[:n], "G"), None if validation is None else to_numpy(rows[size:], "A")
 
-    def _local_gradients(self, batch: Mapping) -> torch.Tensor:
+    def _local_gradients(self, *batches: Mapping | None) -> torch.Tensor:
+        """Gradient rows of the given batches (``None`` skipped), stacked in order, from one call:
+        the batches are right-padded with zeros to a common length and joined."""
+        batches = [b for b in batches if b is not None]
+        device = next(self.model.parameters()).device
+        T = max(b["input_ids"].shape[1] for b in batches)
+        joined = [torch.cat([nn.functional.pad(torch.as_tensor(b[key]).to(device), (0, T - b[key].shape[1]))
+                             for b in batches]) for key in _KEYS]
         return per_example_gradients(
-            self.model, *(batch[key] for key in _KEYS), self.modules, chunk_size=self.chunk_size,
+            self.model, *joined, self.modules, chunk_size=self.chunk_size,
             projection_dim=self.projection_dim, seed=self.seed, normalize=self.normalize)
 
     def _run(self, G, A, labels, k: int, lr: float, utility: QuadraticUtility) -> np.ndarray:
@@ -196,6 +247,42 @@ class PartitionSelector:
                 parts.append(rows[solve_omp(sub, PartitionMatroid.cardinality(rows.size, int(k_d)),
                                             on_no_gain="fill").indices])
         return np.concatenate(parts).astype(np.int64)
+
+
+def gather_pool(pool: Mapping, domains) -> tuple[dict, np.ndarray]:
+    """All-gather the local pools of the W ranks (``input_ids``, ``attention_mask``, ``answer_mask``,
+    n_r × T_r each, the same n_r on every rank) into one pool of W·n_r rows, right-padded with
+    zeros to T = max_r T_r, rank r's rows at [r·n_r, (r+1)·n_r); ``domains`` (n_r labels, ints or
+    strings) are gathered alike (as Python objects). Returns (pool, labels) on every rank."""
+    labels = to_numpy(domains, "domains").reshape(-1)
+    n = _batch_rows(pool, "pool")
+    if labels.shape[0] != n:
+        raise ValueError(f"domains: {labels.shape[0]} labels for a pool of {n} examples")
+    world = dist.get_world_size()
+    ids = torch.as_tensor(pool["input_ids"])
+    shape = torch.tensor(ids.shape, device=ids.device)
+    shapes = [torch.empty_like(shape) for _ in range(world)]
+    dist.all_gather(shapes, shape)
+    sizes = [int(s[0]) for s in shapes]
+    if len(set(sizes)) > 1:
+        raise ValueError(f"data-parallel selection needs the same local pool size on every rank, got {sizes}")
+    T = max(int(s[1]) for s in shapes)
+    out = {}
+    for key in _KEYS:
+        local = torch.as_tensor(pool[key], device=ids.device)
+        local = nn.functional.pad(local, (0, T - local.shape[1])).contiguous()
+        parts = [torch.empty_like(local) for _ in range(world)]
+        dist.all_gather(parts, local)
+        out[key] = torch.cat(parts)
+    gathered = [None] * world
+    dist.all_gather_object(gathered, labels)
+    return out, np.concatenate(gathered)
+
+
+def _rank_world() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
 
 
 def _greats(G: np.ndarray, linear: np.ndarray, scale: float, k: int) -> np.ndarray:

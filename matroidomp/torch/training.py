@@ -10,6 +10,13 @@ the same ℓ_i whose gradients the selector matched (the weights w_S are reporte
 
 :func:`selective_step` is the plain-PyTorch helper; :class:`PartitionSelTrainer` the Hugging Face
 ``Trainer`` (the dataloader yields the pool: set ``per_device_train_batch_size = batch · buffer``).
+
+Data-parallel (torch.distributed initialised, W ranks, model wrapped in DistributedDataParallel):
+both go through :meth:`PartitionSelector.select_distributed`. Each rank's local pool (its
+dataloader's batch) is gathered into a global pool P of W·n_r examples, every rank selects the
+same S ⊆ P with |S| = k·W (``k`` per rank), and rank r steps on its shard S_r (k examples, possibly
+drawn from other ranks' pools). DDP averages the ranks' gradients of L(S_r), and with equal
+shards (1/W) Σ_r ∇L(S_r) = ∇L(S): the step is the single-process step on the whole selection.
 """
 
 from __future__ import annotations
@@ -38,10 +45,16 @@ def selective_step(selector: PartitionSelector, model: nn.Module, optimizer: tor
                    scheduler=None) -> tuple[float, Selection]:
     """Select S from ``pool`` with η = ``lr`` (default: the optimizer's current learning rate,
     which the scheduler sets), take one optimizer (and scheduler) step on L(S); returns (L(S)
-    before the step, the selection)."""
+    before the step, the selection).
+
+    Under torch.distributed (W > 1) call it on every rank with that rank's own ``pool`` and
+    ``domains`` (same size on every rank), the same ``validation`` batch and learning rate, a
+    DDP-wrapped ``model`` and a selector built on the unwrapped model with the same seed and ``k``
+    per rank: the selection is the global one (k·W indices into the gathered pool, see
+    :meth:`PartitionSelector.select_distributed`), the step is on this rank's shard of it and the
+    returned loss is L(S_r) of that shard."""
     eta = optimizer.param_groups[0]["lr"] if lr is None else lr
-    sel = selector.select(pool, domains, validation, lr=eta)
-    chosen = {key: pool[key][sel.indices] for key in _KEYS}
+    sel, chosen = selector.select_distributed(pool, domains, validation, lr=eta)
     optimizer.zero_grad()
     loss = mean_answer_loss(model, chosen)
     loss.backward()
@@ -55,7 +68,8 @@ class PartitionSelTrainer(Trainer):
     """``Trainer`` whose every training step selects ``batch`` of a pool of ``batch · buffer``.
 
     The dataloader yields the pool: set ``per_device_train_batch_size = batch · buffer``, build
-    ``selector`` with ``k = batch``, keep the ``domain`` field (``remove_unused_columns=False``)
+    ``selector`` (on the unwrapped model) with ``k = batch``, keep the ``domain`` field
+    (``remove_unused_columns=False``)
     and, if the dataset size is not a multiple of the pool, use ``dataloader_drop_last=True``.
     Examples are dicts of ``input_ids``, ``attention_mask``, ``answer_mask`` and ``domain``.
     ``validation_dataset_or_batch``: a dict of tensors (the anchors of every step) or a dataset of
@@ -64,6 +78,13 @@ class PartitionSelTrainer(Trainer):
     loss is the mean answer-token loss; selection statistics (``sel/count_<domain>``,
     ``sel/objective``, ``sel/conflicting_pairs``, ``sel/grad_seconds``, ``sel/select_seconds``),
     averaged over the steps since the last log, join the Trainer's training logs.
+
+    Under DDP (W processes) each device's batch is its local pool: the trainer gathers the W pools
+    and selects ``k · W = batch · W`` of the ``batch · buffer · W`` examples, the same on every rank
+    (counts in ``sel/count_<domain>`` are of that global selection), and each rank trains on its
+    ``batch`` examples of it — the effective batch stays ``batch · W`` as in plain DDP training.
+    The anchors must be the same on every rank: the same ``validation_dataset_or_batch`` and
+    ``anchor_seed`` everywhere (the default).
     """
 
     def __init__(self, *args, selector: PartitionSelector, validation_dataset_or_batch, buffer: int,
@@ -90,11 +111,10 @@ class PartitionSelTrainer(Trainer):
             raise ValueError(f"pool batch has no 'domain' field (keys: {sorted(inputs)}); examples must "
                              "carry a domain label and remove_unused_columns must be False")
         eta = self.optimizer.param_groups[0]["lr"]
-        sel = self.selector.select(inputs, inputs["domain"], self._validation_batch(), lr=eta)
+        sel, chosen = self.selector.select_distributed(inputs, inputs["domain"], self._validation_batch(), lr=eta)
         self._stats.append({**{f"sel/count_{d}": c for d, c in sel.counts.items()},
                             "sel/objective": sel.objective, "sel/conflicting_pairs": sel.conflicting_pairs,
                             "sel/grad_seconds": sel.grad_seconds, "sel/select_seconds": sel.select_seconds})
-        chosen = {key: inputs[key][sel.indices] for key in _KEYS}
         return super().training_step(model, chosen)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
