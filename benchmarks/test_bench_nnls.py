@@ -13,14 +13,26 @@ Methods, all in float64:
 - ``scipy_nnls_chol``   scipy on the equivalent k × k system: Q = RᵀR (R upper Cholesky),
                         ‖Aw − b‖² = ‖Rw − R⁻ᵀc‖² + const, so ``nnls(R, R⁻ᵀc)`` (R included).
 
-Every solution must match scipy's on A to 1e-6 relative (‖w − w_A‖ ≤ 1e-6 ‖w_A‖). Run
+Every solution must match scipy's on A to 1e-6 relative (‖w − w_A‖ ≤ 1e-6 ‖w_A‖).
 
-    pytest benchmarks/test_bench_nnls.py       # pytest-benchmark tables, one group per k
-    python benchmarks/test_bench_nnls.py       # one table: times, ratios, agreement
+Batched NNQP, B problems of size k (B, k ∈ {(256, 32), (64, 128)}): problem b is the Gram form
+Q_b = G_{S_b} G_{S_b}ᵀ + λI, c_b = G_{S_b} b of k random candidates S_b of the benchmark problem
+of that k (float64; several OMP supports at once). Methods:
+
+- ``batched``           ``matroidomp.nnqp_batched(Q, c, ridge=λ)`` (input checks + numba kernel);
+- ``batched_kernel``    the numba kernel alone (``kernels.batched_nnqp.batched_active_set``: the
+                        per-problem symmetry and PSD checks and the solves, no Python-side checks);
+- ``one_by_one``        ``matroidomp.nnqp`` on each problem in a Python loop.
+
+All three must give the same weights (same kernel, same tolerance). Run
+
+    pytest benchmarks/test_bench_nnls.py       # pytest-benchmark tables, one group per k / batch
+    python benchmarks/test_bench_nnls.py       # the tables: times, ratios, agreement
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from functools import lru_cache, partial
 
@@ -30,7 +42,9 @@ import scipy.linalg
 import scipy.optimize
 
 import matroidomp
-from problems import SIZES, best_time, problem
+from matroidomp._nnqp import _default_tol
+from matroidomp.kernels.batched_nnqp import batched_active_set
+from problems import LAM, SIZES, best_time, problem
 
 KS = tuple(k for _, _, k in SIZES)
 RTOL = 1e-6
@@ -105,6 +119,66 @@ def test_nnls(benchmark, method, k):
     assert err <= RTOL
 
 
+BATCHES = ((256, 32), (64, 128))
+
+
+@lru_cache(maxsize=None)
+def batch(B: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(Q, c): B Gram-form problems on k random candidates each of the benchmark problem of that k."""
+    p = problem(*next(s for s in SIZES if s[2] == k))
+    rng = np.random.default_rng(B * k)
+    G = p.G.astype(np.float64)
+    S = np.stack([rng.choice(G.shape[0], k, replace=False) for _ in range(B)])
+    Q = np.einsum("bid,bjd->bij", G[S], G[S]) + LAM * np.eye(k)
+    return Q, G[S] @ p.b.astype(np.float64)
+
+
+def _batched(Q, c):
+    return matroidomp.nnqp_batched(Q, c).w
+
+
+def _batched_kernel(Q, c):
+    tols = np.array([_default_tol(float(np.abs(q.diagonal()).max()), cb) for q, cb in zip(Q, c)])
+    return batched_active_set(Q, c, tols, 3 * c.shape[1] + 10, float(np.finfo(np.float64).eps))[0]
+
+
+def _one_by_one(Q, c):
+    return np.stack([matroidomp.nnqp(q, cb).w for q, cb in zip(Q, c)])
+
+
+BATCH_METHODS = {"batched": _batched, "batched_kernel": _batched_kernel, "one_by_one": _one_by_one}
+
+
+@pytest.mark.parametrize("shape", BATCHES, ids=lambda s: f"B{s[0]}-k{s[1]}")
+@pytest.mark.parametrize("method", list(BATCH_METHODS))
+def test_nnqp_batched(benchmark, method, shape):
+    Q, c = batch(*shape)
+    benchmark.group = f"nnqp batched B={shape[0]} k={shape[1]}"
+    w = benchmark.pedantic(BATCH_METHODS[method], args=(Q, c), rounds=ROUNDS, warmup_rounds=WARMUP, iterations=1)
+    np.testing.assert_array_equal(w, _one_by_one(Q, c))
+
+
+def report_batched(rounds: int = 20) -> None:
+    """Per method (interleaved round by round): best wall time and median CPU time (all threads), ms."""
+    print(f"{'B':>5}{'k':>5}{'method':>16}{'wall [ms]':>11}{'CPU [ms]':>10}{'wall / kernel':>15}")
+    for B, k in BATCHES:
+        Q, c = batch(B, k)
+        ref = _one_by_one(Q, c)
+        wall = {method: [] for method in BATCH_METHODS}
+        cpu = {method: [] for method in BATCH_METHODS}
+        for _ in range(rounds):
+            for method, fn in BATCH_METHODS.items():
+                t0, c0 = time.perf_counter(), time.process_time()
+                w = fn(Q, c)
+                wall[method].append(time.perf_counter() - t0)
+                cpu[method].append(time.process_time() - c0)
+                assert np.array_equal(w, ref), method
+        kernel = min(wall["batched_kernel"])
+        for method in BATCH_METHODS:
+            print(f"{B:>5}{k:>5}{method:>16}{min(wall[method]) * 1e3:>11.3f}{np.median(cpu[method]) * 1e3:>10.3f}"
+                  f"{min(wall[method]) / kernel:>15.2f}")
+
+
 def report() -> None:
     """Time every method per k (best of ROUNDS, methods interleaved) and print times, agreement."""
     print(f"{'k':>5}{'method':>17}{'time [ms]':>12}{'/ ours_nnqp':>13}{'#w>0':>7}{'rel err vs A':>15}")
@@ -122,4 +196,10 @@ def report() -> None:
 
 
 if __name__ == "__main__":
-    report()
+    import sys
+
+    if sys.argv[1:2] == ["batched"]:  # python test_bench_nnls.py batched: the batched table only
+        report_batched()
+    else:
+        report()
+        report_batched()

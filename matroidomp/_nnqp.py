@@ -33,7 +33,7 @@ from ._validation import (
 from .kernels.active_set import CONVERGED as KERNEL_CONVERGED
 from .kernels.active_set import active_set_solve, quadratic_value
 from .kernels.active_set import _append as factor_append
-from .kernels.batched_nnqp import batched_active_set
+from .kernels.batched_nnqp import ASYMMETRIC, INDEFINITE, batched_active_set
 
 CONVERGED = "converged"
 MAX_ITER = "max_iter"
@@ -238,32 +238,14 @@ class BatchedNNQPResult:
         return self.status == CONVERGED
 
 
-def _check_batch_psd(Q: np.ndarray, rel_tol: float) -> None:
-    """:func:`check_symmetric` and :func:`_check_psd` for a stack, vectorised over problems;
-    the per-problem checks run only to name the first offending problem."""
-    if Q.size == 0:
-        return
-    scale = np.abs(Q).max(axis=(1, 2))
-    asym = np.abs(Q - Q.transpose(0, 2, 1)).max(axis=(1, 2))
-    bad = np.flatnonzero(asym > 1e3 * np.finfo(np.float64).eps * np.maximum(scale, 1.0))
-    if bad.size:
-        check_symmetric(Q[bad[0]], f"Q[{bad[0]}]")
-    k = Q.shape[1]
-    delta = 10 * k * rel_tol * np.maximum(np.abs(np.diagonal(Q, axis1=1, axis2=2)).max(axis=1), 1e-300)
-    try:
-        np.linalg.cholesky(Q + delta[:, None, None] * np.eye(k))
-    except np.linalg.LinAlgError:
-        for b in range(Q.shape[0]):
-            _check_psd(Q[b], float(np.abs(Q[b].diagonal()).max()), f"Q[{b}]", rel_tol)
-
-
 def nnqp_batched(Q, c, *, ridge: float = 0.0, max_iter: int | None = None, tol: float | None = None) -> BatchedNNQPResult:
     """Solve max c_bᵀw − ½wᵀ(Q_b + ridge·I)w over w ≥ 0 for every b: Q (B × k × k), c (B × k).
 
     Each problem is the active-set solve of :func:`nnqp` from w = 0 (numba, problems in parallel:
     :mod:`matroidomp.kernels.batched_nnqp`); a problem that hits ``max_iter`` (default 3k + 10)
     reports ``'max_iter'`` in ``status`` instead of raising. ``tol`` defaults per problem to
-    1e-10 × max(|c_b|, diag Q_b). Every Q_b must be symmetric positive semi-definite.
+    1e-10 × max(|c_b|, diag Q_b). Every Q_b must be symmetric positive semi-definite: the kernel
+    checks each as :func:`nnqp` does (symmetry, shifted Cholesky) and the first offender is named.
     ``w`` and ``objective`` come back in the framework and on the device of ``Q`` and ``c``
     (``status`` and ``n_iter`` are numpy).
     """
@@ -278,14 +260,19 @@ def nnqp_batched(Q, c, *, ridge: float = 0.0, max_iter: int | None = None, tol: 
     if ridge:
         Qa = Qa + ridge * np.eye(k)
     rel = float(np.finfo(Q.dtype).eps) if Q.dtype.kind == "f" else float(np.finfo(np.float64).eps)
-    _check_batch_psd(Qa, rel)
     if tol is None:
         diag = np.abs(np.diagonal(Qa, axis1=1, axis2=2)).max(axis=1, initial=0.0)
         tols = 1e-10 * np.maximum(np.maximum(np.abs(ca).max(axis=1, initial=0.0), diag), 1e-300)
     else:
         tols = np.full(B, check_nonnegative_scalar(tol, "tol"))
     max_iter = 3 * k + 10 if max_iter is None else check_nonnegative_int(max_iter, "max_iter")
-    w, objective, codes, n_iter = batched_active_set(np.ascontiguousarray(Qa), ca, tols, max_iter)
+    w, objective, codes, n_iter = batched_active_set(np.ascontiguousarray(Qa), ca, tols, max_iter, rel)
+    asym = np.flatnonzero(codes == ASYMMETRIC)  # nnqp's checks, run in the kernel: the first offender is named
+    if asym.size:
+        check_symmetric(Qa[asym[0]], f"Q[{asym[0]}]")  # raises, with the measured asymmetry
+    indefinite = np.flatnonzero(codes == INDEFINITE)
+    if indefinite.size:
+        raise ValueError(f"Q[{indefinite[0]}]: matrix is not positive semi-definite")
     status = np.where(codes == KERNEL_CONVERGED, CONVERGED, MAX_ITER)
     return arrays.fields(BatchedNNQPResult(w=w, objective=objective, status=status, n_iter=n_iter),
                          "w", "objective")

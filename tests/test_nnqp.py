@@ -91,3 +91,44 @@ def test_batched_nnqp_names_the_indefinite_problem():
     Q[1][0, 0] *= -1e-3  # a negative diagonal entry: clearly not positive semi-definite
     with pytest.raises(ValueError, match=r"Q\[1\]: matrix is not positive semi-definite"):
         nnqp_batched(Q, rng.standard_normal((3, 5)))
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_batched_checks_agree_with_the_single_problem_checks(parallel, monkeypatch):
+    """The numba stack check accepts and refuses what nnqp's symmetry and Cholesky checks do,
+    and names the first offender, asymmetric problems before indefinite ones."""
+    from matroidomp.kernels import batched_nnqp
+
+    monkeypatch.setattr(batched_nnqp, "PARALLEL_MIN_WORK", 0 if parallel else 1 << 60)
+    rng = np.random.default_rng(5)
+    k = 9
+    F = rng.standard_normal((8, k, k))
+    Q = F @ F.transpose(0, 2, 1)
+    Q[2] = F[2][:, :3] @ F[2][:, :3].T  # rank 3: PSD, singular
+    Q[3] = Q[2] - 1e-3 * np.abs(Q[2]).max() * np.eye(k)  # indefinite
+    Q[5] = Q[0] * 1e-200  # tiny scale: still PSD
+    Q[6] = np.zeros((k, k))
+    Q[7] = Q[1].copy()
+    Q[7][0, 4] += 1e-6 * np.abs(Q[7]).max()  # asymmetric
+    c = rng.standard_normal((8, k))
+    single = []
+    for b in range(8):
+        try:
+            nnqp(Q[b], c[b])
+            single.append(None)
+        except ValueError as exc:
+            single.append(str(exc).split(": ", 1)[1])
+    assert single == [None, None, None, "matrix is not positive semi-definite", None, None, None,
+                      single[7]] and single[7].startswith("matrix is not symmetric")
+    with pytest.raises(ValueError, match=r"Q\[7\]: matrix is not symmetric"):
+        nnqp_batched(Q, c)
+    with pytest.raises(ValueError, match=r"Q\[3\]: matrix is not positive semi-definite"):
+        nnqp_batched(Q[:7], c[:7])
+    ok = [0, 1, 2, 4, 5, 6]
+    res = nnqp_batched(Q[ok], c[ok])
+    for i, b in enumerate(ok):
+        np.testing.assert_array_equal(res.w[i], nnqp(Q[b], c[b]).w)
+    bad = Q[ok].copy()
+    bad[4, 2, 1] = np.nan
+    with pytest.raises(ValueError, match="Q: 1 row.*first is row 4"):
+        nnqp_batched(bad, c[ok])
