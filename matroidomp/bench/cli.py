@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+import numba
+import torch
 from tqdm.auto import tqdm
 
 from ..torch.selector import METHODS
@@ -29,7 +31,7 @@ from .text import train_tokenizer
 DEMO_METHODS = ("random", "gradmatch", "partitionsel")
 PRESETS = {
     "full": BenchConfig(),
-    "demo": BenchConfig(data=DataConfig(test_per_domain=32), steps=60, eval_every=20, pretrain_steps=250),
+    "demo": BenchConfig(data=DataConfig(test_per_domain=32), steps=60),
 }
 
 
@@ -67,9 +69,11 @@ def build_workload(config: BenchConfig, cache_dir: Path, *, progress: bool = Tru
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "report":
-        records = read_records(args.results)
+        records = [r for path in args.results for r in read_records(path)]
         _write(records, args.report, " ".join(["python -m matroidomp.bench report", *map(shlex.quote, sys.argv[1:])]))
         return 0
+    torch.set_num_threads(args.threads)
+    numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
     preset = "demo" if args.command == "demo" else args.preset
     config = PRESETS[preset]
     overrides = {key: getattr(args, key) for key in ("steps", "batch", "buffer", "lr", "budgets", "projection_dim",
@@ -125,9 +129,12 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--data", dest="data_file", help="your own JSONL (prompt, answer, domain) instead of the built tasks")
         p.add_argument("--model", dest="model_path", help="a local Hugging Face model directory instead of the tiny Qwen2")
         p.add_argument("--gguf-file", dest="gguf_file", help="GGUF file inside --model (e.g. SmolLM2-135M)")
+        p.add_argument("--threads", type=int, default=1,
+                       help="torch and numba threads (default 1: on a shared or 2-core machine more threads "
+                            "oversubscribe the cores and make every step several times slower)")
         p.add_argument("--quiet", action="store_true", help="no progress bars")
     p = sub.add_parser("report", help="tables and plots from a results file")
-    p.add_argument("--results", required=True)
+    p.add_argument("--results", required=True, nargs="+", help="one or more results files of one configuration")
     p.add_argument("--report", required=True)
     return parser
 

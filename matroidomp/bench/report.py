@@ -106,19 +106,19 @@ def compare(summary: Summary, metric: str, reference: str = REFERENCE) -> list[d
 
 
 def results_table(summary: Summary) -> str:
-    """Markdown: one row per method — macro accuracy and loss (and per family), conflicting pairs,
-    seconds per step."""
+    """Markdown: one row per method — macro accuracy and loss (and per family), conflicting pairs
+    per selected batch and their share of all pairs of the batch, seconds per step."""
     families = summary.families()
     head = ["method", "seeds", "accuracy (all)", "loss (all)"]
     head += [f"accuracy ({f})" for f in families] + [f"loss ({f})" for f in families]
-    head += ["conflicting pairs / batch", "s/step grad", "s/step select", "s/step train"]
+    head += ["conflicting pairs / batch", "conflict rate", "s/step grad", "s/step select", "s/step train"]
     lines = [_row(head), _row(["---"] * len(head))]
     for m in summary.methods:
         cells = [m, str(len(summary.final[m])), _pm(summary.macro(m, "accuracy"), 3), _pm(summary.macro(m, "loss"), 3)]
         cells += [_pm(summary.macro(m, "accuracy", ds), 3) for ds in families.values()]
         cells += [_pm(summary.macro(m, "loss", ds), 3) for ds in families.values()]
         st = summary.steps[m]
-        cells += [_pm(st["conflicting_pairs"], 1)] + [f"{np.mean(st[t]):.3f}" for t in TIMES]
+        cells += [_pm(st["conflicting_pairs"], 1), _pm(st["conflict_rate"], 3)] + [f"{np.mean(st[t]):.3f}" for t in TIMES]
         lines.append(_row(cells))
     return "\n".join(lines)
 

@@ -1,8 +1,9 @@
 """Fine-tuning runs: one (method, seed) = ``steps`` selective training steps from the same start.
 
 Step t of seed s draws a pool P_t of ``batch · buffer`` training examples uniformly without
-replacement and ``anchors`` validation examples, both from generators seeded by s alone — every
-method of a seed sees the same pools and anchors — then calls
+replacement (ordered by token length, so that gradient chunks hold similar lengths) and
+``anchors`` validation examples, both from generators seeded by s alone — every method of a
+seed sees the same pools and anchors — then calls
 :func:`matroidomp.torch.selective_step`: select ``batch`` of P_t with the method (η = the scheduled
 learning rate, gradients of the last ``grad_layers`` decoder layers' q,k,v,gate,up,down), one AdamW
 step on the mean answer-token loss of the selection. Every ``eval_every`` steps (and at 0 and the
@@ -53,17 +54,17 @@ class BenchConfig:
     """
 
     data: DataConfig = field(default_factory=DataConfig)
-    steps: int = 150
+    steps: int = 100
     batch: int = 16
     buffer: int = 8
-    lr: float = 1e-3
+    lr: float = 3e-3
     anchors: int = 8
-    eval_every: int = 25
+    eval_every: int = 20
     grad_layers: int = 2
     projection_dim: int | None = None
     budgets: str = "proportional"
     max_length: int = 96
-    pretrain_steps: int = 400
+    pretrain_steps: int = 100
     vocab_size: int = 1024
     data_file: str | None = None
     model_path: str | None = None
@@ -145,8 +146,9 @@ class TestSets:
 
 @dataclass
 class Workload:
-    """What every run of a sweep shares: tasks, tokenizer, start model, the encoded training and
-    validation splits, the test sets and the start model's scores."""
+    """What every run of a sweep shares: tasks, tokenizer, start model, the encoded training split
+    (with domain labels and token lengths) and validation split, the test sets and the start
+    model's scores."""
 
     config: BenchConfig
     tasks: TaskData
@@ -154,6 +156,7 @@ class Workload:
     model: object
     train: dict
     labels: np.ndarray
+    lengths: np.ndarray
     validation: dict
     tests: TestSets
     initial_scores: dict
@@ -167,9 +170,10 @@ class Workload:
         if not tasks.validation:
             raise ValueError("the validation split is empty: the anchors are drawn from it")
         tests = TestSets(tokenizer, tasks.test, tasks.domains, config.max_length)
-        return cls(config, tasks, tokenizer, model, encode_examples(tokenizer, tasks.train, config.max_length),
-                   np.array([e.domain for e in tasks.train]), encode_examples(tokenizer, tasks.validation, config.max_length),
-                   tests, tests.evaluate(model))
+        train = encode_examples(tokenizer, tasks.train, config.max_length)
+        return cls(config, tasks, tokenizer, model, train, np.array([e.domain for e in tasks.train]),
+                   train["attention_mask"].sum(dim=1).numpy(),
+                   encode_examples(tokenizer, tasks.validation, config.max_length), tests, tests.evaluate(model))
 
 
 def run(method: str, seed: int, work: Workload, emit: Callable[[dict], None], *, progress=None) -> None:
@@ -192,6 +196,7 @@ def run(method: str, seed: int, work: Workload, emit: Callable[[dict], None], *,
     n_train, n_validation = len(work.labels), work.validation["input_ids"].shape[0]
     for step in range(1, config.steps + 1):
         rows = draws.choice(n_train, size=config.batch * config.buffer, replace=False)
+        rows = rows[np.argsort(work.lengths[rows], kind="stable")]  # similar lengths share a gradient chunk
         anchors = draws.choice(n_validation, size=min(config.anchors, n_validation), replace=False)
         lr = optimizer.param_groups[0]["lr"]
         start = time.perf_counter()
