@@ -107,3 +107,31 @@ def test_changed_configuration_needs_a_new_file(finished):
 def test_unknown_method_is_rejected(tmp_path):
     with pytest.raises(SystemExit):
         cli.main(["run", "--methods", "nonsense"])
+
+
+def test_local_model_directory(tmp_path):
+    """--model: any local Hugging Face directory (here a tiny Qwen2 and its tokenizer saved to disk)
+    replaces the built-in model; nothing is pretrained and no pretraining split is held out."""
+    from matroidomp.bench.data import load_jsonl
+    from matroidomp.bench.model import tiny_model
+    from matroidomp.bench.text import train_tokenizer
+
+    make_jsonl(tmp_path / "data.jsonl")
+    tasks = load_jsonl(tmp_path / "data.jsonl", validation_per_domain=16, test_per_domain=32)
+    tokenizer = train_tokenizer([t for e in tasks.train + tasks.validation + tasks.test for t in (e.prompt, e.answer)], 300)
+    tiny_model(tokenizer, seed=1, num_hidden_layers=2).save_pretrained(tmp_path / "model")
+    tokenizer.save_pretrained(tmp_path / "model")
+    out = tmp_path / "results.jsonl"
+    assert cli.main(["run", "--preset", "demo", "--data", str(tmp_path / "data.jsonl"), "--model", str(tmp_path / "model"),
+                     "--methods", "partitionsel", "--seeds", "0", "--steps", "2", "--batch", "4", "--buffer", "4",
+                     "--out", str(out), "--cache-dir", str(tmp_path / "cache"), "--quiet"]) == 0
+    steps = [r for r in read_records(out) if r["type"] == "step"]
+    assert [r["step"] for r in steps] == [1, 2] and all(sum(r["counts"].values()) == 4 for r in steps)
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").glob("model-*"))
+
+
+def test_missing_model_directory_is_a_clear_error(tmp_path):
+    make_jsonl(tmp_path / "data.jsonl")
+    with pytest.raises(FileNotFoundError, match="not a directory"):
+        cli.main(["run", "--preset", "demo", "--data", str(tmp_path / "data.jsonl"), "--model", str(tmp_path / "nope"),
+                  "--out", str(tmp_path / "r.jsonl"), "--quiet"])
