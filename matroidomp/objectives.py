@@ -164,8 +164,10 @@ class QuadraticUtility(SetFunction):
     def with_gram(self) -> "QuadraticUtility":
         """The same utility with K = (SG)(SG)ᵀ precomputed (one GEMM, 2n²d flops).
 
-        With a row scale, K[I, :] = (S_I G_I) Gᵀ · S by blocks I of rows: the only copy of G's
-        rows is one block, and a row whose raw squared norm would overflow is scaled first.
+        With a row scale, K = S (GGᵀ) S from one GEMM on G itself (no copy of G) when every
+        |⟨g_i, g_j⟩| ≤ max‖g_i‖² fits G's dtype; otherwise by blocks I of rows,
+        K[I, :] = (S_I G_I) Gᵀ · S, so that a row whose raw squared norm would overflow is scaled
+        first (slower: Gᵀ is read once per block).
         """
         if self.gram is not None:
             return self
@@ -176,10 +178,14 @@ class QuadraticUtility(SetFunction):
             out.gram = G @ G.T
             return out
         s = self.row_scale.astype(G.dtype)
-        gram = np.empty((self.n, self.n), dtype=G.dtype)
-        step = max(1, _BLOCK_ENTRIES // max(G.shape[1], 1))
-        for lo in range(0, self.n, step):
-            np.matmul(G[lo:lo + step] * s[lo:lo + step, None], G.T, out=gram[lo:lo + step])
+        if self.n == 0 or float(self.row_scale.min()) ** -2 <= 0.25 * float(np.finfo(G.dtype).max):
+            gram = G @ G.T
+            gram *= s[:, None]
+        else:
+            gram = np.empty((self.n, self.n), dtype=G.dtype)
+            step = max(1, _BLOCK_ENTRIES // max(G.shape[1], 1))
+            for lo in range(0, self.n, step):
+                np.matmul(G[lo:lo + step] * s[lo:lo + step, None], G.T, out=gram[lo:lo + step])
         gram *= s
         out.gram = gram
         return out
