@@ -1,7 +1,5 @@
 """The fine-tuning benchmark's results file and report, on synthetic records with known answers."""
 
-import json
-
 import numpy as np
 import pytest
 from scipy import stats
@@ -9,8 +7,9 @@ from scipy import stats
 pytest.importorskip("transformers")
 pytest.importorskip("matplotlib")
 
-from matroidomp.bench.report import compare, comparison_table, domain_table, results_table, summarize, write_report  # noqa: E402
-from matroidomp.bench.runner import ResultsFile, read_records  # noqa: E402
+from matroidomp.bench.report import (  # noqa: E402
+    compare, comparison_table, domain_table, results_table, settings_table, summarize, write_report)
+from matroidomp.bench.runner import BenchConfig, ResultsFile, read_records  # noqa: E402
 
 DOMAINS = ("chem/formula", "chem/rings", "math/add", "math/compare")
 ACC = {"partitionsel": [0.50, 0.55, 0.52], "random": [0.40, 0.47, 0.41], "gradmatch": [0.49, 0.56, 0.50]}
@@ -94,16 +93,19 @@ def test_no_finished_run_is_an_error():
 
 def test_results_file_resumes_and_refuses_another_configuration(tmp_path):
     path = tmp_path / "r.jsonl"
-    results = ResultsFile(path, "key-a")
+    config_a, config_b = BenchConfig(), BenchConfig(lr=0.5)
+    results = ResultsFile(path, config_a)
     results.append({"type": "eval", "method": "random", "seed": 0, "step": 0, "scores": {}})
     results.append({"type": "done", "method": "random", "seed": 0, "steps": 1})
     results.append({"type": "step", "method": "gradmatch", "seed": 0, "step": 1})  # interrupted run
-    again = ResultsFile(path, "key-a")
+    again = ResultsFile(path, config_a)
     assert again.done == {("random", 0)}
-    assert [(r["method"], r["type"]) for r in read_records(path)] == [("random", "eval"), ("random", "done")]
+    records = read_records(path)
+    assert [r["type"] for r in records] == ["config", "eval", "done"]
+    assert records[0]["settings"]["lr"] == config_a.lr and all(r["config"] == config_a.key() for r in records)
+    assert "`lr` | `0.003`" in settings_table(records) and "`data.test_per_domain` | `64`" in settings_table(records)
     with pytest.raises(ValueError, match="another configuration"):
-        ResultsFile(path, "key-b")
+        ResultsFile(path, config_b)
     path.write_text(path.read_text() + "{not json\n")
-    with pytest.raises(ValueError, match=r"r.jsonl:3: not a JSON record"):
+    with pytest.raises(ValueError, match=r"r.jsonl:4: not a JSON record"):
         read_records(path)
-    assert json.loads(path.read_text().splitlines()[0])["config"] == "key-a"

@@ -52,7 +52,8 @@ def finished(tmp_path_factory):
 
 def test_run_writes_records_for_every_step_and_evaluation(finished):
     _, out, _ = finished
-    records = read_records(out)
+    header, *records = read_records(out)
+    assert header["type"] == "config" and header["settings"]["steps"] == 3
     for method in ("random", "partitionsel"):
         mine = [r for r in records if r["method"] == method]
         steps = [r for r in mine if r["type"] == "step"]
@@ -84,7 +85,7 @@ def test_report_is_written(finished):
     tmp, out, _ = finished
     report = out.with_suffix(".md")
     text = report.read_text()
-    assert "python -m matroidomp.bench run" in text and "partitionsel" in text
+    assert "python -m matroidomp.bench run" in text and "partitionsel" in text and "`steps` | `3`" in text
     assert (tmp / "results_figures" / "accuracy_by_domain.png").exists()
 
 

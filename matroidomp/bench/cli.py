@@ -70,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "report":
         records = [r for path in args.results for r in read_records(path)]
-        _write(records, args.report, " ".join(["python -m matroidomp.bench report", *map(shlex.quote, sys.argv[1:])]))
+        notes = Path(args.notes).read_text() if args.notes else ""
+        _write(records, args.report, "python -m matroidomp.bench " + " ".join(map(shlex.quote, sys.argv[1:] if argv is None else argv)),
+               notes)
         return 0
     torch.set_num_threads(args.threads)
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
@@ -86,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     seeds = args.seeds if args.seeds is not None else ([0] if preset == "demo" else [0, 1, 2])
     out = Path(args.out or f"bench-{preset}/results.jsonl")
     report = Path(args.report or out.with_suffix(".md"))
-    results = ResultsFile(out, config.key())
+    results = ResultsFile(out, config)
     work = build_workload(config, Path(args.cache_dir), progress=not args.quiet)
     ran = sweep(methods, seeds, work, results, progress=not args.quiet)
     _say(not args.quiet, f"ran {len(ran)} runs ({len(results.done)} done in {out})")
@@ -95,9 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _write(records, report: Path, command: str) -> None:
+def _write(records, report: Path, command: str, notes: str = "") -> None:
     summary = summarize(records)
-    path = write_report(records, report, Path(report).with_suffix("").as_posix() + "_figures", command=command)
+    path = write_report(records, report, Path(report).with_suffix("").as_posix() + "_figures", command=command,
+                        notes=notes)
     print(results_table(summary))
     print()
     print(comparison_table(summary))
@@ -136,6 +139,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="tables and plots from a results file")
     p.add_argument("--results", required=True, nargs="+", help="one or more results files of one configuration")
     p.add_argument("--report", required=True)
+    p.add_argument("--notes", help="a markdown file put at the top of the report (setup, interpretation)")
     return parser
 
 

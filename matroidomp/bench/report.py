@@ -11,6 +11,7 @@ difference several times its seed-to-seed spread passes).
 
 from __future__ import annotations
 
+import json
 import os
 from collections import defaultdict
 from collections.abc import Sequence
@@ -59,7 +60,7 @@ def summarize(records: Sequence[dict]) -> Summary:
     evals = defaultdict(dict)
     steps = defaultdict(lambda: defaultdict(list))
     for r in records:
-        run = (r["method"], r["seed"])
+        run = (r.get("method"), r.get("seed"))
         if run not in done:
             continue
         if r["type"] == "eval":
@@ -201,10 +202,24 @@ def plot(summary: Summary, out_dir: str | Path) -> list[Path]:
     return paths
 
 
+def settings_table(records: Sequence[dict]) -> str:
+    """Markdown: the sweep's settings from the records' ``config`` header ('' when there is none)."""
+    header = next((r for r in records if r["type"] == "config"), None)
+    if header is None:
+        return ""
+    flat = {}
+    for key, value in header["settings"].items():
+        for name, v in (value.items() if isinstance(value, dict) else [(None, value)]):
+            flat[f"{key}.{name}" if name else key] = v
+    lines = [_row(["setting", "value"]), _row(["---", "---"])]
+    lines += [_row([f"`{k}`", f"`{json.dumps(v)}`"]) for k, v in flat.items()]
+    return f"Configuration `{header['config']}`:\n\n" + "\n".join(lines) + "\n"
+
+
 def write_report(records: Sequence[dict], markdown: str | Path, figures: str | Path, *, command: str,
-                 setup: str = "") -> Path:
-    """``markdown``: the tables, the figures (written to ``figures``, linked relatively) and the
-    command that produced the records."""
+                 notes: str = "") -> Path:
+    """``markdown``: ``notes`` (free text), the tables, the figures (written to ``figures``, linked
+    relatively), the settings and the command that produced the records."""
     summary = summarize(records)
     markdown = Path(markdown)
     paths = plot(summary, figures)
@@ -216,7 +231,7 @@ Produced by
 ```bash
 {command}
 ```
-{setup}
+{notes}
 ## Macro averages at the last step (mean ± sd over seeds)
 
 {results_table(summary)}
@@ -236,7 +251,10 @@ Produced by
 ## Figures
 
 {links}
-"""
+
+## Settings
+
+{settings_table(records)}"""
     markdown.parent.mkdir(parents=True, exist_ok=True)
     markdown.write_text(text)
     return markdown

@@ -76,20 +76,23 @@ class BenchConfig:
 
 
 class ResultsFile:
-    """The JSONL results of one sweep configuration (see the module docstring)."""
+    """The JSONL results of one sweep configuration (see the module docstring). The first record
+    is a ``config`` header with the full settings (added to a file that lacks it)."""
 
-    def __init__(self, path: str | Path, key: str):
-        self.path, self.key = Path(path), key
+    def __init__(self, path: str | Path, config: BenchConfig):
+        self.path, self.key = Path(path), config.key()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         records = read_records(self.path) if self.path.exists() else []
-        other = {r.get("config") for r in records} - {key}
+        other = {r.get("config") for r in records} - {self.key}
         if other:
             raise ValueError(f"{self.path} holds results of another configuration ({sorted(map(str, other))}, "
-                             f"this one is {key}); write to a new --out file")
-        self.done = {(r["method"], r["seed"]) for r in records if r["type"] == "done"}
-        kept = [r for r in records if (r["method"], r["seed"]) in self.done]
-        if len(kept) != len(records):  # an interrupted run: drop its partial records
-            self.path.write_text("".join(json.dumps(r) + "\n" for r in kept))
+                             f"this one is {self.key}); write to a new --out file")
+        runs = [r for r in records if r["type"] != "config"]
+        self.done = {(r["method"], r["seed"]) for r in runs if r["type"] == "done"}
+        kept = [r for r in runs if (r["method"], r["seed"]) in self.done]  # drops an interrupted run
+        header = {"type": "config", "config": self.key, "settings": dataclasses.asdict(config)}
+        if records[:1] != [header] or len(kept) != len(runs):
+            self.path.write_text("".join(json.dumps(r) + "\n" for r in [header, *kept]))
 
     def append(self, record: dict) -> None:
         with self.path.open("a") as f:
