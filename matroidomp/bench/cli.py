@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numba
 import torch
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from ..torch.selector import METHODS
@@ -76,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     torch.set_num_threads(args.threads)
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
+    threadpool_limits(args.threads)  # numpy's BLAS (the Gram GEMM) and OpenMP pools
     preset = "demo" if args.command == "demo" else args.preset
     config = PRESETS[preset]
     overrides = {key: getattr(args, key) for key in ("steps", "batch", "buffer", "lr", "budgets", "projection_dim",
@@ -133,8 +135,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--model", dest="model_path", help="a local Hugging Face model directory instead of the tiny Qwen2")
         p.add_argument("--gguf-file", dest="gguf_file", help="GGUF file inside --model (e.g. SmolLM2-135M)")
         p.add_argument("--threads", type=int, default=1,
-                       help="torch and numba threads (default 1: on a shared or 2-core machine more threads "
-                            "oversubscribe the cores and make every step several times slower)")
+                       help="torch, numba and BLAS threads (default 1: on a shared or 2-core machine more "
+                            "threads oversubscribe the cores; two runs side by side with the default BLAS "
+                            "pool were 5-10x slower per step than one alone)")
         p.add_argument("--quiet", action="store_true", help="no progress bars")
     p = sub.add_parser("report", help="tables and plots from a results file")
     p.add_argument("--results", required=True, nargs="+", help="one or more results files of one configuration")
