@@ -145,8 +145,9 @@ def comparison_table(summary: Summary) -> str:
 
 
 def plot(summary: Summary, out_dir: str | Path) -> list[Path]:
-    """PNG figures: held-out loss and accuracy vs step per domain (mean ± sd band), conflicting pairs
-    per method, seconds per step per method. Returns their paths."""
+    """PNG figures: held-out loss and accuracy vs step per domain (mean ± sd band), the share of
+    conflicting pairs in the selected batch per method (comparable across batch sizes, e.g. with
+    ``full``), seconds per step per method. Returns their paths."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -169,24 +170,30 @@ def plot(summary: Summary, out_dir: str | Path) -> list[Path]:
                 ax.fill_between(x, mean - sd, mean + sd, color=colors[m], alpha=0.12)
             ax.set_title(d, fontsize=9)
             ax.tick_params(labelsize=7)
-        for ax in axes.flat[len(summary.domains):]:
+        spare = list(axes.flat[len(summary.domains):])
+        for ax in spare:
             ax.axis("off")
         fig.supxlabel("step")
         fig.supylabel(f"held-out {metric}")
         handles, labels = axes.flat[0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="lower center", ncol=min(5, len(labels)), fontsize=8, bbox_to_anchor=(0.5, -0.02))
-        fig.tight_layout(rect=(0, 0.06, 1, 1))
+        if spare:  # the legend in the empty panels
+            spare[0].legend(handles, labels, loc="center left" if len(spare) > 1 else "center", fontsize=9,
+                            ncol=2 if len(spare) > 1 else 1)
+            fig.tight_layout()
+        else:
+            fig.legend(handles, labels, loc="lower center", ncol=min(5, len(labels)), fontsize=8)
+            fig.tight_layout(rect=(0, 0.08, 1, 1))
         paths.append(out_dir / f"{metric}_by_domain.png")
         fig.savefig(paths[-1], dpi=110)
         plt.close(fig)
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6))
     x = np.arange(len(summary.methods))
-    pairs = [summary.steps[m]["conflicting_pairs"] for m in summary.methods]
-    left.bar(x, [np.mean(p) for p in pairs], yerr=[np.std(p, ddof=1) if len(p) > 1 else 0 for p in pairs],
+    rates = [summary.steps[m]["conflict_rate"] for m in summary.methods]
+    left.bar(x, [np.mean(p) for p in rates], yerr=[np.std(p, ddof=1) if len(p) > 1 else 0 for p in rates],
              color=[colors[m] for m in summary.methods])
     left.set_xticks(x, summary.methods, rotation=40, ha="right", fontsize=8)
-    left.set_ylabel("conflicting pairs per selected batch")
+    left.set_ylabel("conflicting pairs / all pairs of the batch")
     bottom = np.zeros(len(summary.methods))
     for key, label in zip(TIMES, ("gradients", "selection", "training")):
         height = np.array([np.mean(summary.steps[m][key]) for m in summary.methods])
@@ -231,6 +238,7 @@ Produced by
 ```bash
 {command}
 ```
+
 {notes}
 ## Macro averages at the last step (mean ± sd over seeds)
 
