@@ -6,7 +6,7 @@ domain d is split four ways, disjoint by prompt:
     validation (v per domain, the selection anchors) | test (t, held out) | pretrain (p, warm-up)
     | train (n_d, the selection pool; imbalanced across domains)
 
-Built-in domains (:data:`DOMAINS`, families grouped):
+Built-in domains (:data:`DOMAINS`, families grouped; generators in :mod:`.tasks`):
 
 * ``math/*`` — `mathematics-dataset` modules at the easiest entropy level (level 0 of 10):
   arithmetic add_or_sub, algebra linear_1d, numbers div_remainder and gcd, comparison pair,
@@ -30,37 +30,24 @@ the files instead of generating.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import importlib.metadata
 import itertools
 import json
 import os
 import random
 import shutil
-import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-import numpy as np
+from .tasks import CHEM_TASKS, MATH_MODULES, chem_sampler, math_sampler, nci_molecules
 
 FORMAT_VERSION = 1
 SPLITS = ("train", "validation", "test", "pretrain")
 
-MATH_MODULES = {
-    "math/arithmetic": ("arithmetic", "add_or_sub"),
-    "math/algebra": ("algebra", "linear_1d"),
-    "math/remainder": ("numbers", "div_remainder"),
-    "math/gcd": ("numbers", "gcd"),
-    "math/comparison": ("comparison", "pair"),
-    "math/polynomials": ("polynomials", "evaluate"),
-}
-CHEM_TASKS = ("chem/formula", "chem/rings", "chem/donors", "chem/canonical")
 DOMAINS = (*MATH_MODULES, *CHEM_TASKS)
 DEFAULT_TRAIN_SIZES = {**{d: 900 for d in MATH_MODULES}, **{d: 150 for d in CHEM_TASKS}}
-
-CANONICAL_MAX_SMILES = 30
 _GENERATORS = ("mathematics-dataset", "sympy", "rdkit")
 
 
@@ -257,10 +244,10 @@ def _generate(config: DataConfig) -> TaskData:
     """Every domain of ``config`` generated and split (the uncached path of :func:`build_tasks`)."""
     splits = {name: [] for name in SPLITS}
     seen: set[str] = set()
-    molecules = tuple(_nci_molecules()) if any(d in CHEM_TASKS for d in config.domains) else ()
+    molecules = tuple(nci_molecules()) if any(d in CHEM_TASKS for d in config.domains) else ()
     for domain in config.domains:
         seed = _domain_seed(config.seed, domain)
-        samples = _math_sampler(domain, seed) if domain in MATH_MODULES else _chem_sampler(domain, seed, molecules)
+        samples = math_sampler(domain, seed) if domain in MATH_MODULES else chem_sampler(domain, seed, molecules)
         drawn = _draw(domain, samples, config.per_domain(domain), config.max_chars, seen)
         for name, part in zip(SPLITS, _split(drawn, config.validation_per_domain, config.test_per_domain,
                                              config.pretrain_per_domain)):
@@ -280,82 +267,6 @@ def _draw(domain: str, samples: Iterator[tuple[str, str]], count: int, max_chars
                 return drawn
     raise ValueError(f"domain {domain!r}: only {len(drawn)} distinct examples of at most {max_chars} characters "
                      f"could be drawn, {count} needed; lower its sizes or raise max_chars")
-
-
-def _math_sampler(domain: str, seed: int) -> Iterator[tuple[str, str]]:
-    """(question, answer) of the domain's mathematics-dataset module, drawn 16 at a time from the
-    module's own random stream: the global ``random`` and numpy states of that stream (seeded with
-    ``seed``) are swapped in for each batch and the caller's states restored after it."""
-    section, name = MATH_MODULES[domain]
-    module = _math_modules()[section][name]
-    state = (random.Random(seed).getstate(), np.random.RandomState(seed % 2**32).get_state())
-    while True:
-        outer = (random.getstate(), np.random.get_state())
-        random.setstate(state[0])
-        np.random.set_state(state[1])
-        try:
-            batch = [module() for _ in range(16)]
-            state = (random.getstate(), np.random.get_state())
-        finally:
-            random.setstate(outer[0])
-            np.random.set_state(outer[1])
-        for problem in batch:
-            yield str(problem.question), str(problem.answer)
-
-
-def _math_modules() -> dict:
-    """mathematics-dataset's training modules at entropy level 0 of 10.
-
-    mathematics-dataset 1.0.1 imports ``base_solution_linear`` from ``sympy.solvers.diophantine``,
-    which current sympy keeps only in ``sympy.solvers.diophantine.diophantine``; the name is
-    re-exported there before the import.
-    """
-    package = importlib.import_module("sympy.solvers.diophantine")
-    if not hasattr(package, "base_solution_linear"):
-        inner = importlib.import_module("sympy.solvers.diophantine.diophantine")
-        sys.modules["sympy.solvers.diophantine"].base_solution_linear = inner.base_solution_linear
-    from mathematics_dataset import generate
-    from mathematics_dataset.modules import modules
-
-    return modules.train(generate._make_entropy_fn(0, 10))
-
-
-def _chem_sampler(domain: str, seed: int, molecules: Sequence[tuple[str, object]]) -> Iterator[tuple[str, str]]:
-    """(prompt, rdkit answer) for ``molecules`` ((canonical SMILES, molecule) pairs) in a seeded
-    random order."""
-    from rdkit import Chem
-    from rdkit.Chem import rdMolDescriptors
-
-    molecules = list(molecules)
-    rng = random.Random(seed)
-    rng.shuffle(molecules)
-    for smiles, mol in molecules:
-        if domain == "chem/formula":
-            yield f"What is the molecular formula of {smiles}?", rdMolDescriptors.CalcMolFormula(mol)
-        elif domain == "chem/rings":
-            yield f"How many rings does {smiles} have?", str(rdMolDescriptors.CalcNumRings(mol))
-        elif domain == "chem/donors":
-            yield f"How many hydrogen-bond donors does {smiles} have?", str(rdMolDescriptors.CalcNumHBD(mol))
-        elif len(smiles) <= CANONICAL_MAX_SMILES:  # chem/canonical
-            (shuffled,) = Chem.MolToRandomSmilesVect(mol, 1, randomSeed=rng.randrange(1, 2**31))
-            yield f"Write the canonical SMILES of {shuffled}.", smiles
-
-
-def _nci_molecules() -> Iterator[tuple[str, object]]:
-    """(canonical SMILES, molecule) of rdkit's NCI/first_5K.smi, in file order: single-fragment
-    molecules that parse (rdkit's parse warnings silenced), first occurrence of each SMILES."""
-    from rdkit import Chem, RDConfig, rdBase
-
-    seen = set()
-    with rdBase.BlockLogs(), open(os.path.join(RDConfig.RDDataDir, "NCI", "first_5K.smi")) as lines:
-        for line in lines:
-            mol = Chem.MolFromSmiles(line.split()[0])
-            if mol is None or len(Chem.GetMolFrags(mol)) != 1:
-                continue
-            smiles = Chem.MolToSmiles(mol)
-            if smiles not in seen:
-                seen.add(smiles)
-                yield smiles, mol
 
 
 def _meta(config: DataConfig) -> dict:

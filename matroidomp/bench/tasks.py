@@ -1,0 +1,106 @@
+"""The built-in tasks of the fine-tuning benchmark: endless (prompt, answer) streams per domain.
+
+* ``math/*`` — `mathematics-dataset` training modules at the easiest entropy level (0 of 10);
+* ``chem/*`` — molecules of rdkit's bundled ``NCI/first_5K.smi`` with ground truth computed by
+  rdkit (molecular formula, ring count, hydrogen-bond donors, canonical SMILES of a randomised
+  SMILES for molecules whose canonical SMILES has at most ``CANONICAL_MAX_SMILES`` characters).
+
+Each stream is reproducible from its seed; :mod:`.data` draws, deduplicates, splits and caches.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import random
+import sys
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+MATH_MODULES = {
+    "math/arithmetic": ("arithmetic", "add_or_sub"),
+    "math/algebra": ("algebra", "linear_1d"),
+    "math/remainder": ("numbers", "div_remainder"),
+    "math/gcd": ("numbers", "gcd"),
+    "math/comparison": ("comparison", "pair"),
+    "math/polynomials": ("polynomials", "evaluate"),
+}
+CHEM_TASKS = ("chem/formula", "chem/rings", "chem/donors", "chem/canonical")
+CANONICAL_MAX_SMILES = 30
+
+
+def math_sampler(domain: str, seed: int) -> Iterator[tuple[str, str]]:
+    """(question, answer) of the domain's mathematics-dataset module, drawn 16 at a time from the
+    module's own random stream: the global ``random`` and numpy states of that stream (seeded with
+    ``seed``) are swapped in for each batch and the caller's states restored after it."""
+    section, name = MATH_MODULES[domain]
+    module = _math_modules()[section][name]
+    state = (random.Random(seed).getstate(), np.random.RandomState(seed % 2**32).get_state())
+    while True:
+        outer = (random.getstate(), np.random.get_state())
+        random.setstate(state[0])
+        np.random.set_state(state[1])
+        try:
+            batch = [module() for _ in range(16)]
+            state = (random.getstate(), np.random.get_state())
+        finally:
+            random.setstate(outer[0])
+            np.random.set_state(outer[1])
+        for problem in batch:
+            yield str(problem.question), str(problem.answer)
+
+
+def _math_modules() -> dict:
+    """mathematics-dataset's training modules at entropy level 0 of 10.
+
+    mathematics-dataset 1.0.1 imports ``base_solution_linear`` from ``sympy.solvers.diophantine``,
+    which current sympy keeps only in ``sympy.solvers.diophantine.diophantine``; the name is
+    re-exported there before the import.
+    """
+    package = importlib.import_module("sympy.solvers.diophantine")
+    if not hasattr(package, "base_solution_linear"):
+        inner = importlib.import_module("sympy.solvers.diophantine.diophantine")
+        sys.modules["sympy.solvers.diophantine"].base_solution_linear = inner.base_solution_linear
+    from mathematics_dataset import generate
+    from mathematics_dataset.modules import modules
+
+    return modules.train(generate._make_entropy_fn(0, 10))
+
+
+def chem_sampler(domain: str, seed: int, molecules: Sequence[tuple[str, object]]) -> Iterator[tuple[str, str]]:
+    """(prompt, rdkit answer) for ``molecules`` ((canonical SMILES, molecule) pairs) in a seeded
+    random order."""
+    from rdkit import Chem
+    from rdkit.Chem import rdMolDescriptors
+
+    molecules = list(molecules)
+    rng = random.Random(seed)
+    rng.shuffle(molecules)
+    for smiles, mol in molecules:
+        if domain == "chem/formula":
+            yield f"What is the molecular formula of {smiles}?", rdMolDescriptors.CalcMolFormula(mol)
+        elif domain == "chem/rings":
+            yield f"How many rings does {smiles} have?", str(rdMolDescriptors.CalcNumRings(mol))
+        elif domain == "chem/donors":
+            yield f"How many hydrogen-bond donors does {smiles} have?", str(rdMolDescriptors.CalcNumHBD(mol))
+        elif len(smiles) <= CANONICAL_MAX_SMILES:  # chem/canonical
+            (shuffled,) = Chem.MolToRandomSmilesVect(mol, 1, randomSeed=rng.randrange(1, 2**31))
+            yield f"Write the canonical SMILES of {shuffled}.", smiles
+
+
+def nci_molecules() -> Iterator[tuple[str, object]]:
+    """(canonical SMILES, molecule) of rdkit's NCI/first_5K.smi, in file order: single-fragment
+    molecules that parse (rdkit's parse warnings silenced), first occurrence of each SMILES."""
+    from rdkit import Chem, RDConfig, rdBase
+
+    seen = set()
+    with rdBase.BlockLogs(), open(os.path.join(RDConfig.RDDataDir, "NCI", "first_5K.smi")) as lines:
+        for line in lines:
+            mol = Chem.MolFromSmiles(line.split()[0])
+            if mol is None or len(Chem.GetMolFrags(mol)) != 1:
+                continue
+            smiles = Chem.MolToSmiles(mol)
+            if smiles not in seen:
+                seen.add(smiles)
+                yield smiles, mol
