@@ -86,6 +86,13 @@ def test_tables_and_report_files(tmp_path):
         assert f"(figs/{name}.png)" in text
 
 
+def test_comparison_says_what_is_missing():
+    only_reference = summarize(synthetic_records({"partitionsel": ACC["partitionsel"]}))
+    assert comparison_table(only_reference) == "(no baseline was run beside partitionsel)"
+    no_reference = summarize(synthetic_records({"random": ACC["random"]}, unfinished=("random", 9)))
+    assert comparison_table(no_reference) == "(partitionsel was not run)"
+
+
 def test_no_finished_run_is_an_error():
     with pytest.raises(ValueError, match="no finished run"):
         summarize([r for r in synthetic_records() if r["type"] != "done"])

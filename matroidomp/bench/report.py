@@ -134,9 +134,11 @@ def domain_table(summary: Summary, metric: str) -> str:
 
 def comparison_table(summary: Summary) -> str:
     """Markdown: PartitionSel − baseline (macro accuracy, macro loss), paired over seeds."""
+    if REFERENCE not in summary.methods:
+        return f"({REFERENCE} was not run)"
     acc, loss = compare(summary, "accuracy"), compare(summary, "loss")
     if not acc:
-        return f"({REFERENCE} was not run)"
+        return f"(no baseline was run beside {REFERENCE})"
     lines = [_row(["baseline", "seeds", "Δ accuracy", "p", "exceeds seed noise", "Δ loss", "p", "exceeds seed noise"]),
              _row(["---"] * 8)]
     for a, l in zip(acc, loss):
