@@ -126,7 +126,9 @@ def test_local_model_directory(tmp_path):
     assert cli.main(["run", "--preset", "demo", "--data", str(tmp_path / "data.jsonl"), "--model", str(tmp_path / "model"),
                      "--methods", "partitionsel", "--seeds", "0", "--steps", "2", "--batch", "4", "--buffer", "4",
                      "--out", str(out), "--cache-dir", str(tmp_path / "cache"), "--quiet"]) == 0
-    steps = [r for r in read_records(out) if r["type"] == "step"]
+    header, *records = read_records(out)
+    assert header["settings"]["lr"] == cli.PRETRAINED_LR  # a pretrained model gets the small default lr
+    steps = [r for r in records if r["type"] == "step"]
     assert [r["step"] for r in steps] == [1, 2] and all(sum(r["counts"].values()) == 4 for r in steps)
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").glob("model-*"))
 

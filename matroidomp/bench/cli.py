@@ -30,6 +30,7 @@ from .runner import BenchConfig, ResultsFile, Workload, read_records, sweep
 from .text import train_tokenizer
 
 DEMO_METHODS = ("random", "gradmatch", "partitionsel")
+PRETRAINED_LR = 2e-5  # default peak lr with --model (3e-3 wrecks a pretrained model in one step)
 PRESETS = {
     "full": BenchConfig(),
     "demo": BenchConfig(data=DataConfig(test_per_domain=32), steps=60),
@@ -83,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {key: getattr(args, key) for key in ("steps", "batch", "buffer", "lr", "budgets", "projection_dim",
                                                       "pretrain_steps", "data_file", "model_path", "gguf_file")
                  if getattr(args, key) is not None}
+    if args.model_path and args.lr is None:  # the presets' lr is for the tiny model trained from scratch
+        overrides["lr"] = PRETRAINED_LR
     config = dataclasses.replace(config, **overrides)
     if args.pretrain_per_domain is not None:
         config = dataclasses.replace(config, data=dataclasses.replace(config.data, pretrain_per_domain=args.pretrain_per_domain))
@@ -122,7 +125,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--steps", type=int)
         p.add_argument("--batch", type=int, help="examples trained on per step")
         p.add_argument("--buffer", type=int, help="pool = batch · buffer")
-        p.add_argument("--lr", type=float)
+        p.add_argument("--lr", type=float, help=f"peak learning rate (default 3e-3; {PRETRAINED_LR:g} with --model)")
         p.add_argument("--budgets", choices=("proportional", "equal"))
         p.add_argument("--projection-dim", type=int, dest="projection_dim")
         p.add_argument("--pretrain-steps", type=int, dest="pretrain_steps", help="0: fine-tune the random init")
