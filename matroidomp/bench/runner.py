@@ -149,13 +149,10 @@ class TestSets:
 
 @dataclass
 class Workload:
-    """What every run of a sweep shares: tasks, tokenizer, start model, the encoded training split
-    (with domain labels and token lengths) and validation split, the test sets and the start
-    model's scores."""
+    """What every run of a sweep shares: the start model, the encoded training split (with domain
+    labels and token lengths) and validation split, the test sets and the start model's scores."""
 
     config: BenchConfig
-    tasks: TaskData
-    tokenizer: object
     model: object
     train: dict
     labels: np.ndarray
@@ -174,7 +171,7 @@ class Workload:
             raise ValueError("the validation split is empty: the anchors are drawn from it")
         tests = TestSets(tokenizer, tasks.test, tasks.domains, config.max_length)
         train = encode_examples(tokenizer, tasks.train, config.max_length)
-        return cls(config, tasks, tokenizer, model, train, np.array([e.domain for e in tasks.train]),
+        return cls(config, model, train, np.array([e.domain for e in tasks.train]),
                    train["attention_mask"].sum(dim=1).numpy(),
                    encode_examples(tokenizer, tasks.validation, config.max_length), tests, tests.evaluate(model))
 
