@@ -10,7 +10,7 @@ if importlib.util.find_spec("torch") is None or importlib.util.find_spec("transf
 
 import torch
 from lm_cases import answer_batch, tiny_qwen2
-from transformers import TrainingArguments
+from transformers import TrainingArguments, default_data_collator
 
 from matroidomp.torch import (PartitionSelector, PartitionSelTrainer, last_layer_linears, mean_answer_loss,
                               selective_step)
@@ -85,3 +85,21 @@ def test_trainer_bad_input(tmp_path):
     with pytest.raises(ValueError, match="k = per_device_train_batch_size // buffer = 4, got k = 8"):
         PartitionSelTrainer(model=model, args=args, selector=PartitionSelector(model, ["lm_head"], k=8),
                             validation_dataset_or_batch=batch(4, 6), buffer=BUFFER)
+
+
+def test_trainer_says_the_default_collator_drops_string_domains(tmp_path):
+    data = batch(48, 7)
+    data["domain"] = [f"domain/{d}" for d in data["domain"].tolist()]  # string labels, as in most datasets
+    t = trainer(tmp_path, data, validation_dataset_or_batch=batch(4, 8))
+    with pytest.raises(ValueError, match=r"no 'domain' field .* or the data collator dropped it \(the default "
+                                         r"collator, default_data_collator, drops string fields.*"
+                                         r"remove_unused_columns=False.*data_collator="):
+        t.train()
+
+    def keep_domain(rows):  # the collator the message suggests
+        return {**default_data_collator(rows), "domain": [r["domain"] for r in rows]}
+
+    t = trainer(tmp_path, data, validation_dataset_or_batch=batch(4, 8), data_collator=keep_domain)
+    t.train()
+    logs = [entry for entry in t.state.log_history if "loss" in entry]
+    assert t.state.global_step == 3 and all(sum(e[f"sel/count_domain/{d}"] for d in range(3)) == BATCH for e in logs)

@@ -69,8 +69,9 @@ class PartitionSelTrainer(Trainer):
 
     The dataloader yields the pool: set ``per_device_train_batch_size = batch · buffer``, build
     ``selector`` (on the unwrapped model) with ``k = batch``, keep the ``domain`` field
-    (``remove_unused_columns=False``)
-    and, if the dataset size is not a multiple of the pool, use ``dataloader_drop_last=True``.
+    (``remove_unused_columns=False``, and a ``data_collator`` that passes ``domain`` through: the
+    default one drops string fields such as domain names) and, if the dataset size is not a
+    multiple of the pool, use ``dataloader_drop_last=True``.
     Examples are dicts of ``input_ids``, ``attention_mask``, ``answer_mask`` and ``domain``.
     ``validation_dataset_or_batch``: a dict of tensors (the anchors of every step) or a dataset of
     examples, from which ``anchors`` are drawn uniformly each step (seed ``anchor_seed``) and put
@@ -108,8 +109,13 @@ class PartitionSelTrainer(Trainer):
 
     def training_step(self, model, inputs, num_items_in_batch=None):
         if "domain" not in inputs:
-            raise ValueError(f"pool batch has no 'domain' field (keys: {sorted(inputs)}); examples must "
-                             "carry a domain label and remove_unused_columns must be False")
+            raise ValueError(
+                f"pool batch has no 'domain' field (keys: {sorted(inputs)}): the examples carry no 'domain' "
+                "label, or the data collator dropped it (the default collator, default_data_collator, drops "
+                "string fields such as domain names; remove_unused_columns=True drops every field the model "
+                "does not take). Keep TrainingArguments(remove_unused_columns=False) and pass a collator "
+                "that keeps 'domain', e.g. data_collator=lambda rows: {**default_data_collator(rows), "
+                "'domain': [r['domain'] for r in rows]}")
         eta = self.optimizer.param_groups[0]["lr"]
         sel, chosen = self.selector.select_distributed(inputs, inputs["domain"], self._validation_batch(), lr=eta)
         self._stats.append({**{f"sel/count_{d}": c for d, c in sel.counts.items()},
