@@ -190,6 +190,29 @@ def test_jsonl_bad_lines(tmp_path, bad, message):
         load_jsonl(path, validation_per_domain=2, test_per_domain=3)
 
 
+def test_jsonl_overlong_line_is_a_clear_error(tmp_path):
+    """A 5 MB line without whitespace took tokenizer training > 300 s: prompt + answer is bounded."""
+    records = user_records()
+    records.insert(2, {"prompt": "x" * data.JSONL_MAX_CHARS, "answer": "7", "domain": "alpha/x"})
+    path = write_lines(tmp_path / "long.jsonl", records)
+    with pytest.raises(ValueError, match=rf"long.jsonl: line 3: prompt and answer have {data.JSONL_MAX_CHARS + 1} "
+                                         rf"characters together, more than max_chars = {data.JSONL_MAX_CHARS}"):
+        load_jsonl(path, validation_per_domain=2, test_per_domain=3)
+    tasks = load_jsonl(path, validation_per_domain=2, test_per_domain=3, max_chars=data.JSONL_MAX_CHARS + 1)
+    assert len(tasks.by_domain("train")["alpha/x"]) == 11 - 2 - 3
+
+
+def test_jsonl_not_utf8_names_line_and_byte(tmp_path):
+    good = "".join(json.dumps(r) + "\n" for r in user_records()[:2]).encode()
+    bad = '{"prompt": "café", "answer": "1", "domain": "zoo/a"}\n'.encode("latin-1")
+    path = tmp_path / "latin1.jsonl"
+    path.write_bytes(good + bad)
+    offset = len(good) + bad.index(b"\xe9")
+    with pytest.raises(ValueError, match=rf"latin1.jsonl: line 3 is not valid UTF-8 \(invalid continuation byte at "
+                                         rf"byte offset {offset} of the file\)"):
+        load_jsonl(path)
+
+
 def test_jsonl_too_few_and_empty(tmp_path):
     path = write_lines(tmp_path / "few.jsonl", user_records())
     with pytest.raises(ValueError, match="domain 'alpha/x' has 10 distinct examples; it needs more than 10"):
