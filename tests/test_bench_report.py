@@ -1,5 +1,12 @@
 """The fine-tuning benchmark's results file and report, on synthetic records with known answers."""
 
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import warnings
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -9,7 +16,8 @@ pytest.importorskip("matplotlib")
 
 from matroidomp.bench.report import (  # noqa: E402
     compare, comparison_table, domain_table, results_table, settings_table, summarize, write_report)
-from matroidomp.bench.runner import BenchConfig, ResultsFile, read_records  # noqa: E402
+from matroidomp.bench import cli, runner  # noqa: E402
+from matroidomp.bench.runner import BenchConfig, ResultsFile, read_records, read_results  # noqa: E402
 
 DOMAINS = ("chem/formula", "chem/rings", "math/add", "math/compare")
 ACC = {"partitionsel": [0.50, 0.55, 0.52], "random": [0.40, 0.47, 0.41], "gradmatch": [0.49, 0.56, 0.50]}
@@ -116,3 +124,126 @@ def test_results_file_resumes_and_refuses_another_configuration(tmp_path):
     path.write_text(path.read_text() + "{not json\n")
     with pytest.raises(ValueError, match=r"r.jsonl:4: not a JSON record"):
         read_records(path)
+
+
+@contextlib.contextmanager
+def file_size_limit(nbytes):
+    """Writes past byte ``nbytes`` of any file fail with OSError (EFBIG; Python ignores SIGXFSZ),
+    as on a full disk — ``ulimit -f`` for this process."""
+    resource = pytest.importorskip("resource")
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+
+
+def finished_run(results, method="random", domains=2000):
+    """Records of a finished run of ``method``, seed 0, with a large evaluation record."""
+    scores = {f"domain/{i}": {"loss": 1.0, "accuracy": 0.5} for i in range(domains)}
+    results.append({"type": "eval", "method": method, "seed": 0, "step": 0, "scores": scores})
+    results.append({"type": "done", "method": method, "seed": 0, "steps": 1})
+
+
+def test_failed_rewrite_leaves_the_results_file_intact(tmp_path):
+    path = tmp_path / "r.jsonl"
+    results = ResultsFile(path, BenchConfig())
+    finished_run(results)
+    results.append({"type": "step", "method": "gradmatch", "seed": 0, "step": 1})  # interrupted: resume rewrites
+    before = path.read_bytes()
+    with file_size_limit(len(before) // 2), pytest.raises(OSError):
+        ResultsFile(path, BenchConfig())  # the disk fills half-way through the rewrite
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["r.jsonl"]  # no temporary file left behind
+    assert ResultsFile(path, BenchConfig()).done == {("random", 0)}
+    assert [r["type"] for r in read_records(path)] == ["config", "eval", "done"]
+
+
+def test_rewrites_and_appends_are_fsynced(tmp_path, monkeypatch):
+    synced = []
+    fsync = os.fsync
+    monkeypatch.setattr(runner.os, "fsync", lambda fd: (synced.append(os.fstat(fd).st_ino), fsync(fd)))
+    path = tmp_path / "r.jsonl"
+    results = ResultsFile(path, BenchConfig())  # writes the header through a temporary file
+    assert synced[0] == path.stat().st_ino
+    results.append({"type": "done", "method": "random", "seed": 0, "steps": 1})
+    assert synced[-1] == path.stat().st_ino
+
+
+def test_failed_append_keeps_the_earlier_lines_and_resume_drops_the_cut_one(tmp_path):
+    path = tmp_path / "r.jsonl"
+    results = ResultsFile(path, BenchConfig())
+    finished_run(results, domains=2)
+    before = path.read_bytes()
+    with file_size_limit(len(before) + 100), pytest.raises(OSError):
+        finished_run(results, "gradmatch")  # the disk fills in the middle of a record
+    assert path.read_bytes().startswith(before) and len(path.read_bytes()) > len(before)
+    with pytest.warns(UserWarning, match=r"r.jsonl:4: dropped the incomplete last line"):
+        again = ResultsFile(path, BenchConfig())
+    assert again.done == {("random", 0)}
+    assert path.read_bytes() == before  # the cut line is gone: new records start on a line of their own
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert [r["type"] for r in read_records(path)] == ["config", "eval", "done"]
+
+
+def test_cut_last_line_is_dropped_with_a_warning_a_malformed_middle_line_is_an_error(tmp_path):
+    records = synthetic_records()
+    lines = [json.dumps(r) for r in records]
+    path = tmp_path / "r.jsonl"
+    path.write_text("\n".join(lines) + "\n" + lines[0][:25])  # a crash in the middle of a write
+    with pytest.warns(UserWarning, match=rf"r.jsonl:{len(lines) + 1}: dropped the incomplete last line"):
+        assert read_results([path]) == records
+    path.write_text("\n".join([lines[0], lines[1][:25], *lines[2:]]) + "\n")
+    with pytest.raises(ValueError, match=r"r.jsonl:2: not a JSON record"):
+        read_records(path)
+
+
+def test_key_follows_the_data_file_contents(tmp_path):
+    data = tmp_path / "data.jsonl"
+    data.write_text('{"prompt": "1 + 1", "answer": "2", "domain": "math/add"}\n')
+    config = BenchConfig(data_file=str(data))
+    key = config.key()
+    ResultsFile(tmp_path / "r.jsonl", config)
+    data.write_text('{"prompt": "1 + 1", "answer": "3", "domain": "math/add"}\n')
+    assert config.key() != key
+    assert config.settings()["data_sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
+    with pytest.raises(ValueError, match="another configuration"):
+        ResultsFile(tmp_path / "r.jsonl", config)
+    assert BenchConfig().settings() == dataclasses.asdict(BenchConfig())  # no data file: keys as before
+
+
+def test_report_refuses_results_of_different_configurations(tmp_path):
+    a, b, c = tmp_path / "a.jsonl", tmp_path / "b.jsonl", tmp_path / "c.jsonl"
+    for path, config in ((a, BenchConfig()), (b, BenchConfig(lr=0.5)), (c, BenchConfig())):
+        finished_run(ResultsFile(path, config), domains=2)
+    key_a, key_b = BenchConfig().key(), BenchConfig(lr=0.5).key()
+    assert len(read_results([a, c])) == 2 * len(read_records(a))
+    message = rf"a.jsonl holds results of configuration {key_a} but .*b.jsonl of configuration {key_b}"
+    with pytest.raises(ValueError, match=message):
+        read_results([a, b])
+    with pytest.raises(ValueError, match=message):
+        cli.main(["report", "--results", str(a), str(b), "--report", str(tmp_path / "r.md")])
+    assert not (tmp_path / "r.md").exists()
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"steps": 0}, "steps must be at least 1, got 0"),
+    ({"steps": -1}, "steps must be at least 1, got -1"),
+    ({"batch": 0}, "batch must be at least 1"),
+    ({"buffer": 0}, "buffer must be at least 1"),
+    ({"anchors": 0}, "anchors must be at least 1"),
+    ({"eval_every": 0}, "eval_every must be at least 1"),
+    ({"grad_layers": 0}, "grad_layers must be at least 1"),
+    ({"projection_dim": 0}, "projection_dim must be at least 1"),
+    ({"pretrain_steps": -5}, "pretrain_steps must be at least 0, got -5"),
+    ({"steps": 2.5}, "steps must be an int"),
+    ({"lr": 0.0}, "lr must be a positive finite number, got 0.0"),
+    ({"lr": -1e-3}, "lr must be a positive finite number"),
+    ({"lr": float("nan")}, "lr must be a positive finite number, got nan"),
+    ({"data": {"seed": 1}}, "data must be a DataConfig"),
+])
+def test_bench_config_refuses_nonsense(kwargs, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        BenchConfig(**kwargs)

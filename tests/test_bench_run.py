@@ -110,6 +110,30 @@ def test_unknown_method_is_rejected(tmp_path):
         cli.main(["run", "--methods", "nonsense"])
 
 
+@pytest.mark.parametrize("option, value, message", [
+    ("--steps", "0", "must be at least 1, got 0"),
+    ("--steps", "-1", "must be at least 1, got -1"),
+    ("--steps", "1.5", "not an integer: '1.5'"),
+    ("--batch", "0", "must be at least 1, got 0"),
+    ("--buffer", "0", "must be at least 1, got 0"),
+    ("--seeds", "-1", "must be at least 0, got -1"),
+    ("--pretrain-steps", "-5", "must be at least 0, got -5"),
+    ("--pretrain-per-domain", "-1", "must be at least 0, got -1"),
+    ("--projection-dim", "0", "must be at least 1, got 0"),
+    ("--threads", "0", "must be at least 1, got 0"),
+    ("--lr", "0", "must be a positive finite number, got 0"),
+    ("--lr", "-0.001", "must be a positive finite number, got -0.001"),
+    ("--lr", "nan", "must be a positive finite number, got nan"),
+])
+def test_nonsense_numbers_exit_2_before_anything_runs(tmp_path, capsys, option, value, message):
+    out = tmp_path / "r.jsonl"
+    with pytest.raises(SystemExit) as exit:
+        cli.main(["run", "--data", str(tmp_path / "data.jsonl"), "--out", str(out), "--quiet", option, value])
+    assert exit.value.code == 2
+    assert f"argument {option}: {message}" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_local_model_directory(tmp_path):
     """--model: any local Hugging Face directory (here a tiny Qwen2 and its tokenizer saved to disk)
     replaces the built-in model; nothing is pretrained and no pretraining split is held out."""

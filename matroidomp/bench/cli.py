@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import shlex
 import sys
 import time
@@ -26,7 +27,7 @@ from ..torch.selector import METHODS
 from .data import DataConfig, build_tasks, load_jsonl
 from .model import load_local_model, pretrained_model
 from .report import comparison_table, results_table, summarize, write_report
-from .runner import BenchConfig, ResultsFile, Workload, read_records, sweep
+from .runner import BenchConfig, ResultsFile, Workload, read_records, read_results, sweep
 from .text import train_tokenizer
 
 DEMO_METHODS = ("random", "gradmatch", "partitionsel")
@@ -71,7 +72,7 @@ def build_workload(config: BenchConfig, cache_dir: Path, *, progress: bool = Tru
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "report":
-        records = [r for path in args.results for r in read_records(path)]
+        records = read_results(args.results)
         notes = Path(args.notes).read_text() if args.notes else ""
         _write(records, args.report, "python -m matroidomp.bench " + " ".join(map(shlex.quote, sys.argv[1:] if argv is None else argv)),
                notes)
@@ -121,15 +122,15 @@ def _parser() -> argparse.ArgumentParser:
         if name == "run":
             p.add_argument("--preset", choices=sorted(PRESETS), default="full")
         p.add_argument("--methods", nargs="+", choices=METHODS, help="default: all (run) or random gradmatch partitionsel (demo)")
-        p.add_argument("--seeds", nargs="+", type=int, help="default: 0 1 2 (run) or 0 (demo)")
-        p.add_argument("--steps", type=int)
-        p.add_argument("--batch", type=int, help="examples trained on per step")
-        p.add_argument("--buffer", type=int, help="pool = batch · buffer")
-        p.add_argument("--lr", type=float, help=f"peak learning rate (default 3e-3; {PRETRAINED_LR:g} with --model)")
+        p.add_argument("--seeds", nargs="+", type=_at_least(0), help="default: 0 1 2 (run) or 0 (demo)")
+        p.add_argument("--steps", type=_at_least(1))
+        p.add_argument("--batch", type=_at_least(1), help="examples trained on per step")
+        p.add_argument("--buffer", type=_at_least(1), help="pool = batch · buffer")
+        p.add_argument("--lr", type=_positive_float, help=f"peak learning rate (default 3e-3; {PRETRAINED_LR:g} with --model)")
         p.add_argument("--budgets", choices=("proportional", "equal"))
-        p.add_argument("--projection-dim", type=int, dest="projection_dim")
-        p.add_argument("--pretrain-steps", type=int, dest="pretrain_steps", help="0: fine-tune the random init")
-        p.add_argument("--pretrain-per-domain", type=int, dest="pretrain_per_domain",
+        p.add_argument("--projection-dim", type=_at_least(1), dest="projection_dim")
+        p.add_argument("--pretrain-steps", type=_at_least(0), dest="pretrain_steps", help="0: fine-tune the random init")
+        p.add_argument("--pretrain-per-domain", type=_at_least(0), dest="pretrain_per_domain",
                        help="examples per domain held out for pretraining (default 200)")
         p.add_argument("--out", help="results JSONL (resumable; default bench-<preset>/results.jsonl)")
         p.add_argument("--report", help="markdown report (default: next to --out); figures go to <report>_figures/")
@@ -137,7 +138,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--data", dest="data_file", help="your own JSONL (prompt, answer, domain) instead of the built tasks")
         p.add_argument("--model", dest="model_path", help="a local Hugging Face model directory instead of the tiny Qwen2")
         p.add_argument("--gguf-file", dest="gguf_file", help="GGUF file inside --model (e.g. SmolLM2-135M)")
-        p.add_argument("--threads", type=int, default=1,
+        p.add_argument("--threads", type=_at_least(1), default=1,
                        help="torch, numba and BLAS threads (default 1: on a shared or 2-core machine more "
                             "threads oversubscribe the cores; two runs side by side with the default BLAS "
                             "pool were 5-10x slower per step than one alone)")
@@ -147,6 +148,32 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--report", required=True)
     p.add_argument("--notes", help="a markdown file put at the top of the report (setup, interpretation)")
     return parser
+
+
+def _at_least(minimum: int):
+    """An argparse type: an int ≥ ``minimum``; argparse names the option in the error and exits 2,
+    before anything runs (a nonsense count otherwise fails deep in a sweep or reports NaN)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def _positive_float(text: str) -> float:
+    """An argparse type: a finite float > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
+    return value
 
 
 def _say(enabled: bool, message: str) -> None:

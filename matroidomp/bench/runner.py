@@ -15,7 +15,13 @@ per domain, objective, conflicting pairs, seconds in gradients / selection / tra
 (per-domain loss and accuracy) and ``done`` for every finished run. A sweep skips runs already done in its
 file and drops the records of an unfinished one before rerunning it, so an interrupted sweep
 resumes where it stopped; every record carries the sweep's configuration key, and a file written
-with another configuration is refused.
+with another configuration is refused. The key covers the settings and, with ``data_file``, the
+sha256 of the data file's bytes (editing the data makes a new configuration).
+
+A finished run is never lost to a failed write: each record is appended, flushed and fsync'ed on
+its own, and the file is rewritten (on resume) only through a temporary file in the same folder
+that replaces it once complete. A last line cut by a crash or a full disk is dropped with a
+warning when the file is read.
 """
 
 from __future__ import annotations
@@ -24,7 +30,12 @@ import copy
 import dataclasses
 import hashlib
 import json
+import math
+import numbers
+import os
+import shutil
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +48,7 @@ from tqdm.auto import tqdm
 from ..torch import PartitionSelector, last_layer_linears
 from ..torch.selector import METHODS
 from ..torch.training import mean_answer_loss, selective_step
-from .data import DataConfig, Example, TaskData
+from .data import DataConfig, Example, TaskData, _check_int
 from .text import decode_answers, encode_examples, encode_prompts
 
 
@@ -51,6 +62,9 @@ class BenchConfig:
     local ``--model``); ``budgets``: the selector's per-domain budget rule; ``data_file``: the
     user's JSONL instead of the built tasks; ``model_path`` (and ``gguf_file``): a local Hugging
     Face model instead of the tiny Qwen2.
+
+    Counts must be at least 1 (``pretrain_steps`` at least 0) and ``lr`` positive: nonsense values
+    are refused here rather than failing (or reporting NaN) in the middle of a sweep.
     """
 
     data: DataConfig = field(default_factory=DataConfig)
@@ -70,9 +84,43 @@ class BenchConfig:
     model_path: str | None = None
     gguf_file: str | None = None
 
+    def __post_init__(self):
+        if not isinstance(self.data, DataConfig):
+            raise TypeError(f"data must be a DataConfig, got {type(self.data).__name__}")
+        for name in ("steps", "batch", "buffer", "anchors", "eval_every", "grad_layers"):
+            _check_int(name, getattr(self, name), minimum=1)
+        _check_int("pretrain_steps", self.pretrain_steps, minimum=0)
+        if self.projection_dim is not None:
+            _check_int("projection_dim", self.projection_dim, minimum=1)
+        if (isinstance(self.lr, bool) or not isinstance(self.lr, numbers.Real)
+                or not (math.isfinite(self.lr) and self.lr > 0)):
+            raise ValueError(f"lr must be a positive finite number, got {self.lr!r}")
+
+    def settings(self) -> dict:
+        """The fields as a dict, plus ``data_sha256`` (the data file's content hash) with ``data_file``."""
+        settings = dataclasses.asdict(self)
+        if self.data_file:
+            settings["data_sha256"] = file_sha256(self.data_file)
+        return settings
+
     def key(self) -> str:
-        """A short hash of the configuration (records of different configurations never mix)."""
-        return hashlib.sha256(json.dumps(dataclasses.asdict(self), sort_keys=True, default=str).encode()).hexdigest()[:12]
+        """A short hash of :meth:`settings` (records of different configurations, or of different
+        contents of the data file, never mix)."""
+        return _key(self.settings())
+
+
+def _key(settings: dict) -> str:
+    """The configuration key: 12 hex digits of the sha256 of ``settings`` as sorted JSON."""
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def file_sha256(path: str | Path, block: int = 1 << 20) -> str:
+    """The sha256 hex digest of the bytes of ``path``, read ``block`` bytes at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(block):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 class ResultsFile:
@@ -80,9 +128,10 @@ class ResultsFile:
     is a ``config`` header with the full settings (added to a file that lacks it)."""
 
     def __init__(self, path: str | Path, config: BenchConfig):
-        self.path, self.key = Path(path), config.key()
+        settings = config.settings()  # hashes the data file once
+        self.path, self.key = Path(path), _key(settings)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        records = read_records(self.path) if self.path.exists() else []
+        records, whole = _read(self.path) if self.path.exists() else ([], True)
         other = {r.get("config") for r in records} - {self.key}
         if other:
             raise ValueError(f"{self.path} holds results of another configuration ({sorted(map(str, other))}, "
@@ -90,25 +139,81 @@ class ResultsFile:
         runs = [r for r in records if r["type"] != "config"]
         self.done = {(r["method"], r["seed"]) for r in runs if r["type"] == "done"}
         kept = [r for r in runs if (r["method"], r["seed"]) in self.done]  # drops an interrupted run
-        header = {"type": "config", "config": self.key, "settings": dataclasses.asdict(config)}
-        if records[:1] != [header] or len(kept) != len(runs):
-            self.path.write_text("".join(json.dumps(r) + "\n" for r in [header, *kept]))
+        header = {"type": "config", "config": self.key, "settings": settings}
+        if records[:1] != [header] or len(kept) != len(runs) or not whole:
+            _replace(self.path, "".join(json.dumps(r) + "\n" for r in [header, *kept]))
 
     def append(self, record: dict) -> None:
+        """Add ``record`` as one line, flushed and fsync'ed: a crash or a failed write can cut only
+        this line, never the earlier ones (a cut last line is dropped when the file is read)."""
         with self.path.open("a") as f:
             f.write(json.dumps({**record, "config": self.key}) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
 
 
 def read_records(path: str | Path) -> list[dict]:
-    """All records of a results file, with the line number in the error of a malformed line."""
+    """All records of a results file. A last line without its newline that is no JSON record (a
+    write cut by a crash or a full disk) is dropped with a warning; a malformed line anywhere else
+    is an error naming its line."""
+    return _read(Path(path))[0]
+
+
+def read_results(paths: Sequence[str | Path]) -> list[dict]:
+    """The records of one or more results files of one configuration: files whose records carry
+    different configuration keys are refused (their runs are not seeds of one sweep)."""
+    records, first = [], None  # first: (file, key) of the first record
+    for path in paths:
+        for record in read_records(path):
+            key = record.get("config")
+            if first is None:
+                first = (path, key)
+            elif key != first[1]:
+                raise ValueError(f"{first[0]} holds results of configuration {first[1]} but {path} of "
+                                 f"configuration {key}; report each configuration on its own")
+            records.append(record)
+    return records
+
+
+def _read(path: Path) -> tuple[list[dict], bool]:
+    """(the records of :func:`read_records`, whether the file ends with a whole line)."""
+    text = path.read_text()
+    lines = text.split("\n")  # the last item is the text after the last newline ('' if none)
     records = []
-    for number, line in enumerate(Path(path).read_text().splitlines(), 1):
+    for number, line in enumerate(lines, 1):
         if line.strip():
             try:
                 records.append(json.loads(line))
             except json.JSONDecodeError as err:
-                raise ValueError(f"{path}:{number}: not a JSON record ({err.msg})") from None
-    return records
+                if number < len(lines):
+                    raise ValueError(f"{path}:{number}: not a JSON record ({err.msg})") from None
+                warnings.warn(f"{path}:{number}: dropped the incomplete last line (a write cut short by a crash "
+                              f"or a full disk)", stacklevel=3)
+    return records, not lines[-1]
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically: into a temporary file in the same folder, flushed and
+    fsync'ed, then renamed over ``path`` (with its permissions). A failure at any point leaves
+    ``path`` as it was."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temp.unlink(missing_ok=True)  # left by a crashed process of the same id
+    try:
+        with open(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        if path.exists():
+            shutil.copymode(path, temp)
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+    if os.name == "posix":  # the rename itself survives a crash once the folder is synced
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
 
 
 class TestSets:
@@ -225,6 +330,8 @@ def sweep(methods: Sequence[str], seeds: Sequence[int], work: Workload, results:
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ValueError(f"methods: unknown {unknown}; use some of {METHODS}")
+    for seed in seeds:
+        _check_int("seed", seed, minimum=0)
     todo = [(m, s) for s in seeds for m in methods if (m, s) not in results.done]
     bar = tqdm(total=len(todo) * work.config.steps, desc="fine-tuning", unit="step", disable=not progress)
     for method, seed in todo:
