@@ -7,28 +7,95 @@ sets exactly the S with |S ∩ {i : p_i = d}| <= k_d for every domain d. A cardi
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
+from functools import partial
 
 import numpy as np
 
-from ._validation import check_nonnegative_int, to_numpy
+from ._validation import check_indices, check_nonnegative_int, to_numpy
 
 
 def _encode_labels(labels) -> tuple[np.ndarray, np.ndarray]:
     """Return (domains, codes): sorted unique labels and each element's index into them."""
-    arr = to_numpy(labels, "labels")
+    arr = _label_array(labels)
     if arr.ndim != 1:
         raise ValueError(f"labels: expected a 1-D array of domain ids, got shape {arr.shape}")
+    if arr.dtype == object:
+        arr = _typed_labels(arr)
     if arr.dtype.kind == "f":
-        if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
-            raise ValueError("labels: float labels must be finite whole numbers (use ints or strings)")
-        arr = arr.astype(np.int64)
-    if arr.dtype.kind not in "iuUSbO":
+        arr = _whole_number_labels(arr)
+    if arr.dtype.kind not in "iuUSb":
         raise TypeError(f"labels: expected ints or strings, got dtype {arr.dtype}")
-    if arr.dtype.kind == "O":
-        arr = arr.astype(str)
     domains, codes = np.unique(arr, return_inverse=True)
     return domains, codes.astype(np.int64).reshape(-1)
+
+
+def _label_array(labels) -> np.ndarray:
+    """Arrays and tensors as numpy arrays; any other sequence as an object array.
+
+    A list goes through an object array so that its elements are checked before numpy converts
+    them: ``np.asarray([1, '1'])`` would already hold two equal strings.
+    """
+    if isinstance(labels, np.ndarray) or type(labels).__module__.split(".")[0] in ("torch", "cupy"):
+        return to_numpy(labels, "labels")
+    return np.asarray(labels, dtype=object)
+
+
+def _label_kind(kind: type) -> str | None:
+    """'number', 'str' or 'bytes' (kinds of label that may not mix), None for anything else."""
+    if issubclass(kind, str):
+        return "str"
+    if issubclass(kind, bytes):
+        return "bytes"
+    if issubclass(kind, (numbers.Real, np.number, np.bool_)) and not issubclass(kind, np.complexfloating):
+        return "number"
+    return None
+
+
+def _typed_labels(items: np.ndarray) -> np.ndarray:
+    """A 1-D object array of labels as an int, float, bool or string array.
+
+    Raises ValueError at the first missing label (None) and TypeError at the first label of an
+    unsupported type or when kinds are mixed, e.g. ints and strings (naming one element of each).
+    """
+    values = items.tolist()
+    kinds = {t: _label_kind(t) for t in set(map(type, values))}
+    if type(None) in kinds:
+        i = values.index(None)
+        raise ValueError(f"labels: entry {i} is None; every element needs a domain label")
+    if None in kinds.values():
+        unknown = next(i for i, x in enumerate(values) if kinds[type(x)] is None)
+        raise TypeError(
+            f"labels: entry {unknown} has type {type(values[unknown]).__name__}; expected ints or strings"
+        )
+    if len(set(kinds.values())) > 1:
+        first = {}
+        for i, x in enumerate(values):
+            first.setdefault(kinds[type(x)], i)
+        i, j = sorted(first.values())
+        raise TypeError(
+            f"labels: entry {i} is {_typed_repr(values[i])} but entry {j} is {_typed_repr(values[j])}; "
+            "labels must be all numbers, all str or all bytes (convert them to one type first)"
+        )
+    return np.array(values) if values else np.zeros(0, dtype=np.int64)
+
+
+def _typed_repr(x) -> str:
+    """'int 1', "str '1'", 'int64 2': a label's type and value for error messages."""
+    return f"{type(x).__name__} {(x.item() if isinstance(x, np.generic) else x)!r}"
+
+
+def _whole_number_labels(arr: np.ndarray) -> np.ndarray:
+    """Float labels as int64; raise at the first one that is not a finite whole number in int64 range."""
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(arr) | (arr != np.round(arr)) | (np.abs(arr) >= 2.0**63)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"labels: float labels must be finite whole numbers (use ints or strings); entry {i} is {arr[i]}"
+        )
+    return arr.astype(np.int64)
 
 
 def _budget_array(budgets, domains: np.ndarray) -> np.ndarray:
@@ -75,18 +142,41 @@ def _as_budget(value, name: str) -> int:
 
 
 class PartitionMatroid:
-    """Partition matroid: at most ``budgets[d]`` elements from each domain ``d``.
+    """Partition matroid: S is independent iff |S ∩ {i : p_i = d}| <= k_d for every domain d.
 
     Parameters
     ----------
     labels : array-like of shape (n,)
-        Domain id (int or str) of every element.
+        Domain id p_i of every element: ints (Python, numpy, or a torch int tensor), whole-number
+        floats, bools, or strings. Labels of different kinds are never merged: a sequence that
+        mixes numbers and strings (``[1, '1']``) is refused rather than read as one domain.
     budgets : mapping, sequence or int
         ``{domain: k_d}``, a sequence aligned with :attr:`domains` (sorted unique labels), or a
         single int when there is one domain.
     clip_to_size : bool, default False
         A budget above its domain's size raises by default (a user asking for 10 items of a
         domain with 5 usually has a bug); with ``True`` it is allowed and the domain simply fills.
+
+    Raises
+    ------
+    TypeError
+        When ``labels`` mixes numbers and strings (naming one entry of each), holds objects that
+        are neither (e.g. complex numbers), or a budget is not an int.
+    ValueError
+        When a label is missing (None or NaN, naming its position), a float label is not a whole
+        number, ``labels`` is not 1-D, or the budgets do not match the domains.
+
+    Examples
+    --------
+    >>> m = PartitionMatroid(["math", "chem", "math", "code"], {"math": 1, "chem": 1, "code": 0})
+    >>> m.domains.tolist(), m.budgets.tolist(), m.rank
+    (['chem', 'code', 'math'], [1, 0, 1], 2)
+    >>> m.is_independent([0, 1]), m.is_independent([0, 2])
+    (True, False)
+    >>> PartitionMatroid([1, 1, "1"], {1: 2, "1": 1})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    TypeError: labels: entry 0 is int 1 but entry 2 is str '1'; labels must be all numbers, ...
     """
 
     def __init__(self, labels, budgets, *, clip_to_size: bool = False):
@@ -123,12 +213,62 @@ class PartitionMatroid:
         return int(np.minimum(self.budgets, self.sizes).sum())
 
     def counts(self, indices) -> np.ndarray:
-        """Number of elements of ``indices`` in each domain (aligned with :attr:`domains`)."""
-        idx = to_numpy(indices, "indices").astype(np.int64, copy=False).reshape(-1)
+        """Per-domain counts c_d = |{t : p_{indices[t]} = d}| (aligned with :attr:`domains`).
+
+        Parameters
+        ----------
+        indices : array-like of int
+            Element indices in [0, n), any shape (flattened). A repeated index counts each time.
+
+        Returns
+        -------
+        numpy.ndarray of int64, shape (n_domains,)
+
+        Raises
+        ------
+        TypeError
+            When ``indices`` are not integers.
+        ValueError
+            When an index is negative or >= n (naming it).
+
+        Examples
+        --------
+        >>> m = PartitionMatroid(["b", "a", "b"], {"a": 1, "b": 1})
+        >>> m.counts([0, 2]).tolist()
+        [0, 2]
+        >>> m.counts([-1])
+        Traceback (most recent call last):
+        ...
+        ValueError: indices: index -1 is out of range for a pool of 3
+        """
+        idx = check_indices(indices, self.n)
         return np.bincount(self.codes[idx], minlength=self.n_domains).astype(np.int64)
 
     def count_dict(self, indices) -> dict:
-        """``{domain: count}`` for ``indices``."""
+        """``{domain d: c_d}`` with c_d the number of ``indices`` in domain d, as :meth:`counts`.
+
+        Parameters
+        ----------
+        indices : array-like of int
+            Element indices in [0, n); a repeated index counts each time.
+
+        Returns
+        -------
+        dict
+            Every domain (as a Python int or str) to its count (a Python int), in domain order.
+
+        Raises
+        ------
+        TypeError
+            When ``indices`` are not integers.
+        ValueError
+            When an index is negative or >= n (naming it).
+
+        Examples
+        --------
+        >>> PartitionMatroid([0, 0, 1], {0: 2, 1: 1}).count_dict([1, 2])
+        {0: 1, 1: 1}
+        """
         return {d.item(): int(c) for d, c in zip(self.domains, self.counts(indices))}
 
     def feasible_mask(self, counts: np.ndarray, selected: np.ndarray | None = None) -> np.ndarray:
@@ -187,19 +327,73 @@ def _check_total(k, n: int) -> int:
     return k
 
 
-def proportional_budgets(labels, k: int) -> dict:
-    """The authors' rule: k_d = floor(n_d / n * k), leftovers to the smallest budgets.
+#: How :func:`proportional_budgets` computes the floors floor(n_d k / n).
+_PROPORTIONAL_RULES = ("integer", "authors")
 
-    Leftover slots go round-robin over the domains ordered by ascending k_d (ties by domain
-    order), skipping domains already at their size n_d; the budgets sum to exactly k.
+
+def proportional_budgets(labels, k: int, rule: str = "integer") -> dict:
+    """Budgets proportional to domain sizes: k_d = floor(n_d k / n), leftovers to the smallest k_d.
+
+    The k - sum_d floor(n_d k / n) leftover slots go round-robin over the domains ordered by
+    ascending floor (ties by domain order), skipping domains already at their size n_d; the
+    budgets sum to exactly k and never exceed n_d.
+
+    Parameters
+    ----------
+    labels : array-like of shape (n,)
+        Domain id of every pool element (as for :class:`PartitionMatroid`).
+    k : int
+        Total budget, 0 <= k <= n.
+    rule : {'integer', 'authors'}, default 'integer'
+        How the floors are computed. ``'integer'``: exactly, (n_d k) // n in integer arithmetic.
+        ``'authors'``: as the PartitionSel authors' code does, floor((n_d / n) * k) in float64,
+        which falls one below the exact floor when the product rounds to just under an integer
+        (a few in 10,000 random pools), so a leftover slot may go to another
+        domain. Where their code would then hand a full domain one slot more than its size (and
+        stop on an assertion, possible only for k = n), the slot goes to the next domain in the
+        same order, as with ``'integer'``.
+
+    Returns
+    -------
+    dict
+        ``{domain: k_d}`` in domain order, Python ints.
+
+    Raises
+    ------
+    ValueError
+        When k > n, k < 0, or ``rule`` is unknown.
+    TypeError
+        When k is not an int, or the labels are of mixed or unsupported types.
+
+    Examples
+    --------
+    >>> proportional_budgets(["a"] * 6 + ["b"] * 3 + ["c"], 3)
+    {'a': 1, 'b': 1, 'c': 1}
+    >>> labels = [0] * 1 + [1] * 13 + [2] * 30
+    >>> proportional_budgets(labels, 22)  # floors 0, 6, 15 (30 * 22 / 44 = 15 exactly)
+    {0: 1, 1: 6, 2: 15}
+    >>> proportional_budgets(labels, 22, rule="authors")  # (30 / 44) * 22 = 14.999... -> 14
+    {0: 1, 1: 7, 2: 14}
     """
+    if rule not in _PROPORTIONAL_RULES:
+        raise ValueError(f"rule: expected one of {list(_PROPORTIONAL_RULES)}, got {rule!r}")
     domains, sizes = _counts_by_domain(labels)
     n = int(sizes.sum())
     k = _check_total(k, n)
     if n == 0:
         return {}
-    budgets = (sizes * k) // n
-    order = np.argsort(budgets, kind="stable")
+    if rule == "integer":
+        floors = (sizes * k) // n
+    else:
+        floors = np.floor(sizes.astype(np.float64) / float(n) * float(k)).astype(np.int64)
+    budgets = _hand_out_leftovers(floors, sizes, k)
+    return {d.item(): int(b) for d, b in zip(domains, budgets)}
+
+
+def _hand_out_leftovers(floors: np.ndarray, sizes: np.ndarray, k: int) -> np.ndarray:
+    """Add one slot at a time, round-robin over ascending floors, until the budgets sum to k."""
+    budgets = floors.copy()
+    order = np.argsort(floors, kind="stable")
     leftover = k - int(budgets.sum())
     while leftover > 0:
         for d in order:
@@ -208,7 +402,7 @@ def proportional_budgets(labels, k: int) -> dict:
             if budgets[d] < sizes[d]:
                 budgets[d] += 1
                 leftover -= 1
-    return {d.item(): int(b) for d, b in zip(domains, budgets)}
+    return budgets
 
 
 def equal_budgets(labels, k: int) -> dict:
@@ -234,23 +428,58 @@ def equal_budgets(labels, k: int) -> dict:
     return {d.item(): int(b) for d, b in zip(domains, budgets)}
 
 
-def make_matroid(labels, budgets, k: int | None = None) -> PartitionMatroid:
-    """Build a matroid from a budget rule name, an explicit mapping/sequence, or a matroid.
+#: Budget rules :func:`make_matroid` accepts by name.
+_BUDGET_RULES = {
+    "proportional": proportional_budgets,
+    "proportional-authors": partial(proportional_budgets, rule="authors"),
+    "equal": equal_budgets,
+}
 
-    ``budgets`` may be ``'proportional'`` or ``'equal'`` (then ``k`` is required), an explicit
-    ``{domain: k_d}`` mapping or aligned sequence, or a ready :class:`PartitionMatroid`.
+
+def make_matroid(labels, budgets, k: int | None = None) -> PartitionMatroid:
+    """The partition matroid {S : |S ∩ domain d| <= k_d} with k_d from a rule, a mapping or a matroid.
+
+    Parameters
+    ----------
+    labels : array-like of shape (n,)
+        Domain id of every element (as for :class:`PartitionMatroid`).
+    budgets : str, mapping, sequence or PartitionMatroid
+        A rule name (then ``k`` is required): ``'proportional'`` (:func:`proportional_budgets`
+        with exact integer floors), ``'proportional-authors'`` (the same with the PartitionSel
+        authors' float64 floors, ``rule='authors'``) or ``'equal'`` (:func:`equal_budgets`);
+        an explicit ``{domain: k_d}`` mapping or sequence aligned with the sorted domains; or a
+        ready :class:`PartitionMatroid` over the same n elements, returned as is.
+    k : int, optional
+        Total budget; with explicit budgets it is checked against their sum.
+
+    Returns
+    -------
+    PartitionMatroid
+
+    Raises
+    ------
+    ValueError
+        For an unknown rule name, a rule without ``k``, budgets that do not sum to ``k``, or a
+        matroid over a different number of elements.
+
+    Examples
+    --------
+    >>> m = make_matroid(["m"] * 6 + ["c"] * 3 + ["p"], "proportional", 5)
+    >>> dict(zip(m.domains.tolist(), m.budgets.tolist()))
+    {'c': 1, 'm': 3, 'p': 1}
+    >>> make_matroid([0, 0, 1], {0: 1, 1: 1}, 2).rank
+    2
     """
     if isinstance(budgets, PartitionMatroid):
         if budgets.n != len(to_numpy(labels, "labels")):
             raise ValueError(f"budgets: matroid has {budgets.n} elements but labels have {len(labels)}")
         return budgets
     if isinstance(budgets, str):
-        rules = {"proportional": proportional_budgets, "equal": equal_budgets}
-        if budgets not in rules:
-            raise ValueError(f"budgets: unknown rule {budgets!r}; use one of {sorted(rules)} or a mapping")
+        if budgets not in _BUDGET_RULES:
+            raise ValueError(f"budgets: unknown rule {budgets!r}; use one of {sorted(_BUDGET_RULES)} or a mapping")
         if k is None:
             raise ValueError(f"budgets={budgets!r} needs the total k")
-        return PartitionMatroid(labels, rules[budgets](labels, k))
+        return PartitionMatroid(labels, _BUDGET_RULES[budgets](labels, k))
     matroid = PartitionMatroid(labels, budgets)
     if k is not None and int(matroid.budgets.sum()) != int(k):
         raise ValueError(f"budgets sum to {int(matroid.budgets.sum())} but k = {k}")

@@ -12,10 +12,37 @@ from .matroid import _encode_labels
 def conflicting_pairs(G, indices) -> int:
     """#{i < j in S : ⟨g_i, g_j⟩ < 0}: pairs of selected gradients that pull against each other.
 
-    O(|S|² d) from the selected rows only.
+    S is the *set* of ``indices``: a repeated index counts once (as in :func:`domain_coverage`),
+    so a duplicate never adds pairs. O(|S|² d) from the selected rows only.
+
+    Parameters
+    ----------
+    G : array-like of shape (n, d)
+        One gradient per row, finite.
+    indices : array-like of int
+        The selection, indices in [0, n).
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    TypeError
+        When ``indices`` are not integers or ``G`` is not a real numeric array.
+    ValueError
+        When an index is out of range, or ``G`` is not 2-D or has a non-finite entry.
+
+    Examples
+    --------
+    >>> G = np.array([[1.0, 0.0], [-1.0, 0.5], [0.0, 1.0]])
+    >>> conflicting_pairs(G, [0, 1, 2])
+    1
+    >>> conflicting_pairs(G, [0, 1, 1])
+    1
     """
     Ga = as_float_array(G, "G", 2)
-    idx = _check_indices(indices, Ga.shape[0])
+    idx = np.unique(_check_indices(indices, Ga.shape[0]))
     if idx.size < 2:
         return 0
     Gs = Ga[idx].astype(np.float64)

@@ -11,6 +11,9 @@ callable with :class:`CallableSetFunction` (simple, one full evaluation per cand
 
 from __future__ import annotations
 
+import math
+import numbers
+import reprlib
 from abc import ABC, abstractmethod
 
 import numpy as np
@@ -53,6 +56,40 @@ class SetFunction(ABC):
         return float(state.value)
 
 
+def _name(fn) -> str:
+    """How error messages name a user's callable: its ``__name__``, else its repr."""
+    return getattr(fn, "__name__", None) or repr(fn)
+
+
+def _describe(value) -> str:
+    """A short description of a returned value: the type and shape of an array, else a short repr."""
+    shape = getattr(value, "shape", None)
+    if shape is not None and tuple(shape) != ():
+        return f"{type(value).__name__} of shape {tuple(shape)}"
+    return reprlib.repr(value)
+
+
+def _evaluate(fn, S: list) -> float:
+    """``fn(S)`` as a float; raise, naming ``fn`` and ``S``, unless it is one finite real number.
+
+    Python and numpy real scalars and 0-d arrays or tensors are accepted; None, sequences,
+    arrays with any dimension, complex numbers and strings are not.
+    """
+    value = fn(S)
+    scalar = value.item() if getattr(value, "shape", None) == () and hasattr(value, "item") else value
+    if not isinstance(scalar, numbers.Real):
+        raise TypeError(
+            f"fn {_name(fn)!r} returned {_describe(value)} for S = {reprlib.repr(S)}; "
+            "expected a real number"
+        )
+    v = float(scalar)
+    if not math.isfinite(v):
+        raise ValueError(
+            f"fn {_name(fn)!r} returned {v} for S = {reprlib.repr(S)}; a set function must be finite"
+        )
+    return v
+
+
 class _CallableState(GainState):
     def __init__(self, fn, empty_value: float):
         self._fn = fn
@@ -62,20 +99,50 @@ class _CallableState(GainState):
 
     def gains(self, candidates: np.ndarray) -> np.ndarray:
         return np.array(
-            [float(self._fn(self._selected + [int(j)])) - self._empty - self.value for j in candidates],
+            [_evaluate(self._fn, self._selected + [int(j)]) - self._empty - self.value for j in candidates],
             dtype=np.float64,
         )
 
     def add(self, j: int) -> None:
         self._selected.append(int(j))
-        self.value = float(self._fn(self._selected)) - self._empty
+        self.value = _evaluate(self._fn, self._selected) - self._empty
 
 
 class CallableSetFunction(SetFunction):
-    """Wrap a plain callable ``fn(list_of_indices) -> float`` as a :class:`SetFunction`.
+    """f(S) = fn(S) - fn(empty) for a plain callable ``fn(list_of_indices) -> float``.
 
-    ``fn`` is shifted so that f(empty) = 0. Each gain costs one call of ``fn``; subclass
-    :class:`SetFunction` when you can compute gains incrementally.
+    Each gain costs one call of ``fn``; subclass :class:`SetFunction` when you can compute
+    gains incrementally.
+
+    Parameters
+    ----------
+    fn : callable
+        Takes a list of distinct element indices, returns one finite real number (a Python or
+        numpy scalar, or a 0-d array or tensor).
+    n : int
+        Ground-set size.
+
+    Raises
+    ------
+    TypeError
+        When ``fn`` is not callable, or (here for S = [], later for any S) returns anything but
+        a real number, e.g. None or an array; the message names ``fn``, S and the value.
+    ValueError
+        When ``fn`` returns NaN or an infinity; the message names ``fn`` and S.
+
+    Examples
+    --------
+    >>> f = CallableSetFunction(lambda S: len(set(S) | {7}), 4)
+    >>> f([0, 2])
+    2.0
+    >>> f.new_state().gains(np.array([1, 3])).tolist()
+    [1.0, 1.0]
+    >>> def broken(S):
+    ...     return None
+    >>> CallableSetFunction(broken, 3)
+    Traceback (most recent call last):
+    ...
+    TypeError: fn 'broken' returned None for S = []; expected a real number
     """
 
     def __init__(self, fn, n: int):
@@ -83,10 +150,7 @@ class CallableSetFunction(SetFunction):
             raise TypeError(f"fn: expected a callable, got {type(fn).__name__}")
         self._fn = fn
         self.n = int(n)
-        empty = float(fn([]))
-        if not np.isfinite(empty):
-            raise ValueError(f"fn([]) returned {empty}; the function must be finite on the empty set")
-        self._empty = empty
+        self._empty = _evaluate(fn, [])
 
     def new_state(self) -> GainState:
         return _CallableState(self._fn, self._empty)

@@ -124,7 +124,7 @@ def similarity_matrix(X, metric: str = "cosine") -> np.ndarray:
 
     One GEMM (2 n^2 d flops) and one n x n array, float32 for float32 input, float64 otherwise.
     """
-    X = as_float_array(X, "X", 2)
+    X = as_float_array(_dense(X, "X"), "X", 2)
     if metric == "cosine":
         norms = np.sqrt(np.einsum("ij,ij->i", X, X))
         norms[norms == 0] = 1
@@ -148,6 +148,16 @@ def _batched_gains(serial, parallel, candidates, *data) -> np.ndarray:
     out = np.empty(cand.shape[0], dtype=np.float64)
     (parallel if cand.shape[0] >= _PARALLEL_MIN else serial)(*data, cand, out)
     return out
+
+
+def _dense(x, name: str):
+    """Refuse a scipy.sparse matrix (the dense kernels would see an object array); pass others on."""
+    if sp.issparse(x):
+        raise TypeError(
+            f"{name}: scipy.sparse matrices are not supported yet; pass a dense array, "
+            f"e.g. {name}.toarray()"
+        )
+    return x
 
 
 class _FacilityLocationState(GainState):
@@ -177,16 +187,30 @@ class FacilityLocation(SetFunction):
         cover, columns the n candidates (the ground set); m = n with the same items is the usual
         case. float32 input is kept as float32 (half the memory); gains accumulate in float64.
         Stored candidate-major: a symmetric matrix is used as is (no copy, so do not modify it
-        afterwards), any other one is transposed once.
+        afterwards), any other one is transposed once. Dense only for now.
+
+    Raises
+    ------
+    TypeError
+        When ``similarity`` is a scipy.sparse matrix (not supported yet: pass
+        ``similarity.toarray()``) or not a real numeric array.
+    ValueError
+        When ``similarity`` is not 2-D, or has a negative or non-finite entry.
 
     Notes
     -----
     A gain costs O(m), a batch of b candidates O(b m) (parallel over candidates); ``add`` costs
     O(m). Memory: the similarity itself plus O(m) per state.
+
+    Examples
+    --------
+    >>> f = FacilityLocation(np.array([[1.0, 0.2], [0.3, 0.9], [0.5, 0.5]]))
+    >>> round(f([0]), 6), round(f([0, 1]), 6)
+    (1.8, 2.4)
     """
 
     def __init__(self, similarity):
-        sim = as_float_array(similarity, "similarity", 2)
+        sim = as_float_array(_dense(similarity, "similarity"), "similarity", 2)
         if sim.size:
             flat = int(np.argmin(sim))
             if sim.flat[flat] < 0:
@@ -266,6 +290,23 @@ class _FeatureBasedState(GainState):
         self.value = float(_fb_add(self._X[j], self._acc, self._kind))
 
 
+def _check_feature_sums(X: np.ndarray) -> None:
+    """Raise when a column sum of X (nonnegative) may overflow float64.
+
+    Every feature sum sum_{j in S} x_ju is at most the column sum, and a sum of m nonnegative
+    terms in any order is within a factor (1 + m eps) of any other order, so finite column sums
+    with that margin keep every accumulator, value and gain finite.
+    """
+    with np.errstate(over="ignore"):
+        bound = X.sum(axis=0, dtype=np.float64) * (1.0 + X.shape[0] * np.finfo(np.float64).eps)
+    over = np.flatnonzero(~np.isfinite(bound))
+    if over.size:
+        raise ValueError(
+            f"features: the sum of column {int(over[0])} over the candidates overflows float64 "
+            f"({over.size} column(s)); rescale X, e.g. divide it by its maximum"
+        )
+
+
 class FeatureBased(SetFunction):
     """Feature-based function: f(S) = sum_u phi(sum_{j in S} x_ju) with x >= 0, phi concave.
 
@@ -276,21 +317,38 @@ class FeatureBased(SetFunction):
     ----------
     features : array-like of shape (n, U)
         Row j: the nonnegative, finite feature vector of candidate j (counts, tf-idf, ...).
+        Dense only for now; every column sum must fit in float64.
     concave : {'sqrt', 'log1p'}, default 'sqrt'
         phi(a) = sqrt(a) or log(1 + a).
+
+    Raises
+    ------
+    TypeError
+        When ``features`` is a scipy.sparse matrix (not supported yet: pass
+        ``features.toarray()``) or not a real numeric array.
+    ValueError
+        When ``features`` is not 2-D, has a negative or non-finite entry, or a feature summed
+        over the candidates overflows float64 (rescale it); or ``concave`` is unknown.
 
     Notes
     -----
     A gain costs O(U), ``add`` O(U).
+
+    Examples
+    --------
+    >>> f = FeatureBased(np.array([[4.0, 0.0], [0.0, 9.0], [5.0, 0.0]]))
+    >>> f([0]), f([0, 1]), f([0, 2])
+    (2.0, 5.0, 3.0)
     """
 
     def __init__(self, features, concave: str = "sqrt"):
         if concave not in _CONCAVE:
             raise ValueError(f"concave: expected one of {sorted(_CONCAVE)}, got {concave!r}")
-        X = as_float_array(features, "features", 2)
+        X = as_float_array(_dense(features, "features"), "features", 2)
         if X.size and X.min() < 0:
             i = int(np.flatnonzero((X < 0).any(axis=1))[0])
             raise ValueError(f"features: row {i} has a negative entry; feature-based functions need x >= 0")
+        _check_feature_sums(X)
         self._X = X
         self._kind = _CONCAVE[concave]
         self.concave = concave

@@ -1,5 +1,6 @@
 """Partition matroids and the budget rules: construction, queries, brute-force matroid facts."""
 
+import math
 from collections import Counter
 from itertools import combinations
 
@@ -75,6 +76,76 @@ def test_construction_errors():
         mo.PartitionMatroid(np.array([1j, 2j]), [1, 1])
 
 
+@pytest.mark.parametrize(
+    "labels, match",
+    [
+        ([1, 1, "1", "1"], r"entry 0 is int 1 but entry 2 is str '1'"),
+        (np.array([1, 1, "1", "1"], dtype=object), r"entry 0 is int 1 but entry 2 is str '1'"),
+        (["a", np.int64(2)], r"entry 0 is str 'a' but entry 1 is int64 2"),
+        ([0.0, "0"], r"entry 0 is float 0.0 but entry 1 is str '0'"),
+        (["x", b"x"], r"entry 0 is str 'x' but entry 1 is bytes b'x'"),
+        ([0, 1 + 2j], r"entry 1 has type complex"),
+        ([0, object()], r"entry 1 has type object"),
+    ],
+)
+def test_mixed_or_unsupported_label_types_are_refused(labels, match):
+    """Regression: _encode_labels turned an object array into strings, so 1 and '1' became one domain."""
+    with pytest.raises(TypeError, match=match):
+        mo.PartitionMatroid(labels, 1)
+    with pytest.raises(TypeError, match=match):
+        mo.proportional_budgets(labels, 1)
+
+
+@pytest.mark.parametrize(
+    "labels, match",
+    [
+        ([0, 1, None, 1], "entry 2 is None"),
+        (np.array(["a", None], dtype=object), "entry 1 is None"),
+        ([None], "entry 0 is None"),
+        ([0, float("nan")], "entry 1 is nan"),
+        (np.array([2.0, 1.0, np.nan]), "entry 2 is nan"),
+        (np.array([1.0, np.inf]), "entry 1 is inf"),
+        ([1e20, 2e20], "entry 0 is 1e\\+20"),  # int64 would wrap both to one domain
+    ],
+)
+def test_missing_labels_are_refused_naming_the_position(labels, match):
+    """Regression: None became the domain 'None'; NaN was refused without saying where."""
+    with pytest.raises(ValueError, match=match):
+        mo.PartitionMatroid(labels, 1)
+
+
+@pytest.mark.parametrize(
+    "labels, domains",
+    [
+        ([3, 1, 3], [1, 3]),
+        ([np.int64(3), 1, np.int8(3)], [1, 3]),  # numpy and Python ints are one kind
+        ([True, False], [False, True]),
+        ([1.0, 2, 2.0], [1, 2]),  # whole floats are ints, as 1 == 1.0
+        (["b", np.str_("a"), "b"], ["a", "b"]),
+        ([b"x", b"y"], [b"x", b"y"]),
+        (("q", "p"), ["p", "q"]),
+        (np.array(["b", "a"]), ["a", "b"]),
+        (np.array([7, 5], dtype=np.uint16), [5, 7]),
+        (np.array(["b", "a", "b"], dtype=object), ["a", "b"]),
+        (np.array([2, 1], dtype=object), [1, 2]),
+        (np.array(["None", "nan"]), ["None", "nan"]),  # strings that merely read like missing values
+        ([], []),
+    ],
+)
+def test_homogeneous_labels_keep_working(labels, domains):
+    m = mo.PartitionMatroid(labels, [0] * len(domains))
+    assert m.domains.tolist() == domains
+    assert m.n == len(labels)
+    assert m.domains.dtype.kind in "iubUS"
+
+
+def test_torch_int_tensor_labels():
+    torch = pytest.importorskip("torch")
+    m = mo.make_matroid(torch.tensor([2, 0, 2, 2]), "proportional", 2)
+    assert m.domains.tolist() == [0, 2] and m.budgets.tolist() == [1, 1]
+    assert mo.proportional_budgets(torch.tensor([2, 0, 2, 2], dtype=torch.int32), 2) == {0: 1, 2: 1}
+
+
 def test_clip_to_size_allows_oversized_budgets():
     m = mo.PartitionMatroid([0, 0, 1], {0: 5, 1: 1}, clip_to_size=True)
     assert m.budgets.tolist() == [5, 1]
@@ -134,6 +205,23 @@ def test_counts_and_count_dict():
     assert all(type(v) is int for v in d.values())
     ints = mo.PartitionMatroid(np.array([7, 7, 8]), [2, 1])
     assert all(type(key) is int for key in ints.count_dict([0]))  # numpy scalars are unwrapped
+
+
+@pytest.mark.parametrize("bad", [[-1], [0, -3], [5], np.array([1, 5])])
+def test_counts_refuse_negative_and_out_of_range_indices(bad):
+    """Regression: counts([-1]) counted the last element instead of refusing the index."""
+    m = mo.PartitionMatroid(["b", "a", "b", "c", "b"], {"a": 1, "b": 2, "c": 1})
+    index = int(np.asarray(bad)[(np.asarray(bad) < 0) | (np.asarray(bad) >= 5)][0])
+    with pytest.raises(ValueError, match=f"indices: index {index} is out of range for a pool of 5"):
+        m.counts(bad)
+    with pytest.raises(ValueError, match=f"index {index} is out of range"):
+        m.count_dict(bad)
+
+
+def test_counts_refuse_non_integer_indices():
+    m = mo.PartitionMatroid([0, 0, 1], {0: 1, 1: 1})
+    with pytest.raises(TypeError, match="indices: expected integers"):
+        m.counts([0.0, 1.0])
 
 
 def test_feasible_mask():
@@ -278,6 +366,67 @@ def test_proportional_budgets_errors():
         mo.proportional_budgets([0, 1, 1], -1)
     with pytest.raises(TypeError, match="expected an int budget"):
         mo.proportional_budgets([0, 1, 1], 1.5)
+
+
+def reference_authors(sizes, k):
+    """The PartitionSel authors' rule, re-derived from their description in Python floats.
+
+    Shares (n_d / n) * k in double precision, floored; the leftover slots go one at a time to
+    the domains cycled in ascending order of their floor (ties: domain order). Their code assumes
+    no domain is full when its turn comes (it asserts afterwards); we skip full ones.
+    """
+    n = sum(sizes)
+    floors = [math.floor(s / n * k) for s in sizes]
+    budgets = list(floors)
+    cycle = sorted(range(len(sizes)), key=lambda d: (floors[d], d))
+    turn = 0
+    while sum(budgets) < k:
+        d = cycle[turn % len(cycle)]
+        turn += 1
+        if budgets[d] < sizes[d]:
+            budgets[d] += 1
+    return budgets
+
+
+def test_authors_rule_matches_the_reference_on_many_random_pools():
+    rng = np.random.default_rng(2026)
+    differ = 0
+    for _ in range(20_000):
+        sizes = [int(s) for s in rng.integers(1, 300, size=rng.integers(1, 8))]
+        k = int(rng.integers(0, sum(sizes) + 1))
+        labels = np.repeat(np.arange(len(sizes)), sizes)
+        authors = mo.proportional_budgets(labels, k, rule="authors")
+        assert list(authors.values()) == reference_authors(sizes, k), (sizes, k)
+        integer = mo.proportional_budgets(labels, k)
+        assert list(integer.values()) == reference_proportional(sizes, k)
+        differ += authors != integer
+    assert 0 < differ < 200  # a few in ten thousand: float rounding, not a different rule
+
+
+def test_the_two_proportional_rules_differ_where_float_rounding_bites():
+    labels = [0] * 1 + [1] * 13 + [2] * 30
+    assert 30 * 22 // 44 == 15 and math.floor(30 / 44 * 22) == 14  # (30 / 44) * 22 = 14.999...
+    assert mo.proportional_budgets(labels, 22) == {0: 1, 1: 6, 2: 15}
+    assert mo.proportional_budgets(labels, 22, rule="integer") == {0: 1, 1: 6, 2: 15}
+    assert mo.proportional_budgets(labels, 22, rule="authors") == {0: 1, 1: 7, 2: 14}
+    default = mo.make_matroid(labels, "proportional", 22)
+    assert dict(zip(default.domains.tolist(), default.budgets.tolist())) == {0: 1, 1: 6, 2: 15}
+    authors = mo.make_matroid(labels, "proportional-authors", 22)
+    assert dict(zip(authors.domains.tolist(), authors.budgets.tolist())) == {0: 1, 1: 7, 2: 14}
+
+
+def test_authors_rule_never_exceeds_a_domain_size():
+    """k = n: floors 7 and 14 (15/22*22 = 14.999...); the leftover would go to the full domain 0."""
+    labels = ["a"] * 7 + ["b"] * 15
+    assert math.floor(15 / 22 * 22) == 14
+    assert mo.proportional_budgets(labels, 22, rule="authors") == {"a": 7, "b": 15}
+
+
+def test_proportional_rule_must_be_known():
+    with pytest.raises(ValueError, match="rule: expected one of \\['integer', 'authors'\\], got 'float'"):
+        mo.proportional_budgets([0, 1], 1, rule="float")
+    with pytest.raises(ValueError, match="unknown rule 'proportional-float'"):
+        mo.make_matroid([0, 1], "proportional-float", 1)
 
 
 # ----------------------------------------------------------------------------- equal budgets

@@ -170,3 +170,42 @@ def test_empty_ground_set():
 def test_bad_input_is_rejected_with_a_clear_message(make, exc, match):
     with pytest.raises(exc, match=match):
         make()
+
+
+@pytest.mark.parametrize(
+    "make, name",
+    [
+        (lambda A: FacilityLocation(A), "similarity"),
+        (lambda A: FacilityLocation.from_features(A), "X"),
+        (lambda A: FeatureBased(A), "features"),
+    ],
+)
+def test_sparse_matrices_are_refused_with_a_pointer_to_toarray(make, name):
+    """Regression: a scipy.sparse similarity failed with 'got dtype object'."""
+    A = sp.csr_matrix(np.array([[1.0, 0.0], [0.5, 1.0]]))
+    with pytest.raises(TypeError, match=rf"{name}: scipy.sparse matrices are not supported yet.*{name}.toarray\(\)"):
+        make(A)
+    make(A.toarray())  # the suggested fix works
+
+
+def test_feature_sums_that_overflow_float64_are_refused():
+    """Regression: huge features gave f(S) = inf (and zero gains) without a word."""
+    X = np.array([[1e308, 1.0], [1e308, 2.0], [0.0, 1.0]])
+    message = r"features: the sum of column 0 over the candidates overflows float64.*rescale X"
+    with pytest.raises(ValueError, match=message):
+        FeatureBased(X)
+    with pytest.raises(ValueError, match="overflows float64"):
+        FeatureBased(np.full((3, 2), 8e307, dtype=np.float64), concave="log1p")
+    scaled = FeatureBased(X / X.max())
+    assert np.isfinite(scaled([0, 1, 2]))
+
+
+def test_large_but_summable_features_stay_finite():
+    X = np.array([[1e308, 0.0], [7e307, 1.0]])  # the column sum 1.7e308 still fits in float64
+    f = FeatureBased(X)
+    state = f.new_state()
+    state.add(0)
+    gains = state.gains(np.array([0, 1]))
+    state.add(1)
+    assert np.all(np.isfinite(gains)) and np.isfinite(state.value)
+    assert state.value == pytest.approx(np.sqrt(1.7e308) + 1.0, rel=1e-12)
