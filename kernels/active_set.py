@@ -1,13 +1,27 @@
-"""Lawson–Hanson active-set NNQP as one numba kernel (CPU).
+"""Lawson–Hanson active-set NNQP as one numba kernel (CPU), exact on singular Q.
 
-    maximise cᵀw − ½wᵀQw  subject to  w ≥ 0         (Q symmetric PSD, float64)
+    maximise cᵀw − ½wᵀQw  subject to  w ≥ 0         (Q symmetric PSD, possibly singular; float64)
 
 State lives in caller-owned buffers so that OMP can grow the problem one coordinate at a time
 and warm-start every solve: ``Q`` and ``L`` are (capacity × capacity), the leading m × m block
-in use; ``perm[:p]`` lists the passive (free) coordinates in the order of the Cholesky factor
-``L`` of Q[perm, perm]. Adding a coordinate appends a factor row (O(p²)); removing one deletes
-its row and restores triangularity with Givens rotations (O(p²)), so the factor is never
-recomputed. Each iteration costs O(mp) for the gradient plus O(p²) for the solves.
+in use; ``perm[:p]`` lists the passive (free, positive) coordinates in the order of the Cholesky
+factor ``L`` of Q[perm, perm], which is kept nonsingular. Adding a coordinate appends a factor
+row (O(p²)); removing one deletes its row and restores triangularity with Givens rotations
+(O(p²)), so the factor is never recomputed. Each iteration costs O(mp) for the gradient plus
+O(p²) for the solves.
+
+Singular Q. When the entering coordinate j (gradient g_j > tol_j at the optimum on P) is
+linearly dependent on P — Schur complement s = Q_jj − q_Pjᵀ Q_PP⁻¹ q_Pj ≤ dep_tol·Q_jj — the
+vector v = (−Q_PP⁻¹ q_Pj, 1) on P + j satisfies vᵀQv = s ≈ 0, so Qv = 0 (Q is PSD) and
+cᵀv = g_j > 0: the objective grows linearly along v while the gradient stays put. If v ≥ 0
+the problem is unbounded and v is the certificate (status UNBOUNDED, ``ray`` = v / max v).
+Otherwise the *degenerate step* moves along v until the first passive coordinate reaches 0
+(ratio test), that coordinate leaves, and j is appended to the factor of the smaller P (now
+independent of it) — never "blocked", which would be valid only when c ∈ range(Q). Every step
+raises the objective strictly, so no passive set repeats and the method terminates at the exact
+optimum or with a ray.
+
+Statuses are those of :mod:`matroidomp.kernels.status`.
 """
 
 from __future__ import annotations
@@ -15,23 +29,45 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .cholesky import cholesky_append, cholesky_solve
-
-CONVERGED = 0
-MAX_ITER = 1
+from .cholesky import backward_substitution_transposed, cholesky_solve, forward_substitution
+from .status import CONVERGED, MAX_ITER, UNBOUNDED
 
 #: Schur complements at or below this fraction of the diagonal count as linear dependence
-#: (callers guarantee Q is PSD, so a negative pivot is rounding on a dependent column).
+#: (for float64 data; a negative pivot on a PSD matrix is rounding on a dependent column).
 DEPENDENCE_TOL = 1e-10
+#: A null direction's passive entry u_t counts as zero when u_t·√Q_tt is at most this fraction
+#: of the largest such term (scale-invariant: rescaling a column rescales u_t inversely).
+RAY_ZERO_TOL = 1e-9
+
+#: How a coordinate entered the passive set (see :func:`_enter`).
+_APPENDED, _AFTER_DEGENERATE_STEPS, _RAY = 0, 1, 2
 
 
 @njit(cache=True)
-def _append(Q, L, perm, p, j):
-    """Append coordinate j to the factor of Q[perm[:p], perm[:p]]; False if it is dependent."""
+def _schur(Q, L, perm, p, j, row):
+    """row[:p] = L⁻¹ Q[perm[:p], j]; return the Schur complement Q_jj − ‖row‖²."""
     q = np.empty(p)
     for t in range(p):
         q[t] = Q[perm[t], j]
-    return cholesky_append(L, p, q, Q[j, j], DEPENDENCE_TOL)
+    forward_substitution(L, q, p, row)
+    s = Q[j, j]
+    for t in range(p):
+        s -= row[t] * row[t]
+    return s
+
+
+@njit(cache=True)
+def append_column(Q, L, perm, p, j, dep_tol):
+    """Append coordinate j to the factor of Q[perm[:p], perm[:p]]; False if it is dependent."""
+    row = np.empty(p)
+    s = _schur(Q, L, perm, p, j, row)
+    if not s > dep_tol * Q[j, j]:
+        return False
+    for t in range(p):
+        L[p, t] = row[t]
+    L[p, p] = np.sqrt(s)
+    perm[p] = j
+    return True
 
 
 @njit(cache=True)
@@ -61,11 +97,28 @@ def _remove(L, perm, p, t):
 
 
 @njit(cache=True)
+def _drop_nonpositive(w, perm, p, L, in_p):
+    """Take every passive coordinate with w ≤ 0 out of P (w set to 0); return (p, how many)."""
+    dropped = 0
+    t = p - 1
+    while t >= 0:
+        col = perm[t]
+        if not w[col] > 0.0:
+            w[col] = 0.0
+            in_p[col] = False
+            _remove(L, perm, p, t)
+            p -= 1
+            dropped += 1
+        t -= 1
+    return p, dropped
+
+
+@njit(cache=True)
 def _descend(Q, c, w, perm, p, L, in_p, just_added):
     """Move w to the optimum on the passive set, backtracking to stay ≥ 0.
 
-    Returns (p, dropped); dropped = -1 when the just-added last coordinate would turn
-    nonpositive at once (it is taken out again and w is unchanged).
+    Returns (p, dropped); dropped = -1 when the just-added last coordinate (entered at w = 0)
+    would turn nonpositive at once (it is taken out again and w is unchanged).
     """
     dropped = 0
     rhs = np.empty(p)
@@ -98,28 +151,78 @@ def _descend(Q, c, w, perm, p, L, in_p, just_added):
             col = perm[t]
             w[col] += alpha * (z[t] - w[col])
         w[perm[hit]] = 0.0
-        t = p - 1
-        while t >= 0:
-            col = perm[t]
-            if not w[col] > 0.0:
-                w[col] = 0.0
-                in_p[col] = False
-                _remove(L, perm, p, t)
-                p -= 1
-                dropped += 1
-            t -= 1
+        p, more = _drop_nonpositive(w, perm, p, L, in_p)
+        dropped += more
     return p, dropped
 
 
 @njit(cache=True)
-def active_set_solve(Q, c, m, w, perm, p, L, tol, max_iter, optimal_on_passive):
+def _enter(Q, w, perm, p, L, in_p, j, dep_tol, root_diag, ray):
+    """Bring coordinate j (g_j > 0 at the optimum on P, w_j = 0) into the passive set.
+
+    While j depends on P, step along the null direction v = (−u, 1), u = Q_PP⁻¹q_Pj, until a
+    passive coordinate reaches 0 and leaves (ratio test; ties → the largest scaled u_t). Returns
+    (p, how): ``_APPENDED`` (j appended at once, w unchanged), ``_AFTER_DEGENERATE_STEPS`` (w
+    moved, j appended with w_j > 0) or ``_RAY`` (v ≥ 0: ``ray`` holds v / max v, p unchanged).
+    """
+    row = np.empty(p + 1)
+    u = np.empty(p + 1)
+    how = _APPENDED
+    while True:
+        s = _schur(Q, L, perm, p, j, row)
+        if s > dep_tol * Q[j, j]:
+            for t in range(p):
+                L[p, t] = row[t]
+            L[p, p] = np.sqrt(s)
+            perm[p] = j
+            in_p[j] = True
+            return p + 1, how
+        backward_substitution_transposed(L, row, p, u)
+        biggest = root_diag[j]
+        for t in range(p):
+            biggest = max(biggest, abs(u[t]) * root_diag[perm[t]])
+        floor = RAY_ZERO_TOL * biggest
+        alpha = np.inf
+        hit = -1
+        for t in range(p):
+            scaled = u[t] * root_diag[perm[t]]
+            if scaled > floor:
+                ratio = w[perm[t]] / u[t]
+                if ratio < alpha or (ratio == alpha and scaled > u[hit] * root_diag[perm[hit]]):
+                    alpha = ratio
+                    hit = t
+        if hit < 0:
+            top = 1.0
+            for t in range(p):
+                top = max(top, -u[t])
+            for t in range(p):
+                ray[perm[t]] = max(-u[t], 0.0) / top
+            ray[j] = 1.0 / top
+            return p, _RAY
+        for t in range(p):
+            w[perm[t]] -= alpha * u[t]
+        w[j] += alpha
+        w[perm[hit]] = 0.0
+        p, _ = _drop_nonpositive(w, perm, p, L, in_p)
+        how = _AFTER_DEGENERATE_STEPS
+
+
+@njit(cache=True)
+def active_set_solve(Q, c, m, w, perm, p, L, tol, dep_tol, max_iter, optimal_on_passive, ray):
     """Solve the NNQP on the leading m coordinates from the feasible warm start (w, perm[:p]).
 
     w must be ≥ 0 and zero off perm[:p]; unless ``optimal_on_passive`` the first pass moves it
-    to the optimum on that set. Returns (status, n_iter, p).
+    to the optimum on that set. ``tol`` (m,) is the KKT tolerance of each coordinate: the
+    solve stops when g_i = (c − Qw)_i ≤ tol_i off P. The entering coordinate is the one with the
+    largest scaled gradient g_i/√Q_ii (scale-invariant). Returns (status, n_iter, p); on
+    UNBOUNDED ``ray[:m]`` holds the certificate and w the last feasible iterate.
     """
     blocked = np.zeros(m, dtype=np.bool_)
     in_p = np.zeros(m, dtype=np.bool_)
+    root_diag = np.empty(m)
+    for i in range(m):
+        root_diag[i] = np.sqrt(max(Q[i, i], 0.0))
+        ray[i] = 0.0
     for t in range(p):
         in_p[perm[t]] = True
     g = np.empty(m)
@@ -136,28 +239,36 @@ def active_set_solve(Q, c, m, w, perm, p, L, tol, max_iter, optimal_on_passive):
             for i in range(m):
                 g[i] -= Q[col, i] * wt  # Q symmetric: read row col contiguously
         best = -1
-        top = tol
+        top = 0.0
         for i in range(m):
-            if not in_p[i] and not blocked[i] and g[i] > top:
-                best = i
-                top = g[i]
+            if not in_p[i] and not blocked[i] and g[i] > tol[i]:
+                score = g[i] / root_diag[i] if root_diag[i] > 0.0 else np.inf
+                if best < 0 or score > top:
+                    best = i
+                    top = score
         if best < 0:
             return CONVERGED, n_iter, p
         if n_iter >= max_iter:
             return MAX_ITER, n_iter, p
         n_iter += 1
-        if not _append(Q, L, perm, p, best):
-            blocked[best] = True  # dependent on P: at the optimum on P its gradient is 0
-            continue
-        perm[p] = best
-        p += 1
-        in_p[best] = True
-        p, dropped = _descend(Q, c, w, perm, p, L, in_p, True)
+        p, how = _enter(Q, w, perm, p, L, in_p, best, dep_tol, root_diag, ray)
+        if how == _RAY:
+            return UNBOUNDED, n_iter, p
+        p, dropped = _descend(Q, c, w, perm, p, L, in_p, how == _APPENDED)
         if dropped < 0:
-            blocked[best] = True  # no progress along it: exclude until w moves
+            blocked[best] = True  # rounding: no progress along it, exclude until w moves
         else:
             blocked[:] = False
             n_iter += dropped
+
+
+@njit(cache=True)
+def refactor(Q, L, perm, p, dep_tol):
+    """Recompute the factor of Q[perm[:p], perm[:p]] from scratch (O(p³)); False if it is singular."""
+    for t in range(p):
+        if not append_column(Q, L, perm, t, perm[t], dep_tol):
+            return False
+    return True
 
 
 @njit(cache=True)

@@ -19,12 +19,11 @@ import numpy as np
 from numba import njit, prange
 
 from .active_set import active_set_solve, quadratic_value
+from .active_set import DEPENDENCE_TOL
+from .status import ASYMMETRIC, INDEFINITE, UNBOUNDED
 
 #: B·k² from which the problems run on all threads.
 PARALLEL_MIN_WORK = 1 << 16
-
-#: Statuses besides active_set's CONVERGED (0) and MAX_ITER (1): the problem failed its check.
-ASYMMETRIC, INDEFINITE = 2, 3
 
 
 @njit(cache=True, fastmath=True)  # reassociated sums: rounding that δ covers; Q is finite (checked before)
@@ -61,7 +60,7 @@ def _check(A, rel_tol, L):
 
 
 @njit(cache=True)
-def _solve_one(Q, c, tol, rel_tol, max_iter, W, objective, status, n_iter, b):
+def _solve_one(Q, c, tol, rel_tol, dep_tol, max_iter, W, objective, status, n_iter, rays, b):
     k = c.shape[1]
     L = np.zeros((k, k))
     bad = _check(Q[b], rel_tol, L)
@@ -71,37 +70,48 @@ def _solve_one(Q, c, tol, rel_tol, max_iter, W, objective, status, n_iter, b):
     L[:] = 0.0
     perm = np.zeros(k, dtype=np.int64)
     w = np.zeros(k)
-    code, it, _ = active_set_solve(Q[b], c[b], k, w, perm, 0, L, tol[b], max_iter, True)
+    ray = np.zeros(k)
+    code, it, _ = active_set_solve(Q[b], c[b], k, w, perm, 0, L, tol[b], dep_tol, max_iter, True, ray)
     W[b] = w
-    objective[b] = quadratic_value(Q[b], c[b], w, k)
+    if code == UNBOUNDED:
+        objective[b] = np.inf
+        rays[b] = ray
+    else:
+        objective[b] = quadratic_value(Q[b], c[b], w, k)
     status[b] = code
     n_iter[b] = it
 
 
 @njit(cache=True)
-def _solve_serial(Q, c, tol, rel_tol, max_iter, W, objective, status, n_iter):
+def _solve_serial(Q, c, tol, rel_tol, dep_tol, max_iter, W, objective, status, n_iter, rays):
     for b in range(c.shape[0]):
-        _solve_one(Q, c, tol, rel_tol, max_iter, W, objective, status, n_iter, b)
+        _solve_one(Q, c, tol, rel_tol, dep_tol, max_iter, W, objective, status, n_iter, rays, b)
 
 
 @njit(cache=True, parallel=True)
-def _solve_parallel(Q, c, tol, rel_tol, max_iter, W, objective, status, n_iter):
+def _solve_parallel(Q, c, tol, rel_tol, dep_tol, max_iter, W, objective, status, n_iter, rays):
     for b in prange(c.shape[0]):
-        _solve_one(Q, c, tol, rel_tol, max_iter, W, objective, status, n_iter, b)
+        _solve_one(Q, c, tol, rel_tol, dep_tol, max_iter, W, objective, status, n_iter, rays, b)
 
 
-def batched_active_set(Q: np.ndarray, c: np.ndarray, tol: np.ndarray, max_iter: int, rel_tol: float):
-    """(W, objective, status codes, n_iter) for float64 Q (B × k × k), c (B × k), tol (B,).
+def batched_active_set(Q: np.ndarray, c: np.ndarray, tol: np.ndarray, max_iter: int, rel_tol: float,
+                       dep_tol: float = DEPENDENCE_TOL):
+    """(W, objective, status codes, n_iter, rays) for float64 Q (B × k × k), c (B × k), tol (B × k).
 
-    ``rel_tol`` is the relative rounding of the caller's Q (it sets the PSD shift δ). Status
-    codes are :data:`~matroidomp.kernels.active_set.CONVERGED` or ``MAX_ITER``, or
-    :data:`ASYMMETRIC` / :data:`INDEFINITE` for a problem that failed its check (left at w = 0).
+    ``tol`` holds every problem's per-coordinate KKT tolerances; ``rel_tol`` is the relative
+    rounding of the caller's Q (it sets the PSD shift δ); ``dep_tol`` the relative Schur
+    complement below which a column counts as dependent. Status codes are those of
+    :mod:`matroidomp.kernels.status`: CONVERGED, MAX_ITER, UNBOUNDED (objective inf, the
+    problem's row of ``rays`` its certificate), or ASYMMETRIC / INDEFINITE for a problem that
+    failed its check (left at w = 0).
     """
     B, k = c.shape
     W = np.zeros((B, k))
     objective = np.zeros(B)
     status = np.zeros(B, dtype=np.int64)
     n_iter = np.zeros(B, dtype=np.int64)
+    rays = np.zeros((B, k))
     solve = _solve_parallel if B * k * k >= PARALLEL_MIN_WORK and B > 1 else _solve_serial
-    solve(Q, c, tol, float(rel_tol), int(max_iter), W, objective, status, n_iter)
-    return W, objective, status, n_iter
+    solve(Q, c, np.ascontiguousarray(tol, dtype=np.float64), float(rel_tol), float(dep_tol), int(max_iter), W,
+          objective, status, n_iter, rays)
+    return W, objective, status, n_iter, rays

@@ -31,9 +31,9 @@ _FAST = {"reassoc", "contract"}
 
 
 @njit(cache=True, inline="always")
-def _score(r, absolute, tol):
+def _score(r, absolute, tol_i):
     s = abs(r) if absolute else r
-    if abs(s) <= tol:
+    if abs(s) <= tol_i:
         s = 0.0 * s
     return s
 
@@ -61,7 +61,7 @@ def _gram_chunk(rows, w, c, codes, remaining, selected, absolute, tol, lo, hi, r
         r = c[lo + i] - acc[i]
         rho[lo + i] = r
         if not selected[lo + i] and remaining[codes[lo + i]] > 0:
-            s = _score(r, absolute, tol)
+            s = _score(r, absolute, tol[lo + i])
             if best < 0 or s > top:
                 best = lo + i
                 top = s
@@ -82,7 +82,7 @@ def _factor_chunk(G, U, blocks, c, scale, codes, remaining, selected, absolute, 
         r = c[i] - scale * acc
         rho[i] = r
         if not selected[i] and remaining[codes[i]] > 0:
-            s = _score(r, absolute, tol)
+            s = _score(r, absolute, tol[i])
             if best < 0 or s > top:
                 best = i
                 top = s
@@ -209,6 +209,16 @@ def _as_float(x: np.ndarray, name: str, ndim: int) -> np.ndarray:
     return np.ascontiguousarray(x, dtype=np.float32 if x.dtype.itemsize < 4 else x.dtype)
 
 
+def tolerances(tol, n: int) -> np.ndarray:
+    """The per-element tolerances as a contiguous float64 (n,) array (a scalar is broadcast)."""
+    tol = np.asarray(tol, dtype=np.float64)
+    if tol.ndim == 0:
+        return np.full(n, float(tol))
+    if tol.shape != (n,):
+        raise ValueError(f"tol: expected a scalar or ({n},) tolerances, got shape {tol.shape}")
+    return np.ascontiguousarray(tol)
+
+
 def _matroid_inputs(n: int, codes, remaining, selected):
     codes = np.ascontiguousarray(codes, dtype=np.int64)
     remaining = np.ascontiguousarray(remaining, dtype=np.int64)
@@ -222,7 +232,8 @@ def _matroid_inputs(n: int, codes, remaining, selected):
 
 
 def gram_step(rows, w, c, codes, remaining, selected, absolute=False, tol=0.0):
-    """(ρ, best) with ρ = c − rowsᵀw; rows (p × n) = Q[S, :], w (p,). See the module docstring."""
+    """(ρ, best) with ρ = c − rowsᵀw; rows (p × n) = Q[S, :], w (p,); tol scalar or (n,).
+    See the module docstring."""
     rows = _as_float(rows, "rows", 2)
     c = _as_float(c, "c", 1)
     p, n = rows.shape
@@ -232,7 +243,7 @@ def gram_step(rows, w, c, codes, remaining, selected, absolute=False, tol=0.0):
     w = np.ascontiguousarray(w, dtype=acc)
     codes, remaining, selected = _matroid_inputs(n, codes, remaining, selected)
     rho = np.empty(n, dtype=np.result_type(c, acc))
-    args = (rows, w, c, codes, remaining, selected, bool(absolute), float(tol))
+    args = (rows, w, c, codes, remaining, selected, bool(absolute), tolerances(tol, n))
     if n * p >= PARALLEL_MIN_WORK:
         best = _gram_parallel(*args, rho, acc.type(0), GRAM_CHUNK)
     else:
@@ -256,7 +267,7 @@ def factor_step(G, U, blocks, c, scale, codes, remaining, selected, absolute=Fal
     codes, remaining, selected = _matroid_inputs(n, codes, remaining, selected)
     out = np.result_type(c, acc)
     rho = np.empty(n, dtype=out)
-    args = (G, U, blocks, c, out.type(scale), codes, remaining, selected, bool(absolute), float(tol))
+    args = (G, U, blocks, c, out.type(scale), codes, remaining, selected, bool(absolute), tolerances(tol, n))
     if n * d >= PARALLEL_MIN_WORK:
         best = _factor_parallel(*args, rho, acc.type(0), FACTOR_CHUNK)
     else:

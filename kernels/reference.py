@@ -4,7 +4,8 @@ One OMP step, with S the selected set and w its weights::
 
     ρ = c − Q[:, S] w                       Gram path:   rows = Q[S, :]  (p × n)
     ρ_i = c_i − s·⟨g_i, U[b_i]⟩              d-space:     U (B × d), one residual direction per block
-    score = |ρ| if absolute else ρ;  scores with |score| ≤ tol count as 0 (rounding noise)
+    score = |ρ| if absolute else ρ;  scores with |score_i| ≤ tol_i count as 0 (rounding noise;
+                                     tol is a scalar or one tolerance per element)
     feasible_i = not selected_i and remaining[codes_i] > 0
     best = argmax of score over feasible i  (ties → lowest index; −1 if nothing is feasible)
 
@@ -33,8 +34,8 @@ def _masked_argmax(rho, codes, remaining, selected, absolute, tol) -> int:
     return int(np.argmax(np.where(feasible, score, -np.inf)))
 
 
-def feasible_scores(rho: np.ndarray, absolute: bool = False, tol: float = 0.0) -> np.ndarray:
-    """score = |ρ| if absolute else ρ, with |score| ≤ tol set to 0."""
+def feasible_scores(rho: np.ndarray, absolute: bool = False, tol=0.0) -> np.ndarray:
+    """score = |ρ| if absolute else ρ, with |score_i| ≤ tol_i set to 0 (tol scalar or (n,))."""
     score = np.abs(rho) if absolute else rho
     return np.where(np.abs(score) <= tol, 0.0, score).astype(rho.dtype, copy=False)
 

@@ -2,7 +2,7 @@
 
     Gram path      ρ = c − Rᵀw               R = Q[S, :] (p × n), w (p,)
     d-space path   ρᵢ = c_i − s·⟨gᵢ, U[bᵢ]⟩   G (n × d), U (B × d) one residual direction per block
-    score          σ = |ρ| if absolute else ρ, then σ_i := 0 where |σ_i| ≤ tol (rounding noise)
+    score          σ = |ρ| if absolute else ρ, then σ_i := 0 where |σ_i| ≤ tol_i (rounding noise)
     feasible       F = {i : not selected_i and remaining[codes_i] > 0}
     best           argmax_{i ∈ F} σ_i, ties to the lowest index; −1 when F is empty
 
@@ -28,10 +28,11 @@ _FLOATS = (torch.float32, torch.float16, torch.bfloat16)
 
 
 @triton.jit
-def _masked_block_argmax(rho, tol, ABSOLUTE: tl.constexpr, offs, in_range, codes_ptr, remaining_ptr,
+def _masked_block_argmax(rho, tol_ptr, ABSOLUTE: tl.constexpr, offs, in_range, codes_ptr, remaining_ptr,
                          n_domains, selected_ptr, extra_ok, max_ptr, idx_ptr, pid):
     """Store this block's best feasible score and its lowest index (2³¹ − 1 if none is feasible)."""
     score = tl.abs(rho) if ABSOLUTE else rho
+    tol = tl.load(tol_ptr + offs, mask=in_range, other=0.0)
     score = tl.where(tl.abs(score) <= tol, 0.0, score)
     code = tl.load(codes_ptr + offs, mask=in_range, other=-1)
     valid_code = (code >= 0) & (code < n_domains)
@@ -47,7 +48,7 @@ def _masked_block_argmax(rho, tol, ABSOLUTE: tl.constexpr, offs, in_range, codes
 
 @triton.jit
 def _gram_step_kernel(rows_ptr, w_ptr, c_ptr, codes_ptr, remaining_ptr, selected_ptr, rho_ptr,
-                      max_ptr, idx_ptr, tol, p, n, n_domains, stride_row, stride_col,
+                      max_ptr, idx_ptr, tol_ptr, p, n, n_domains, stride_row, stride_col,
                       ABSOLUTE: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_P: tl.constexpr):
     pid = tl.program_id(0)
     offs = pid * BLOCK_N + tl.arange(0, BLOCK_N)
@@ -62,13 +63,13 @@ def _gram_step_kernel(rows_ptr, w_ptr, c_ptr, codes_ptr, remaining_ptr, selected
         acc += tl.sum(tile * wp[:, None], axis=0)
     rho = tl.load(c_ptr + offs, mask=in_range, other=0.0) - acc
     tl.store(rho_ptr + offs, rho, mask=in_range)
-    _masked_block_argmax(rho, tol, ABSOLUTE, offs, in_range, codes_ptr, remaining_ptr, n_domains,
+    _masked_block_argmax(rho, tol_ptr, ABSOLUTE, offs, in_range, codes_ptr, remaining_ptr, n_domains,
                          selected_ptr, in_range, max_ptr, idx_ptr, pid)
 
 
 @triton.jit
 def _factor_step_kernel(g_ptr, u_ptr, blocks_ptr, c_ptr, codes_ptr, remaining_ptr, selected_ptr,
-                        rho_ptr, max_ptr, idx_ptr, scale, tol, n, d, n_blocks, n_domains,
+                        rho_ptr, max_ptr, idx_ptr, scale, tol_ptr, n, d, n_blocks, n_domains,
                         stride_gn, stride_gd, stride_ub, stride_ud,
                         ONE_BLOCK: tl.constexpr, ABSOLUTE: tl.constexpr,
                         BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
@@ -96,7 +97,7 @@ def _factor_step_kernel(g_ptr, u_ptr, blocks_ptr, c_ptr, codes_ptr, remaining_pt
             acc += tl.sum(g * u, axis=1)
     rho = tl.load(c_ptr + offs, mask=in_range, other=0.0) - scale * acc
     tl.store(rho_ptr + offs, rho, mask=in_range)
-    _masked_block_argmax(rho, tol, ABSOLUTE, offs, in_range, codes_ptr, remaining_ptr, n_domains,
+    _masked_block_argmax(rho, tol_ptr, ABSOLUTE, offs, in_range, codes_ptr, remaining_ptr, n_domains,
                          selected_ptr, block_ok, max_ptr, idx_ptr, pid)
 
 
@@ -153,6 +154,16 @@ def _check_common(c, codes, remaining, selected, n: int):
     return selected.view(torch.uint8) if selected.dtype == torch.bool else selected
 
 
+def _tolerances(tol, n: int, device) -> torch.Tensor:
+    """Per-candidate tolerances as an fp32 (n,) tensor on ``device`` (a number is broadcast)."""
+    if isinstance(tol, torch.Tensor):
+        _check_tensor(tol, "tol", 1, (torch.float32,), device)
+        if tol.shape[0] != n:
+            raise ValueError(f"tol: length {tol.shape[0]}, expected n = {n}")
+        return tol
+    return torch.full((n,), float(tol), dtype=torch.float32, device=device)
+
+
 def _finish(rho, top, idx, n_parts):
     out = torch.empty((), dtype=torch.int32, device=rho.device)
     _reduce_argmax_kernel[(1,)](top, idx, out, n_parts, BLOCK=1024)
@@ -165,7 +176,8 @@ def gram_step(rows, w, c, codes, remaining, selected, absolute: bool = False, to
 
     rows (p × n) fp32/fp16/bf16 = Q[S, :]; w (p,) fp32; c (n,) fp32; codes (n,) int32 domain of
     each candidate; remaining (D,) int32 budget left per domain; selected (n,) bool/uint8.
-    Scores with |σ| ≤ tol count as 0 (so rounding noise ties, to the lowest index).
+    Scores with |σ_i| ≤ tol_i count as 0 (so rounding noise ties, to the lowest index); ``tol``
+    is a number or an fp32 (n,) tensor on the same device.
     Returns (ρ (n,) fp32, best 0-d int32 tensor, −1 if nothing is feasible) on the input
     device, without a host synchronisation. Cost: one read of rows, O(pn) flops.
     """
@@ -182,7 +194,7 @@ def gram_step(rows, w, c, codes, remaining, selected, absolute: bool = False, to
     top = torch.empty(n_parts, dtype=torch.float32, device=c.device)
     idx = torch.empty(n_parts, dtype=torch.int32, device=c.device)
     _gram_step_kernel[(n_parts,)](rows, w, c, codes, remaining, selected, rho, top, idx,
-                                  float(tol), p, n, remaining.shape[0], rows.stride(0), rows.stride(1),
+                                  _tolerances(tol, n, c.device), p, n, remaining.shape[0], rows.stride(0), rows.stride(1),
                                   ABSOLUTE=bool(absolute), BLOCK_N=block_n, BLOCK_P=block_p)
     return _finish(rho, top, idx, n_parts)
 
@@ -219,7 +231,7 @@ def factor_step(G, U, blocks, c, scale: float, codes, remaining, selected, absol
     top = torch.empty(n_parts, dtype=torch.float32, device=c.device)
     idx = torch.empty(n_parts, dtype=torch.int32, device=c.device)
     _factor_step_kernel[(n_parts,)](G, U, blocks, c, codes, remaining, selected, rho, top, idx,
-                                    float(scale), float(tol), n, G.shape[1], U.shape[0], remaining.shape[0],
+                                    float(scale), _tolerances(tol, n, c.device), n, G.shape[1], U.shape[0], remaining.shape[0],
                                     G.stride(0), G.stride(1), U.stride(0), U.stride(1),
                                     ONE_BLOCK=one_block, ABSOLUTE=bool(absolute),
                                     BLOCK_N=block_n, BLOCK_D=block_d)

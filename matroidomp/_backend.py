@@ -60,7 +60,8 @@ class Backend:
         """A dataclass result with the named float fields in this backend (e.g. an NNQP's ``w``)."""
         if self.is_numpy:
             return result
-        return dataclasses.replace(result, **{n: self.asarray(getattr(result, n), "float64") for n in names})
+        return dataclasses.replace(result, **{n: self.asarray(getattr(result, n), "float64") for n in names
+                                              if getattr(result, n) is not None})
 
 
 NUMPY = Backend(array_api_compat.array_namespace(np.zeros(0)), "cpu")

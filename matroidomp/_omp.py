@@ -35,11 +35,13 @@ import numpy as np
 from ._backend import detect
 from ._validation import check_nonnegative_scalar, make_rng
 from .kernels import omp_step, reference
+from .kernels.active_set import DEPENDENCE_TOL
 from .kernels.cholesky import cholesky_append, cholesky_solve
+from .kernels.status import CONVERGED, MAX_ITER, UNBOUNDED
 from .matroid import PartitionMatroid
 from ._nnqp import ActiveSetNNQP
 from .objectives import QuadraticUtility
-from .result import STOP_DEPENDENT, STOP_NO_GAIN, STOP_RANK, SelectionResult
+from .result import STOP_NO_GAIN, STOP_RANK, STOP_UNBOUNDED_LEFT, SelectionResult
 
 _ON_NO_GAIN = ("stop", "fill")
 #: The Gram path is chosen when n <= this many times the number of steps (see _use_gram).
@@ -65,23 +67,47 @@ def _operator(u: QuadraticUtility, gram_path: bool, capacity: int, codes: np.nda
 
 
 class _HostSteps:
-    """What a step does besides ρ, shared by the host operators: the selection mask (S and the
-    matroid's codes), the masked arg-max of an unchanged ρ, ρ_j, the randomized rule's pick."""
+    """What a step does besides ρ, shared by the host operators: the selection mask (S, the
+    excluded elements and the matroid's codes), the exact columns of the refit's system, the
+    masked arg-max of an unchanged ρ, ρ_j, the randomized rule's pick.
 
-    def __init__(self, u: QuadraticUtility, kernels, codes: np.ndarray, dtype):
+    Columns Q[S + j, j] are computed in float64 from the rows of G when the utility has G (so
+    the small system is exact even when K was formed in float32), else read from K.
+    """
+
+    def __init__(self, u: QuadraticUtility, capacity: int, kernels, codes: np.ndarray, dtype):
         self.u = u
         self.c = u.c
         self.kernels = kernels
         self.codes = codes
         self.dtype = dtype
-        self.selected = np.zeros(u.n, dtype=bool)
+        self.selected = np.zeros(u.n, dtype=bool)  # selected or excluded: never a candidate again
         self.sel: list[int] = []
+        self.sel_rows = None if u.factor is None else np.empty((capacity, u.factor.shape[1]), dtype=u.factor.dtype)
 
-    def _select(self, j: int) -> None:
+    def column(self, j: int) -> np.ndarray:
+        """Q[S + j, j] in float64 (diagonal last); j is staged in slot |S| until :meth:`commit`."""
+        u, p = self.u, len(self.sel)
+        if self.sel_rows is not None:
+            self.sel_rows[p] = u.scaled_rows(j)
+            col = self.kernels.matvec(self.sel_rows[: p + 1], self.sel_rows[p]) * u.scale
+        else:
+            col = u.gram[self.sel + [j], j].astype(np.float64) * u.scale
+        if u.blocks is not None:
+            col *= u.blocks[self.sel + [j]] == u.blocks[j]
+        col[-1] += u.ridge
+        return col
+
+    def commit(self, j: int) -> None:
+        """Add the staged j to S."""
         self.sel.append(j)
         self.selected[j] = True
 
-    def masked_best(self, rho, remaining, absolute: bool, tol: float) -> int:
+    def exclude(self, j: int) -> None:
+        """Never consider j again (it would make F unbounded)."""
+        self.selected[j] = True
+
+    def masked_best(self, rho, remaining, absolute: bool, tol) -> int:
         """The feasible arg-max of an unchanged ρ under the current mask (a p = 0 step)."""
         empty = np.empty((0, self.u.n), dtype=self.dtype)
         return self.kernels.gram_step(empty, np.empty(0, dtype=self.dtype), rho, self.codes, remaining,
@@ -91,33 +117,30 @@ class _HostSteps:
     def value(rho, j: int) -> float:
         return float(rho[j])
 
-    def random_pick(self, rho, remaining, absolute: bool, tol: float, rng) -> tuple[int, bool]:
+    def random_pick(self, rho, remaining, absolute: bool, tol, rng) -> int:
         """Residual random greedy: a uniform pick among every domain's top rem_d feasible scores."""
         score = reference.feasible_scores(rho, absolute, tol)
         pool = self.kernels.shortlist(score, self.codes, remaining, self.selected)
-        j = int(pool[rng.integers(pool.size)])
-        return j, bool(score[j] > tol)
+        return int(pool[rng.integers(pool.size)])
 
 
 class _GramOperator(_HostSteps):
     """ρ from stored rows of Q = scale·K (∘ block mask) + ridge·I: O(n|S|) per step."""
 
     def __init__(self, u: QuadraticUtility, capacity: int, kernels, codes: np.ndarray):
-        super().__init__(u, kernels, codes, u.gram.dtype)
+        super().__init__(u, capacity, kernels, codes, u.gram.dtype)
         self.rows = np.empty((capacity, u.n), dtype=u.gram.dtype)
 
-    def append(self, j: int) -> np.ndarray:
-        """Store row Q[j, :]; return Q[S + j, j] (float64, diagonal last)."""
-        u, p = self.u, len(self.sel)
-        row = self.rows[p]
+    def column(self, j: int) -> np.ndarray:
+        """Also stage row Q[j, :] for the steps."""
+        u, row = self.u, self.rows[len(self.sel)]
         np.multiply(u.gram[j], u.scale, out=row)
         if u.blocks is not None:
             row *= u.blocks == u.blocks[j]
         row[j] += u.ridge
-        self._select(j)
-        return self.rows[: p + 1, j].astype(np.float64)
+        return super().column(j)
 
-    def step(self, w: np.ndarray, remaining, absolute: bool, tol: float):
+    def step(self, w: np.ndarray, remaining, absolute: bool, tol):
         """Fused (ρ, best): ρ = c − Q[:, S]w and the feasible arg-max of the score."""
         p = len(self.sel)
         return self.kernels.gram_step(self.rows[:p], w[:p].astype(self.rows.dtype), self.u.c, self.codes,
@@ -135,8 +158,7 @@ class _FactorOperator(_HostSteps):
     """
 
     def __init__(self, u: QuadraticUtility, capacity: int, kernels, codes: np.ndarray):
-        super().__init__(u, kernels, codes, u.factor.dtype)
-        self.sel_rows = np.empty((capacity, u.factor.shape[1]), dtype=u.factor.dtype)
+        super().__init__(u, capacity, kernels, codes, u.factor.dtype)
         self.zeros = None if u.row_scale is None else np.zeros(u.n)
         if u.blocks is None:
             self.n_blocks, self.block_codes = 1, np.zeros(u.n, dtype=np.int64)
@@ -144,17 +166,7 @@ class _FactorOperator(_HostSteps):
             self.n_blocks = int(u.blocks.max()) + 1 if u.n else 1
             self.block_codes = u.blocks.astype(np.int64, copy=False)
 
-    def append(self, j: int) -> np.ndarray:
-        u, p = self.u, len(self.sel)
-        self.sel_rows[p] = u.scaled_rows(j)
-        self._select(j)
-        col = self.kernels.matvec(self.sel_rows[: p + 1], self.sel_rows[p]).astype(np.float64) * u.scale
-        if u.blocks is not None:
-            col *= u.blocks[self.sel] == u.blocks[j]
-        col[-1] += u.ridge
-        return col
-
-    def step(self, w: np.ndarray, remaining, absolute: bool, tol: float):
+    def step(self, w: np.ndarray, remaining, absolute: bool, tol):
         """Fused (ρ, best) in one pass over G; the ridge term touches selected (infeasible) rows only."""
         u, p = self.u, len(self.sel)
         wp = w[:p].astype(self.sel_rows.dtype)
@@ -194,29 +206,54 @@ def _use_gram(u: QuadraticUtility, steps: int, precompute) -> bool:
 
 
 class _LeastSquaresFit:
-    """Unconstrained weights on the independent part of S by an incremental Cholesky factor."""
+    """Unconstrained weights (``nonneg=False``) by an incremental Cholesky factor of the
+    independent part of S; a dependent element joins at weight 0 when that keeps F bounded."""
 
     def __init__(self, capacity: int):
         self.L = np.zeros((capacity, capacity))
+        self.Q = np.zeros((capacity, capacity))
         self.pos: list[int] = []  # positions (in selection order) held in the factor
         self.c = np.zeros(capacity)
+        self.w = np.zeros(capacity)
+        self.m = 0
 
-    def add(self, pos: int, q_col: np.ndarray, c_j: float) -> bool:
+    def add(self, q_col: np.ndarray, c_j: float, tol_j: float, max_iter: int) -> tuple[int, int]:
+        """Add the next element; UNBOUNDED (and nothing added) when it is dependent on S with
+        |ρ_j| > tol_j, since then F grows without bound along its null direction."""
         q = q_col[self.pos] if self.pos else np.zeros(0)
-        if not cholesky_append(self.L, len(self.pos), q, q_col[pos], 1e-10):
-            return False
-        self.c[len(self.pos)] = c_j
-        self.pos.append(pos)
-        return True
+        if not cholesky_append(self.L, len(self.pos), q, q_col[-1], DEPENDENCE_TOL):
+            if abs(c_j - float(q_col[:-1] @ self.w[: self.m])) > tol_j:
+                return UNBOUNDED, 0
+            self._store(q_col, c_j)
+            return CONVERGED, 0
+        self._store(q_col, c_j)
+        self.pos.append(self.m - 1)
+        z = cholesky_solve(self.L, self.c[self.pos], len(self.pos))
+        self.w[: self.m] = 0.0
+        self.w[self.pos] = z
+        return CONVERGED, 1
 
-    def weights(self, p: int) -> tuple[np.ndarray, float]:
-        w = np.zeros(p)
-        k = len(self.pos)
-        if k:
-            z = cholesky_solve(self.L, self.c, k)
-            w[self.pos] = z
-            return w, 0.5 * float(self.c[:k] @ z)
-        return w, 0.0
+    def _store(self, q_col: np.ndarray, c_j: float) -> None:
+        m = self.m
+        self.Q[m, : m + 1] = q_col
+        self.Q[: m + 1, m] = q_col
+        self.c[m] = c_j
+        self.w[m] = 0.0
+        self.m = m + 1
+
+    def objective(self) -> float:
+        return 0.5 * float(self.c[: self.m] @ self.w[: self.m])
+
+
+def _refit(fit, q_col: np.ndarray, c_j: float, tol_j: float) -> tuple[int, int]:
+    """Add one element to the fit; a refit that reaches its iteration cap (never seen: the
+    active set terminates) is continued, so the weights are always the exact optimum."""
+    p = fit.m
+    code, n_iter = fit.add(q_col, c_j, tol_j, max_iter=3 * (p + 1) + 10)
+    while code == MAX_ITER:
+        more_code, more = fit.solve(max_iter=3 * (p + 1) + 10, optimal_on_passive=False)
+        code, n_iter = more_code, n_iter + more
+    return code, n_iter
 
 
 def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomized: bool = False,
@@ -224,30 +261,52 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
               backend: str = "auto", device=None) -> SelectionResult:
     """OMP on a :class:`~matroidomp.objectives.QuadraticUtility` under a partition matroid.
 
+    Every step picks a feasible element (largest residual correlation ρ_j, or the randomized
+    rule's uniform pick among each domain's top rem_d) and refits the weights exactly, so
+    ``objective`` and ``history`` are F of the selected sets and ``weights`` attain them.
+    An element whose addition would make F unbounded (the Taylor utility of gradients whose
+    conic hull would hold 0; a dependent element with nonzero ρ when ``nonneg=False``) is not
+    eligible: it is skipped for good (F stays unbounded for every superset) and counted in
+    ``info['n_skipped_unbounded']``; when only such elements remain the run stops with
+    ``stop_reason='only_unbounded_left'``.
+
     Parameters
     ----------
-    utility : the utility F (its ``nonneg`` flag decides between NNQP and least-squares weights).
-    matroid : the per-domain budgets; ``matroid.n`` must equal ``utility.n``.
-    randomized : residual random greedy (authors' rule) instead of the deterministic argmax.
-    seed : int, Generator or None; used only when ``randomized``.
-    on_no_gain : ``'stop'`` or ``'fill'`` (see module docstring).
-    precompute : ``'auto'``, True (form K = GGᵀ) or False (d-space) when the utility holds G.
-    tol : correlations with |ρ| ≤ tol count as zero (no gain; ties broken by lowest index);
-        default eps(dtype)^(2/3)·max|c| — about 20× the rounding noise of a float32 correlation
-        over 500 selected rows, while a gain ρ²/2 below it is under eps relative to c².
-        Elements added at weight 0 (fill, randomized picks) get one final joint refit, so
-        ``weights`` and ``objective`` are exact for the returned set.
-    backend : ``'auto'`` (= ``'numba'``), ``'numba'`` (fused one-pass step kernels,
+    utility : QuadraticUtility
+        The utility F (its ``nonneg`` flag decides between NNQP and least-squares weights).
+    matroid : PartitionMatroid
+        The per-domain budgets; ``matroid.n`` must equal ``utility.n``.
+    randomized : bool, default False
+        Residual random greedy (the authors' rule) instead of the deterministic argmax.
+    seed : int, Generator or None
+        Used only when ``randomized``.
+    on_no_gain : {'stop', 'fill'}
+        What to do when no feasible element has ρ_j > tol_j (see the module docstring).
+    precompute : 'auto', True or False
+        Form K = GGᵀ (True) or stay in d-space (False) when the utility holds G.
+    tol : float, optional
+        Relative, scale-invariant gain tolerance τ: element j has no gain when
+        ρ_j ≤ τ·√Q_jj·max_i |c_i|/√Q_ii, i.e. adding it alone would gain at most τ²/2 of the best
+        single element's utility. Default eps(dtype)^(2/3) — about 20× the rounding noise of a
+        float32 correlation over 500 selected rows; a gain below it is under eps relative to F.
+        The weights are refitted to the same tolerance, so ``objective`` is exact to O(τ²).
+    backend : {'auto', 'numba', 'numpy', 'triton'}
+        ``'auto'`` (= ``'numba'``), ``'numba'`` (fused one-pass step kernels,
         :mod:`matroidomp.kernels.omp_step`) or ``'numpy'`` (the reference,
         :mod:`matroidomp.kernels.reference`); both pick the same elements (ties → lowest index).
         ``'triton'``: the step runs on torch tensors on ``device`` (default ``'cuda'``) through
-        :mod:`matroidomp.kernels.triton_omp_step` (fp32 accumulation; float64 data is rounded to
-        float32 there), the NNQP refit on the host: per step |S| weights go to the device and
-        |S| + 2 numbers come back. :func:`omp`, :func:`omp_gram` and :func:`partitionsel` choose
-        it under ``'auto'`` for CUDA tensors. CPU tensors run only under ``TRITON_INTERPRET=1``.
+        :mod:`matroidomp.kernels.triton_omp_step` (fp32 accumulation), the NNQP refit on the host.
     device : torch device of the ``'triton'`` step; ignored by the host backends.
 
-    Complexity: rank·(O(n|S|) Gram | O(nd) d-space) + O(Σ|S|²) for the Cholesky updates.
+    Returns
+    -------
+    SelectionResult
+        ``stop_reason`` is ``'rank_reached'``, ``'no_positive_gain'`` or
+        ``'only_unbounded_left'``; ``info`` holds ``gram`` (path), ``refit_iterations``,
+        ``tol`` (τ), ``backend`` and ``n_skipped_unbounded``.
+
+    Complexity: rank·(O(n|S|) Gram | O(nd) d-space) + O(Σ|S|²) for the Cholesky updates and
+    O(|S|·d) per step for the exact column of the refit.
     """
     if not isinstance(utility, QuadraticUtility):
         raise TypeError(f"utility: expected a QuadraticUtility, got {type(utility).__name__}")
@@ -264,13 +323,12 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
     op = _operator(utility, gram_path, steps, matroid.codes, backend, device)
     c = utility.c
     data_dtype = np.dtype(np.float32) if backend == "triton" else (utility.gram if gram_path else utility.factor).dtype
-    if tol is None:
-        tol = np.finfo(data_dtype).eps ** (2 / 3) * max(float(np.max(np.abs(c))) if c.size else 0.0, 1e-300)
-    tol = check_nonnegative_scalar(tol, "tol")
+    rtol = np.finfo(data_dtype).eps ** (2 / 3) if tol is None else check_nonnegative_scalar(tol, "tol")
+    tols = utility.tolerances(rtol)
+    step_tols = op.tolerances(tols) if hasattr(op, "tolerances") else tols
     rng = make_rng(seed) if randomized else None
 
-    nnqp_fit = ActiveSetNNQP(steps, tol=tol) if utility.nonneg else None
-    ls_fit = None if utility.nonneg else _LeastSquaresFit(steps)
+    fit = ActiveSetNNQP(steps) if utility.nonneg else _LeastSquaresFit(steps)
     counts = np.zeros(matroid.n_domains, dtype=np.int64)
     order: list[int] = []
     history: list[float] = []
@@ -281,55 +339,39 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
     stale = False  # ρ is out of date: the weights changed since it was computed
     stop = STOP_RANK
     refit_iters = 0
-    unfitted = False  # elements added at weight 0 without a refit (fill, or a randomized pick)
-    for _ in range(steps):
+    skipped = 0
+    while len(order) < steps:
         remaining = matroid.budgets - counts
         if stale:
-            rho, best = op.step(w, remaining, absolute, tol)
+            rho, best = op.step(w, remaining, absolute, step_tols)
             stale = False
         else:  # same ρ: only the mask changed
-            best = op.masked_best(rho, remaining, absolute, tol)
-        if best < 0:
+            best = op.masked_best(rho, remaining, absolute, step_tols)
+        if best < 0:  # every feasible element left would make F unbounded
+            stop = STOP_UNBOUNDED_LEFT
             break
         best_score = abs(op.value(rho, best)) if absolute else op.value(rho, best)
-        if not best_score > tol and on_no_gain == "stop":
+        if not best_score > tols[best] and on_no_gain == "stop":
             stop = STOP_NO_GAIN
             break
-        if randomized:
-            j, gain = op.random_pick(rho, remaining, absolute, tol, rng)
-        else:
-            j, gain = best, best_score > tol
+        j = op.random_pick(rho, remaining, absolute, step_tols, rng) if randomized else best
         p = len(order)
-        q_col = op.append(j)
-        if nnqp_fit is not None:
-            nnqp_fit.extend(q_col, c[j])
-        if gain:
-            if nnqp_fit is not None:
-                _, it = nnqp_fit.solve(max_iter=3 * (p + 1) + 10, optimal_on_passive=True)
-                refit_iters += it
-                w[: p + 1] = nnqp_fit.w[: p + 1]
-                objective = nnqp_fit.objective()
-            elif ls_fit.add(p, q_col, c[j]):
-                w[: p + 1], objective = ls_fit.weights(p + 1)
-            else:
-                op.sel.pop()
-                stop = STOP_DEPENDENT
-                break
+        code, it = _refit(fit, op.column(j), c[j], tols[j])
+        refit_iters += it
+        if code == UNBOUNDED:
+            op.exclude(j)
+            skipped += 1
+            continue
+        op.commit(j)
+        if it:
+            w[: p + 1] = fit.w[: p + 1]
+            objective = fit.objective()
             stale = True
-        else:
-            unfitted = True
         order.append(j)
         counts[matroid.codes[j]] += 1
         history.append(objective)
 
     p = len(order)
-    if unfitted and nnqp_fit is not None:
-        # weight-0 elements were never refitted; one final solve makes w and F exact for S
-        _, it = nnqp_fit.solve(max_iter=3 * p + 10, optimal_on_passive=True)
-        refit_iters += it
-        w[:p] = nnqp_fit.w[:p]
-        objective = nnqp_fit.objective()
-        history[-1] = objective
     idx = np.asarray(order, dtype=np.int64)
     return SelectionResult(
         indices=idx,
@@ -338,8 +380,8 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
         history=np.asarray(history, dtype=np.float64),
         counts=matroid.count_dict(idx),
         stop_reason=stop,
-        info={"gram": gram_path, "refit_iterations": refit_iters, "tol": tol,
-              "backend": "numba" if backend == "auto" else backend},
+        info={"gram": gram_path, "refit_iterations": refit_iters, "tol": rtol,
+              "backend": "numba" if backend == "auto" else backend, "n_skipped_unbounded": skipped},
     )
 
 

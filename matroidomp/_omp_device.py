@@ -11,8 +11,9 @@ n-sized array on the device::
 returns ⟨g_i, U_{b_i}⟩ and the arg-max is a second, masked pass over ρ, as on the host)
 
 then the feasibility mask and the lowest-index arg-max in the same pass. Per step the host sends
-w_S (|S| numbers) and the budgets left (one int per domain), and receives the arg-max, its ρ and
-the new column Q[S, j] (|S| + 2 numbers): the NNQP refit stays on the host. The randomized
+w_S (|S| numbers) and the budgets left (one int per domain), and receives the arg-max and its ρ;
+the refit's column Q[S, j] is computed on the host in float64 (from G when the utility has it):
+the NNQP refit stays on the host. The randomized
 rule's shortlist (per domain its top rem_d feasible scores) is built on the device too.
 Triton accumulates in fp32, so float64 data is rounded to float32 on the device.
 """
@@ -45,30 +46,46 @@ class TritonOperator:
         self.stored = torch.empty((capacity, width), dtype=torch.float32, device=device)
         self.sel: list[int] = []
 
-    def append(self, j: int) -> np.ndarray:
-        """Store row Q[j, :] (Gram) or g_j (d-space); return Q[S + j, j] (float64, diagonal last)."""
+    def tolerances(self, tols: np.ndarray) -> torch.Tensor:
+        """The per-element tolerances on the device (fp32, as the kernels compare them)."""
+        return torch.as_tensor(tols, dtype=torch.float32).to(self.c.device)
+
+    def column(self, j: int) -> np.ndarray:
+        """Stage row Q[j, :] (Gram) or s_j g_j (d-space) in slot |S|; return Q[S + j, j]
+        (float64, diagonal last) — from the rows of G in float64 when the utility has G."""
         u, p = self.u, len(self.sel)
-        self.sel.append(j)
-        self.selected[j] = True
+        sel = self.sel + [j]
         if self.gram_path:
             row = self.data[j].float() * u.scale
             if self.blocks is not None:
                 row = row * (self.blocks == self.blocks[j])
             row[j] += u.ridge
             self.stored[p] = row
-            col = self.stored[: p + 1, j].double()
         else:
             self.stored[p] = self.data[j] if self.row_scale is None else self.data[j].float() * self.row_scale[j]
-            col = (self.stored[: p + 1].double() @ self.stored[p].double()) * u.scale
-            if self.blocks is not None:
-                col = col * (self.blocks[self.sel] == self.blocks[j])
-            col[-1] += u.ridge
-        return col.cpu().numpy()
+        if u.factor is not None:
+            rows = u.scaled_rows(sel).astype(np.float64)
+            col = (rows @ rows[-1]) * u.scale
+        else:
+            col = u.gram[sel, j].astype(np.float64) * u.scale
+        if u.blocks is not None:
+            col = col * (u.blocks[sel] == u.blocks[j])
+        col[-1] += u.ridge
+        return col
+
+    def commit(self, j: int) -> None:
+        """Add the staged j to S."""
+        self.sel.append(j)
+        self.selected[j] = True
+
+    def exclude(self, j: int) -> None:
+        """Never consider j again."""
+        self.selected[j] = True
 
     def _remaining(self, remaining: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(remaining, dtype=torch.int32).to(self.c.device)
 
-    def step(self, w: np.ndarray, remaining, absolute: bool, tol: float):
+    def step(self, w: np.ndarray, remaining, absolute: bool, tol):
         """(ρ on the device, best as an int) for the current weights w_S."""
         p = len(self.sel)
         wp = torch.as_tensor(w[:p], dtype=torch.float32).to(self.c.device)
@@ -94,7 +111,7 @@ class TritonOperator:
             rho[self.sel] -= self.u.ridge * wp  # selected rows only: the arg-max is unaffected
         return rho, int(best)
 
-    def masked_best(self, rho, remaining, absolute: bool, tol: float) -> int:
+    def masked_best(self, rho, remaining, absolute: bool, tol) -> int:
         """The feasible arg-max of an unchanged ρ under the current mask."""
         empty = torch.empty((0, self.u.n), dtype=torch.float32, device=rho.device)
         _, best = tk.gram_step(empty, self.c[:0], rho, self.codes, self._remaining(remaining), self.selected,
@@ -105,14 +122,14 @@ class TritonOperator:
     def value(rho, j: int) -> float:
         return float(rho[j])
 
-    def random_pick(self, rho, remaining, absolute: bool, tol: float, rng) -> tuple[int, bool]:
+    def random_pick(self, rho, remaining, absolute: bool, tol, rng) -> int:
         """Residual random greedy: a uniform pick among every domain's top rem_d feasible scores.
 
         Shortlist on the device, as :func:`matroidomp.kernels.reference.shortlist` (stable sorts:
         ties → lowest index); the host draws the position and reads back one index and one score.
         """
         score = rho.abs() if absolute else rho
-        score = torch.where(score.abs() <= tol, torch.zeros_like(score), score)
+        score = torch.where(score.abs() <= tol, torch.zeros_like(score), score)  # tol: (n,) on the device
         rem = self._remaining(remaining)
         codes = self.codes.long()
         feasible = torch.nonzero(~self.selected & (rem[codes] > 0)).flatten()
@@ -124,5 +141,4 @@ class TritonOperator:
         rank = torch.empty_like(order)
         rank[by_domain] = torch.arange(order.numel(), device=order.device) - starts
         pool = torch.sort(order[rank < rem[dom]]).values
-        j = int(pool[int(rng.integers(pool.numel()))])
-        return j, float(score[j]) > tol
+        return int(pool[int(rng.integers(pool.numel()))])

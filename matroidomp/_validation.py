@@ -34,6 +34,24 @@ def to_numpy(x, name: str) -> np.ndarray:
         raise TypeError(f"{name}: cannot convert object of type {type(x).__name__} to an array") from exc
 
 
+def input_eps(x) -> float:
+    """The relative rounding eps of ``x``'s dtype as the caller gave it (before any upcast).
+
+    float16 and bfloat16 tensors count as such, not as the float32 they are converted to;
+    integer, boolean and non-array input counts as float64.
+    """
+    dtype = getattr(x, "dtype", None)
+    if type(x).__module__.split(".")[0] == "torch":
+        import torch
+
+        return float(torch.finfo(dtype).eps) if dtype.is_floating_point else float(np.finfo(np.float64).eps)
+    try:
+        dtype = np.dtype(dtype) if dtype is not None else np.asarray(x).dtype
+    except TypeError:
+        return float(np.finfo(np.float64).eps)
+    return float(np.finfo(dtype).eps) if dtype.kind == "f" else float(np.finfo(np.float64).eps)
+
+
 def as_float_array(x, name: str, ndim: int, dtype=None) -> np.ndarray:
     """Validate a real array of the given rank; return it as float32 or float64.
 

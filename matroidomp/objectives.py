@@ -30,7 +30,7 @@ from ._validation import (
     to_numpy,
 )
 from .matroid import _encode_labels
-from ._nnqp import CONVERGED, nnqp
+from ._nnqp import coordinate_tolerances, nnqp
 from .setfunction import GainState, SetFunction
 
 #: Learning rates are floored here, as in the authors' code, so that η² stays representable.
@@ -107,6 +107,7 @@ class QuadraticUtility(SetFunction):
             _, codes = _encode_labels(blocks)
             check_length(codes, self.n, "domains", "the number of rows of G")
             self.blocks = codes
+        self._diagonal = None
 
     # ----------------------------------------------------------------- constructors
     @classmethod
@@ -138,7 +139,7 @@ class QuadraticUtility(SetFunction):
         if A.shape[1] != Ga.shape[1]:
             raise ValueError(f"anchors: dimension {A.shape[1]} does not match G's {Ga.shape[1]}")
         eta = max(check_nonnegative_scalar(lr, "lr"), LR_FLOOR)
-        s = None
+        s = None  # row scale
         if normalize:
             s = _inverse_row_norms(Ga, "G")
             A = A * _inverse_row_norms(A, "anchors")[:, None].astype(A.dtype)
@@ -154,7 +155,9 @@ class QuadraticUtility(SetFunction):
         if s is not None:
             corr *= s
         c = eta * corr + 0.5 * eta**2 * sq_norms
-        return cls(c, factor=Ga, row_scale=s, scale=eta**2, blocks=domains, nonneg=nonneg)
+        out = cls(c, factor=Ga, row_scale=s, scale=eta**2, blocks=domains, nonneg=nonneg)
+        out._diagonal = eta**2 * sq_norms  # Q_ii = η²‖s_i g_i‖², known without another pass
+        return out
 
     @classmethod
     def from_gram(cls, K, c, lam: float = 0.0, *, nonneg: bool = True, domains=None) -> "QuadraticUtility":
@@ -190,6 +193,31 @@ class QuadraticUtility(SetFunction):
         out.gram = gram
         return out
 
+    def diagonal(self) -> np.ndarray:
+        """Q_ii = scale·K_ii + ridge as a float64 n-vector (one O(nd) pass over G, cached)."""
+        if self._diagonal is None:
+            if self.gram is not None:
+                sq = np.diagonal(self.gram).astype(np.float64)
+            else:
+                sq = np.empty(self.n)
+                step = max(1, _BLOCK_ENTRIES // max(self.factor.shape[1], 1))
+                for lo in range(0, self.n, step):
+                    block = self.factor[lo:lo + step].astype(np.float64)
+                    np.einsum("ij,ij->i", block, block, out=sq[lo:lo + step])
+                if self.row_scale is not None:
+                    sq *= self.row_scale**2
+            self._diagonal = self.scale * sq
+        return self._diagonal + self.ridge
+
+    def tolerances(self, rtol: float) -> np.ndarray:
+        """Scale-invariant per-element tolerances tol_i = rtol·√Q_ii·max_j |c_j|/√Q_jj.
+
+        ρ_i ≤ tol_i says element i gains at most rtol²/2 times the best single element's
+        utility max_j c_j²/(2Q_jj): rescaling one gradient (a row 10⁵× larger) moves neither
+        its own tolerance relative to its correlations nor anyone else's.
+        """
+        return coordinate_tolerances(self.diagonal(), self.c, rtol)
+
     def scaled_rows(self, rows) -> np.ndarray:
         """The rows s_i g_i of SG (G's dtype; a copy of |rows| rows only)."""
         if self.row_scale is None:
@@ -214,18 +242,27 @@ class QuadraticUtility(SetFunction):
 
     # ----------------------------------------------------------------- evaluation
     def solve(self, indices) -> tuple[float, np.ndarray]:
-        """(F(S), w_S): the exact optimum on support S."""
+        """(F(S), w_S): the exact optimum on support S; (inf, a ray) when F(S) is unbounded.
+
+        With ``nonneg`` the NNQP on S is solved exactly (:func:`matroidomp.nnqp`; F(S) = +∞ when
+        some v ≥ 0 on S has Qv = 0 and cᵀv > 0, e.g. the Taylor utility of gradients whose
+        conic hull holds 0). Without it the least-squares optimum, and +∞ when c_S is not in
+        the range of Q_SS.
+        """
         S = check_indices(indices, self.n)
         if S.size == 0:
             return 0.0, np.zeros(0)
         Q = self.q_columns(S)
         cS = self.c[S]
         if self.nonneg:
-            res = nnqp(Q, cS, tol=1e-12 * float(np.max(np.abs(cS))))  # relative: c may be ~lr ≪ 1
-            if res.status != CONVERGED:  # pragma: no cover - finite termination in practice
+            res = nnqp(Q, cS, max_iter=100 * (S.size + 10))
+            if res.status == "max_iter":  # pragma: no cover - finite termination in practice
                 raise RuntimeError(f"NNQP on {S.size} elements did not converge")
-            return float(res.objective), res.w
-        w = np.linalg.lstsq(Q, cS, rcond=None)[0]
+            return float(res.objective), (res.ray if res.unbounded else res.w)
+        w, *_ = np.linalg.lstsq(Q, cS, rcond=None)
+        residual = cS - Q @ w
+        if np.max(np.abs(residual), initial=0.0) > 1e-8 * max(float(np.max(np.abs(cS))), 1e-300):
+            return np.inf, residual  # c_S ∉ range(Q_SS): the objective grows along the residual
         return float(cS @ w - 0.5 * w @ Q @ w), w
 
     def value(self, indices) -> float:

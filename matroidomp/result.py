@@ -11,7 +11,7 @@ from ._validation import to_numpy
 #: Why a solver stopped.
 STOP_RANK = "rank_reached"  # every domain budget is filled (a basis of the matroid)
 STOP_NO_GAIN = "no_positive_gain"  # no feasible element improves the objective
-STOP_DEPENDENT = "linear_dependence"  # unconstrained OMP: next column is dependent on the selected ones
+STOP_UNBOUNDED_LEFT = "only_unbounded_left"  # OMP: each feasible element left would make F unbounded
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,9 @@ class SelectionResult:
     counts : dict
         ``{domain: number selected}`` for every domain of the matroid.
     stop_reason : str
-        ``'rank_reached'``, ``'no_positive_gain'`` or ``'linear_dependence'``.
+        ``'rank_reached'`` (every budget filled), ``'no_positive_gain'`` (no feasible element
+        improves the objective) or ``'only_unbounded_left'`` (OMP: every feasible element left
+        would make the utility unbounded; see :func:`~matroidomp.solve_omp`).
     """
 
     indices: np.ndarray

@@ -383,7 +383,8 @@ _COMPILE_SCRIPT = textwrap.dedent("""
         assert "cubin" in triton.compile(src, target=GPUTarget("cuda", 90, 32)).asm
 
     per_candidate = dict(c_ptr="*fp32", codes_ptr="*i32", remaining_ptr="*i32", selected_ptr="*u8",
-                         rho_ptr="*fp32", max_ptr="*fp32", idx_ptr="*i32", tol="fp32", n="i32", n_domains="i32")
+                         rho_ptr="*fp32", max_ptr="*fp32", idx_ptr="*i32", tol_ptr="*fp32", n="i32",
+                         n_domains="i32")
     compile_for_h100(s._gram_step_kernel, dict(per_candidate, rows_ptr="*bf16", w_ptr="*fp32", p="i32",
                      stride_row="i32", stride_col="i32"), dict(ABSOLUTE=True, BLOCK_N=256, BLOCK_P=16))
     for g_type, one_block in (("*bf16", True), ("*fp16", False)):
