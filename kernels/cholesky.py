@@ -14,7 +14,28 @@ from numba import njit
 
 @njit(cache=True)
 def forward_substitution(L, b, p, out):
-    """Solve L[:p, :p] x = b[:p] into ``out[:p]`` (L lower triangular)."""
+    """Solve L[:p, :p] x = b[:p] into ``out[:p]`` (L lower triangular): O(p²), in place.
+
+    Parameters
+    ----------
+    L : numpy.ndarray of float64, shape (capacity, capacity)
+        Its leading p × p block is lower triangular with a nonzero diagonal.
+    b : numpy.ndarray of float64, shape (>= p,)
+    p : int
+    out : numpy.ndarray of float64, shape (>= p,)
+        Receives x.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> L = np.zeros((3, 3))  # capacity 3; factor of A = [[4, 2], [2, 3]] grown one column at a time
+    >>> cholesky_append(L, 0, np.zeros(0), 4.0, 1e-12), cholesky_append(L, 1, np.array([2.0]), 3.0, 1e-12)
+    (True, True)
+    >>> y = np.empty(2)
+    >>> forward_substitution(L, np.array([4.0, 3.0]), 2, y)
+    >>> y.round(6).tolist()
+    [2.0, 0.707107]
+    """
     for i in range(p):
         acc = b[i]
         for t in range(i):
@@ -24,9 +45,29 @@ def forward_substitution(L, b, p, out):
 
 @njit(cache=True)
 def backward_substitution_transposed(L, y, p, out):
-    """Solve L[:p, :p]^T x = y[:p] into ``out[:p]``.
+    """Solve L[:p, :p]^T x = y[:p] into ``out[:p]``: O(p²), in place.
 
     Column-oriented on Lᵀ, i.e. it sweeps the rows of L contiguously (row-major friendly).
+
+    Parameters
+    ----------
+    L : numpy.ndarray of float64, shape (capacity, capacity)
+    y : numpy.ndarray of float64, shape (>= p,)
+    p : int
+    out : numpy.ndarray of float64, shape (>= p,)
+        Receives x.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> L = np.zeros((3, 3))  # capacity 3; factor of A = [[4, 2], [2, 3]] grown one column at a time
+    >>> cholesky_append(L, 0, np.zeros(0), 4.0, 1e-12), cholesky_append(L, 1, np.array([2.0]), 3.0, 1e-12)
+    (True, True)
+    >>> y, x = np.empty(2), np.empty(2)
+    >>> forward_substitution(L, np.array([4.0, 3.0]), 2, y)
+    >>> backward_substitution_transposed(L, y, 2, x)
+    >>> x.round(6).tolist()  # A x = (4, 3)
+    [0.75, 0.5]
     """
     for i in range(p):
         out[i] = y[i]
@@ -39,7 +80,27 @@ def backward_substitution_transposed(L, y, p, out):
 
 @njit(cache=True)
 def cholesky_solve(L, b, p):
-    """x = (L L^T)^{-1} b on the leading p x p block: O(p^2)."""
+    """x = (L Lᵀ)⁻¹ b on the leading p × p block: two triangular solves, O(p²).
+
+    Parameters
+    ----------
+    L : numpy.ndarray of float64, shape (capacity, capacity)
+    b : numpy.ndarray of float64, shape (>= p,)
+    p : int
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (p,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> L = np.zeros((3, 3))  # capacity 3; factor of A = [[4, 2], [2, 3]] grown one column at a time
+    >>> cholesky_append(L, 0, np.zeros(0), 4.0, 1e-12), cholesky_append(L, 1, np.array([2.0]), 3.0, 1e-12)
+    (True, True)
+    >>> cholesky_solve(L, np.array([6.0, 5.0]), 2).round(6).tolist()
+    [1.0, 1.0]
+    """
     y = np.empty(p)
     x = np.empty(p)
     forward_substitution(L, b, p, y)
@@ -49,10 +110,39 @@ def cholesky_solve(L, b, p):
 
 @njit(cache=True)
 def cholesky_append(L, p, q, d, rel_tol):
-    """Grow the factor of A (p x p) to that of [[A, q], [q^T, d]]; O(p^2).
+    """Grow the factor of A (p × p) to that of [[A, q], [qᵀ, d]] in place: O(p²).
 
-    Returns False, leaving ``L`` unchanged, when the Schur complement d - |L^{-1} q|^2 is
-    <= rel_tol * d, i.e. the new column is (numerically) linearly dependent on the others.
+    Returns False, leaving ``L`` unchanged, when the Schur complement d − |L⁻¹ q|² is
+    <= rel_tol · d, i.e. the new column is (numerically) linearly dependent on the others.
+
+    Parameters
+    ----------
+    L : numpy.ndarray of float64, shape (capacity, capacity), capacity > p
+        Leading p × p block: the factor of A; row p is written.
+    p : int
+        Current size.
+    q : numpy.ndarray of float64, shape (>= p,)
+        The new column's entries against the current ones.
+    d : float
+        The new diagonal entry.
+    rel_tol : float
+        Relative threshold of the dependence test.
+
+    Returns
+    -------
+    bool
+        Whether the factor grew.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> L = np.zeros((3, 3))  # capacity 3; factor of A = [[4, 2], [2, 3]] grown one column at a time
+    >>> cholesky_append(L, 0, np.zeros(0), 4.0, 1e-12), cholesky_append(L, 1, np.array([2.0]), 3.0, 1e-12)
+    (True, True)
+    >>> L[:2, :2].round(6).tolist()
+    [[2.0, 0.0], [1.0, 1.414214]]
+    >>> cholesky_append(L, 2, np.array([4.0, 2.0]), 4.0, 1e-12)  # Schur complement 4 − |L⁻¹q|² = 0: dependent
+    False
     """
     row = np.empty(p)
     forward_substitution(L, q, p, row)

@@ -32,6 +32,7 @@ _FAST = {"reassoc", "contract"}
 
 @njit(cache=True, inline="always")
 def _score(r, absolute, tol_i):
+    """The score of one element: |r| or r, 0 within the tolerance."""
     s = abs(r) if absolute else r
     if abs(s) <= tol_i:
         s = 0.0 * s
@@ -103,6 +104,7 @@ def _reduce(bests, tops):
 
 @njit(cache=True, parallel=True)
 def _gram_parallel(rows, w, c, codes, remaining, selected, absolute, tol, rho, zero, chunk):
+    """:func:`_gram_chunk` over all chunks in parallel, then the index-ordered reduction."""
     n = c.shape[0]
     n_chunks = (n + chunk - 1) // chunk
     bests = np.empty(n_chunks, dtype=np.int64)
@@ -116,6 +118,7 @@ def _gram_parallel(rows, w, c, codes, remaining, selected, absolute, tol, rho, z
 
 @njit(cache=True, parallel=True)
 def _factor_parallel(G, U, blocks, c, scale, codes, remaining, selected, absolute, tol, rho, zero, chunk):
+    """:func:`_factor_chunk` over all chunks in parallel, then the index-ordered reduction."""
     n = c.shape[0]
     n_chunks = (n + chunk - 1) // chunk
     bests = np.empty(n_chunks, dtype=np.int64)
@@ -136,6 +139,7 @@ def _worse(score, a, b):
 
 @njit(cache=True)
 def _sift_down(score, heap, lo, size, t):
+    """Restore the min-heap (worst on top) of one domain's slice below position t."""
     while True:
         worst = t
         for child in (2 * t + 1, 2 * t + 2):
@@ -185,6 +189,7 @@ def _shortlist(score, codes, remaining, selected):
 
 @njit(cache=True, fastmath=_FAST)
 def _matvec(A, x, out):
+    """out = A x, accumulated in float64."""
     for i in range(A.shape[0]):
         acc = 0.0
         for j in range(A.shape[1]):
@@ -194,6 +199,7 @@ def _matvec(A, x, out):
 
 @njit(cache=True, fastmath=_FAST)
 def _rmatvec(A, w, out):
+    """out = Aᵀw in out's dtype."""
     out[:] = 0
     for t in range(A.shape[0]):
         wt = w[t]
@@ -203,6 +209,7 @@ def _rmatvec(A, w, out):
 
 # ----------------------------------------------------------------------------- wrappers
 def _as_float(x: np.ndarray, name: str, ndim: int) -> np.ndarray:
+    """``x`` as a contiguous float32/float64 array of ``ndim`` dimensions (float16 widened)."""
     x = np.asarray(x)
     if x.ndim != ndim or x.dtype.kind != "f":
         raise ValueError(f"{name}: expected a {ndim}-D float array, got {x.dtype} of shape {x.shape}")
@@ -210,7 +217,27 @@ def _as_float(x: np.ndarray, name: str, ndim: int) -> np.ndarray:
 
 
 def tolerances(tol, n: int) -> np.ndarray:
-    """The per-element tolerances as a contiguous float64 (n,) array (a scalar is broadcast)."""
+    """The per-element tolerances as a contiguous float64 (n,) array (a scalar is broadcast).
+
+    Parameters
+    ----------
+    tol : float or array-like of shape (n,)
+    n : int
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (n,)
+
+    Raises
+    ------
+    ValueError
+        When ``tol`` is an array of another shape.
+
+    Examples
+    --------
+    >>> tolerances(1e-9, 3).tolist()
+    [1e-09, 1e-09, 1e-09]
+    """
     tol = np.asarray(tol, dtype=np.float64)
     if tol.ndim == 0:
         return np.full(n, float(tol))
@@ -220,6 +247,7 @@ def tolerances(tol, n: int) -> np.ndarray:
 
 
 def _matroid_inputs(n: int, codes, remaining, selected):
+    """(codes, remaining, selected) as contiguous int64/int64/bool arrays, shapes and codes checked."""
     codes = np.ascontiguousarray(codes, dtype=np.int64)
     remaining = np.ascontiguousarray(remaining, dtype=np.int64)
     selected = np.ascontiguousarray(selected, dtype=np.bool_)
@@ -232,8 +260,54 @@ def _matroid_inputs(n: int, codes, remaining, selected):
 
 
 def gram_step(rows, w, c, codes, remaining, selected, absolute=False, tol=0.0):
-    """(ρ, best) with ρ = c − rowsᵀw; rows (p × n) = Q[S, :], w (p,); tol scalar or (n,).
-    See the module docstring."""
+    """(ρ, best) with ρ = c − rowsᵀw and best the feasible arg-max: one fused O(pn) pass (numba).
+
+    One step of OMP on the Gram path: ρ = c − Q[:, S] w_S from the |S| = p rows Q[S, :], then
+    the partition-matroid mask and the lowest-index arg-max of the score (module docstring).
+
+    Parameters
+    ----------
+    rows : array-like of float, shape (p, n)
+        Q[S, :], float16/32/64 (float32 accumulation below float64).
+    w : array-like of float, shape (p,)
+        The weights w_S.
+    c : array-like of float, shape (n,)
+    codes : array-like of int, shape (n,)
+        Domain code of every element, in [0, len(remaining)).
+    remaining : array-like of int, shape (D,)
+        Budget left in every domain (k_d − |S ∩ domain d|).
+    selected : array-like of bool, shape (n,)
+        Membership of S.
+    absolute : bool, default False
+        Rank by |ρ| (OMP without sign constraints) instead of ρ.
+    tol : float or array-like of shape (n,), default 0.0
+        Scores with |score_i| <= tol_i count as 0 (rounding noise).
+
+    Returns
+    -------
+    rho : numpy.ndarray, shape (n,)
+        The residual correlations.
+    best : int
+        The feasible element of largest score (ties: lowest index); −1 if none is feasible.
+
+    Raises
+    ------
+    ValueError
+        When an array has the wrong number of dimensions, a non-float dtype or a shape that does
+        not match the others, or a code (or block) is out of range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Q = np.array([[2.0, 1.0, 0.0], [1.0, 2.0, 0.0], [0.0, 0.0, 1.0]])
+    >>> c = np.array([1.0, 1.0, 0.2])
+    >>> codes, selected = np.array([0, 0, 1]), np.array([True, False, False])  # S = {0}
+    >>> rho, best = gram_step(Q[[0]], np.array([0.5]), c, codes, np.array([1, 1]), selected)
+    >>> rho.tolist(), best  # ρ = c − Q[:, S] w
+    ([0.0, 0.5, 0.2], 1)
+    >>> gram_step(Q[[0]], np.array([0.5]), c, codes, np.array([0, 1]), selected)[1]  # domain 0 full
+    2
+    """
     rows = _as_float(rows, "rows", 2)
     c = _as_float(c, "c", 1)
     p, n = rows.shape
@@ -252,7 +326,56 @@ def gram_step(rows, w, c, codes, remaining, selected, absolute=False, tol=0.0):
 
 
 def factor_step(G, U, blocks, c, scale, codes, remaining, selected, absolute=False, tol=0.0):
-    """(ρ, best) with ρ_i = c_i − scale·⟨g_i, U[blocks_i]⟩; G (n × d), U (B × d), blocks (n,)."""
+    """(ρ, best) with ρ_i = c_i − scale·⟨g_i, U[blocks_i]⟩: one fused O(nd) pass over G (numba).
+
+    One step of OMP in d-space (never n × n): ρ_i = c_i − scale·⟨g_i, U[blocks_i]⟩, one
+    residual direction per block (one block, or one per domain for the block-diagonal IWD
+    utility), then the mask and the arg-max as :func:`gram_step`.
+
+    Parameters
+    ----------
+    G : array-like of float, shape (n, d)
+        The rows g_i.
+    U : array-like of float, shape (B, d)
+        Residual directions (B >= 1).
+    blocks : array-like of int, shape (n,)
+        The direction of every element, in [0, B).
+    c : array-like of float, shape (n,)
+    scale : float
+        s (η² for the Taylor utility, 1 for gradient matching).
+    codes : array-like of int, shape (n,)
+        Domain code of every element, in [0, len(remaining)).
+    remaining : array-like of int, shape (D,)
+        Budget left in every domain (k_d − |S ∩ domain d|).
+    selected : array-like of bool, shape (n,)
+        Membership of S.
+    absolute : bool, default False
+        Rank by |ρ| (OMP without sign constraints) instead of ρ.
+    tol : float or array-like of shape (n,), default 0.0
+        Scores with |score_i| <= tol_i count as 0 (rounding noise).
+
+    Returns
+    -------
+    rho : numpy.ndarray, shape (n,)
+    best : int
+        −1 if nothing is feasible.
+
+    Raises
+    ------
+    ValueError
+        When an array has the wrong number of dimensions, a non-float dtype or a shape that does
+        not match the others, or a code (or block) is out of range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> G = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    >>> U = np.array([[0.5, 0.25]])  # one residual direction, for every element (blocks = 0)
+    >>> rho, best = factor_step(G, U, np.zeros(3, dtype=np.int64), np.array([1.0, 1.0, 0.2]), 2.0,
+    ...                         np.array([0, 0, 1]), np.array([1, 1]), np.zeros(3, dtype=bool))
+    >>> rho.tolist(), best  # ρ_i = c_i − 2⟨g_i, u⟩
+    ([0.0, 0.5, -1.3], 1)
+    """
     G = _as_float(G, "G", 2)
     U = _as_float(U, "U", 2)
     c = _as_float(c, "c", 1)
@@ -277,7 +400,30 @@ def factor_step(G, U, blocks, c, scale, codes, remaining, selected, absolute=Fal
 
 def matvec(A, x):
     """A x in float64 for the small (|S| × d) products of a step, serial: BLAS threads would
-    contend with the threads of the parallel kernels (a wake-up costs milliseconds when loaded)."""
+    contend with the threads of the parallel kernels (a wake-up costs milliseconds when loaded).
+
+    Parameters
+    ----------
+    A : array-like of float, shape (m, d)
+    x : array-like of float, shape (d,)
+        Cast to A's dtype (float32 products are exact in float64).
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (m,)
+
+    Raises
+    ------
+    ValueError
+        When ``A`` is not a 2-D float array or ``x`` not a 1-D one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], dtype=np.float32)
+    >>> matvec(A, np.array([1.0, 2.0], dtype=np.float32)).tolist()
+    [1.0, 2.0, 3.0]
+    """
     A = _as_float(A, "A", 2)
     out = np.empty(A.shape[0])
     _matvec(A, np.ascontiguousarray(_as_float(x, "x", 1), dtype=A.dtype), out)
@@ -285,7 +431,30 @@ def matvec(A, x):
 
 
 def rmatvec(A, w):
-    """Aᵀw (serial, see :func:`matvec`): the residual direction Σ_t w_t a_t."""
+    """Aᵀw (serial, see :func:`matvec`): the residual direction Σ_t w_t a_t.
+
+    Parameters
+    ----------
+    A : array-like of float, shape (m, d)
+    w : array-like of float, shape (m,)
+
+    Returns
+    -------
+    numpy.ndarray, shape (d,)
+        float32, or float64 when either input is float64.
+
+    Raises
+    ------
+    ValueError
+        When ``A`` is not a 2-D float array or ``w`` not a 1-D one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    >>> rmatvec(A, np.array([1.0, 1.0, 1.0])).tolist()  # Σ_t w_t a_t
+    [2.0, 2.0]
+    """
     A = _as_float(A, "A", 2)
     acc = accumulation_dtype(A, _as_float(w, "w", 1))
     out = np.empty(A.shape[1], dtype=acc)
@@ -294,7 +463,34 @@ def rmatvec(A, w):
 
 
 def shortlist(score, codes, remaining, selected):
-    """Sorted indices: per domain d its top remaining[d] feasible elements by score (ties → lowest index)."""
+    """The residual random greedy shortlist: per domain d its top remaining[d] feasible elements by score.
+
+    One scan with a bounded heap per domain, O(n log k); ties go to the lowest index.
+
+    Parameters
+    ----------
+    score : array-like of float, shape (n,)
+    codes : array-like of int, shape (n,)
+    remaining : array-like of int, shape (D,)
+    selected : array-like of bool, shape (n,)
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        Sorted indices (at most sum(remaining)).
+
+    Raises
+    ------
+    ValueError
+        When ``score`` is not a 1-D float array, or the shapes or codes do not match.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> score = np.array([0.3, 0.9, 0.1, 0.5, 0.7])
+    >>> shortlist(score, np.array([0, 0, 0, 1, 1]), np.array([2, 1]), np.zeros(5, dtype=bool)).tolist()
+    [0, 1, 4]
+    """
     score = _as_float(score, "score", 1)
     codes, remaining, selected = _matroid_inputs(score.shape[0], codes, remaining, selected)
     return _shortlist(score, codes, remaining, selected)

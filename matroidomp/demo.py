@@ -69,11 +69,45 @@ _ANCHOR_TOPIC = 0.3  # their extra weight in a minority anchor
 
 
 def _unit_rows(X: np.ndarray) -> np.ndarray:
+    """Rows of ``X`` scaled to unit L2 norm."""
     return X / np.linalg.norm(X, axis=-1, keepdims=True)
 
 
 def make_data(n: int, d: int, seed: int):
-    """Seeded pool ``(G, labels, anchors)``: float32 unit gradients, int labels, validation anchors."""
+    """Seeded pool ``(G, labels, anchors)``: n unit gradients g_i in R^d from four imbalanced domains.
+
+    The gradient model of the module docstring: domain shares 50/25/15/10 % (:data:`DOMAIN_SHARES`),
+    12 topic directions per domain, 30 % of the examples carrying their topic with a negative
+    sign, and two validation anchors per domain.
+
+    Parameters
+    ----------
+    n : int
+        Pool size (at least 40 keeps every domain populated).
+    d : int
+        Gradient dimension.
+    seed : int
+        Seed of the only random generator used.
+
+    Returns
+    -------
+    G : numpy.ndarray of float32, shape (n, d)
+        Unit-norm rows.
+    labels : numpy.ndarray of int64, shape (n,)
+        Domain 0..3 of each row, in random order.
+    anchors : numpy.ndarray of float32, shape (8, d)
+        Unit-norm validation gradients, two per domain.
+
+    Examples
+    --------
+    >>> G, labels, anchors = make_data(40, 16, seed=0)
+    >>> G.shape, G.dtype.name, anchors.shape
+    ((40, 16), 'float32', (8, 16))
+    >>> np.bincount(labels).tolist()
+    [20, 10, 6, 4]
+    >>> bool(np.allclose(np.linalg.norm(G, axis=1), 1, atol=1e-6))
+    True
+    """
     rng = np.random.default_rng(seed)
     shares = np.asarray(DOMAIN_SHARES)
     n_dom = shares.size
@@ -87,6 +121,7 @@ def make_data(n: int, d: int, seed: int):
     means = _unit_rows(np.sqrt(_SHARED) * shared + np.sqrt(1 - _SHARED) * own)
 
     def noise(m: int) -> np.ndarray:
+        """m rows of N(0, I/d) noise."""
         return rng.standard_normal((m, d)) / np.sqrt(d)
 
     signs = np.where(rng.random(n) < _NEGATIVE, -1.0, 1.0)
@@ -108,16 +143,19 @@ def make_data(n: int, d: int, seed: int):
 
 
 def _random(G, labels, anchors, k, lr, budgets, seed):
+    """k indices uniformly at random."""
     return np.random.default_rng([seed, 1]).choice(G.shape[0], size=k, replace=False)
 
 
 def _stratified(G, labels, anchors, k, lr, budgets, seed):
+    """k_d indices uniformly at random inside every domain d."""
     rng = np.random.default_rng([seed, 2])
     parts = [rng.choice(np.flatnonzero(labels == dom), size=kd, replace=False) for dom, kd in budgets.items()]
     return np.concatenate(parts).astype(np.int64)
 
 
 def _per_domain_omp(G, labels, anchors, k, lr, budgets, seed):
+    """Nonnegative OMP inside every domain with its budget, each matching the full target."""
     parts = []
     for dom, kd in budgets.items():
         members = np.flatnonzero(labels == dom)
@@ -128,15 +166,18 @@ def _per_domain_omp(G, labels, anchors, k, lr, budgets, seed):
 
 
 def _agnostic_omp(G, labels, anchors, k, lr, budgets, seed):
+    """Nonnegative OMP under |S| <= k, domains ignored."""
     utility = QuadraticUtility.taylor(G, anchors, lr)
     return solve_omp(utility, PartitionMatroid.cardinality(G.shape[0], k), on_no_gain="fill").indices
 
 
 def _partitionsel(G, labels, anchors, k, lr, budgets, seed):
+    """PartitionSel: nonnegative OMP under the proportional budgets."""
     return partitionsel(G, labels, k, anchors=anchors, lr=lr, budgets=budgets).indices
 
 
 def _partitionsel_randomized(G, labels, anchors, k, lr, budgets, seed):
+    """PartitionSel with the authors' residual random greedy rule."""
     return partitionsel(G, labels, k, anchors=anchors, lr=lr, budgets=budgets, randomized=True,
                         seed=np.random.default_rng([seed, 3])).indices
 
@@ -146,11 +187,42 @@ _RUNNERS = dict(zip(METHODS, (_partitionsel, _random, _stratified, _per_domain_o
 
 
 def run(n: int, d: int, k: int, seed: int = 0, lr: float = 2e-4) -> tuple[list[dict], dict]:
-    """Run every method on one seeded instance; return (rows, info).
+    """Run every method of :data:`METHODS` on one seeded instance and score F(S) exactly; return (rows, info).
 
-    Each row: ``method``, ``indices``, ``objective`` (F(S), exact), ``counts`` ({domain: count}),
-    ``conflicting_pairs`` and ``time_s`` (selection wall time, utility construction included).
-    ``info``: ``budgets`` and ``sizes`` ({domain: k_d} and {domain: n_d}).
+    Parameters
+    ----------
+    n, d, k : int
+        Pool size, gradient dimension and number of examples selected (0 <= k <= n).
+    seed : int, default 0
+        Seed of the data and of the randomized methods.
+    lr : float, default 2e-4
+        Learning rate η of the Taylor utility.
+
+    Returns
+    -------
+    rows : list of dict
+        One per method, in :data:`METHODS` order: ``method``, ``indices``, ``objective``
+        (F(S), exact), ``counts`` ({domain: count}), ``conflicting_pairs`` and ``time_s``
+        (selection wall time, utility construction included).
+    info : dict
+        ``budgets`` and ``sizes`` ({domain: k_d} and {domain: n_d}).
+
+    Raises
+    ------
+    ValueError
+        When k > n or a domain is empty (n too small).
+
+    Examples
+    --------
+    >>> rows, info = run(40, 16, 8)
+    >>> info["budgets"], info["sizes"]
+    ({0: 4, 1: 2, 2: 1, 3: 1}, {0: 20, 1: 10, 2: 6, 3: 4})
+    >>> [(r["method"], r["counts"][3]) for r in rows[:2]]
+    [('PartitionSel', 1), ('random', 1)]
+    >>> all(sum(r["counts"].values()) == 8 for r in rows)  # every method selects exactly k
+    True
+    >>> rows[0]["counts"] == info["budgets"]  # PartitionSel meets every budget exactly
+    True
     """
     G, labels, anchors = make_data(n, d, seed)
     budgets = proportional_budgets(labels, k)
@@ -171,7 +243,30 @@ def run(n: int, d: int, k: int, seed: int = 0, lr: float = 2e-4) -> tuple[list[d
 
 
 def format_table(rows: list[dict], budgets: dict) -> str:
-    """The result table as text: one line per method."""
+    """The result table as text: one line per method (F(S), F / best, counts, conflicts, time).
+
+    Parameters
+    ----------
+    rows : list of dict
+        The rows of :func:`run`.
+    budgets : dict
+        ``{domain: k_d}``: the column order of the counts.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> rows = [dict(method="PartitionSel", objective=2.0, counts={0: 2, 1: 1}, conflicting_pairs=0,
+    ...              time_s=0.0012),
+    ...         dict(method="random", objective=1.5, counts={0: 2, 1: 1}, conflicting_pairs=1, time_s=0.0001)]
+    >>> print(format_table(rows, {0: 2, 1: 1}))
+    method             F(S)  F/best          counts 0/1  conflicts      time
+    ------------------------------------------------------------------------
+    PartitionSel     2.0000   1.000                 2/1          0     1.2ms
+    random           1.5000   0.750                 2/1          1     0.1ms
+    """
     doms = list(budgets)
     count_head = "counts " + "/".join(str(dom) for dom in doms)
     width = max(len(r["method"]) for r in rows)
@@ -187,7 +282,32 @@ def format_table(rows: list[dict], budgets: dict) -> str:
 
 
 def main(argv=None) -> list[dict]:
-    """Parse options, run every method, print the table; return the rows."""
+    """``python -m matroidomp.demo``: parse options, run every method, print the table; return the rows.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Command-line options (default: ``sys.argv[1:]``): ``--n``, ``--d``, ``--k``, ``--seed``,
+        ``--lr``.
+
+    Returns
+    -------
+    list of dict
+        The rows of :func:`run`.
+
+    Raises
+    ------
+    SystemExit
+        With status 2 for invalid options (n < 40, d < 1, k outside [0, n], lr < 0 or not
+        finite), after argparse prints the error.
+
+    Examples
+    --------
+    >>> rows = main(["--n", "40", "--d", "16", "--k", "8"])
+    pool n=40 (domain sizes {0: 20, 1: 10, 2: 6, 3: 4}), d=16, k=8, proportional budgets ...
+    ...
+    PartitionSel  ...
+    """
     parser = argparse.ArgumentParser(prog="python -m matroidomp.demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=DEFAULTS["n"], help="pool size (default %(default)s)")
     parser.add_argument("--d", type=int, default=DEFAULTS["d"], help="gradient dimension (default %(default)s)")

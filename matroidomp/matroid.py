@@ -128,6 +128,7 @@ def _budget_array(budgets, domains: np.ndarray) -> np.ndarray:
 
 
 def _as_budget(value, name: str) -> int:
+    """``value`` as a nonnegative int budget; TypeError for non-integers, ValueError below 0."""
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name}: expected an int budget, got {value!r}")
     try:
@@ -193,7 +194,32 @@ class PartitionMatroid:
 
     @classmethod
     def cardinality(cls, n: int, k: int) -> "PartitionMatroid":
-        """The uniform matroid |S| <= k over n elements (one domain, labelled 0)."""
+        """The uniform matroid |S| <= k over n elements (one domain, labelled 0).
+
+        Parameters
+        ----------
+        n : int
+            Ground-set size, >= 0.
+        k : int
+            Budget, 0 <= k <= n.
+
+        Returns
+        -------
+        PartitionMatroid
+
+        Raises
+        ------
+        TypeError
+            When ``n`` or ``k`` is not an int.
+        ValueError
+            When ``n`` or ``k`` is negative, or k > n.
+
+        Examples
+        --------
+        >>> m = PartitionMatroid.cardinality(5, 2)
+        >>> m.rank, m.count_dict([0, 3])
+        (2, {0: 2})
+        """
         n = check_nonnegative_int(n, "n")
         k = _as_budget(k, "k")
         return cls(np.zeros(n, dtype=np.int64), {0: k} if n else {})
@@ -205,6 +231,7 @@ class PartitionMatroid:
 
     @property
     def n_domains(self) -> int:
+        """Number of domains (distinct labels)."""
         return int(self.domains.shape[0])
 
     @property
@@ -272,10 +299,30 @@ class PartitionMatroid:
         return {d.item(): int(c) for d, c in zip(self.domains, self.counts(indices))}
 
     def feasible_mask(self, counts: np.ndarray, selected: np.ndarray | None = None) -> np.ndarray:
-        """Boolean mask of elements that can be added given per-domain ``counts``.
+        """Boolean mask of elements that can be added given per-domain ``counts``: O(n).
 
         An element is feasible when its domain has spare budget and (if ``selected`` is given)
-        it is not selected yet. Vectorised: O(n).
+        it is not selected yet.
+
+        Parameters
+        ----------
+        counts : numpy.ndarray of int, shape (n_domains,)
+            Elements selected so far per domain (aligned with :attr:`domains`).
+        selected : numpy.ndarray of bool, shape (n,), optional
+            Membership of the current selection.
+
+        Returns
+        -------
+        numpy.ndarray of bool, shape (n,)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> m = PartitionMatroid(["a", "a", "b"], {"a": 1, "b": 1})
+        >>> m.feasible_mask(np.array([1, 0])).tolist()
+        [False, False, True]
+        >>> m.feasible_mask(np.array([0, 0]), np.array([True, False, False])).tolist()
+        [False, True, True]
         """
         mask = (self.budgets > counts)[self.codes]
         if selected is not None:
@@ -283,7 +330,25 @@ class PartitionMatroid:
         return mask
 
     def is_independent(self, indices) -> bool:
-        """True when ``indices`` has no repeats, is in range, and respects every budget."""
+        """True when ``indices`` has no repeats, is in range, and respects every budget.
+
+        Parameters
+        ----------
+        indices : array-like of int
+            A candidate set S.
+
+        Returns
+        -------
+        bool
+            Whether S is independent: |S ∩ domain d| <= k_d for every d (an out-of-range or
+            repeated index gives False rather than an error).
+
+        Examples
+        --------
+        >>> m = PartitionMatroid([0, 0, 1], {0: 1, 1: 1})
+        >>> m.is_independent([0, 2]), m.is_independent([0, 1]), m.is_independent([0, 0])
+        (True, False, False)
+        """
         idx = to_numpy(indices, "indices").astype(np.int64, copy=False).reshape(-1)
         if idx.size and (idx.min() < 0 or idx.max() >= self.n):
             return False
@@ -292,7 +357,23 @@ class PartitionMatroid:
         return bool(np.all(self.counts(idx) <= self.budgets))
 
     def independent_sets(self, max_size: int | None = None):
-        """Yield every independent set as a sorted tuple (brute force; for n <= ~20 only)."""
+        """Yield every independent set as a sorted tuple (brute force over all subsets; n <= ~20 only).
+
+        Parameters
+        ----------
+        max_size : int, optional
+            Largest set size to enumerate (default: the rank).
+
+        Yields
+        ------
+        tuple of int
+            By increasing size, then lexicographically.
+
+        Examples
+        --------
+        >>> list(PartitionMatroid([0, 0, 1], {0: 1, 1: 1}).independent_sets())
+        [(), (0,), (1,), (2,), (0, 2), (1, 2)]
+        """
         from itertools import combinations
 
         top = self.rank if max_size is None else min(max_size, self.rank)
@@ -302,7 +383,17 @@ class PartitionMatroid:
                     yield combo
 
     def bases(self):
-        """Yield every basis (maximal independent set) as a sorted tuple (brute force)."""
+        """Yield every basis (maximal independent set, of size :attr:`rank`) as a sorted tuple (brute force).
+
+        Yields
+        ------
+        tuple of int
+
+        Examples
+        --------
+        >>> list(PartitionMatroid([0, 0, 1], {0: 1, 1: 1}).bases())
+        [(0, 2), (1, 2)]
+        """
         r = self.rank
         for combo in self.independent_sets(r):
             if len(combo) == r:
@@ -316,11 +407,13 @@ class PartitionMatroid:
 
 
 def _counts_by_domain(labels) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted unique labels, the number of elements of each)."""
     domains, codes = _encode_labels(labels)
     return domains, np.bincount(codes, minlength=len(domains)).astype(np.int64)
 
 
 def _check_total(k, n: int) -> int:
+    """The total budget ``k`` as an int in [0, n]."""
     k = _as_budget(k, "k")
     if k > n:
         raise ValueError(f"k: cannot select {k} elements from a pool of {n}")
@@ -406,11 +499,37 @@ def _hand_out_leftovers(floors: np.ndarray, sizes: np.ndarray, k: int) -> np.nda
 
 
 def equal_budgets(labels, k: int) -> dict:
-    """Split k as evenly as possible over domains, capped at each domain's size.
+    """Split k as evenly as possible over the D domains: k_d = min(floor(k / D) + extra, n_d), sum = k.
 
     Every domain gets floor(k / D) (or its size, if smaller); the remainder, including what
     capped domains could not take, goes one at a time to the domains with spare elements, in
     domain order. The budgets sum to exactly k.
+
+    Parameters
+    ----------
+    labels : array-like of shape (n,)
+        Domain id of every pool element (as for :class:`PartitionMatroid`).
+    k : int
+        Total budget, 0 <= k <= n.
+
+    Returns
+    -------
+    dict
+        ``{domain: k_d}`` in domain order, Python ints.
+
+    Raises
+    ------
+    ValueError
+        When k > n or k < 0, or a label is missing.
+    TypeError
+        When k is not an int, or the labels are of mixed or unsupported types.
+
+    Examples
+    --------
+    >>> equal_budgets(["a"] * 6 + ["b"] * 3 + ["c"], 7)  # 'c' has one element: 'a' and 'b' share the rest
+    {'a': 3, 'b': 3, 'c': 1}
+    >>> equal_budgets([0, 0, 1, 1, 2, 2], 4)
+    {0: 2, 1: 1, 2: 1}
     """
     domains, sizes = _counts_by_domain(labels)
     k = _check_total(k, int(sizes.sum()))

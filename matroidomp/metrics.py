@@ -1,4 +1,4 @@
-"""Diagnostics of a selected batch."""
+"""Diagnostics of a selected batch: conflicting gradient pairs and per-domain coverage."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from .matroid import _encode_labels
 
 
 def conflicting_pairs(G, indices) -> int:
-    """#{i < j in S : ⟨g_i, g_j⟩ < 0}: pairs of selected gradients that pull against each other.
+    """Number of conflicting pairs, #{i < j in S : ⟨g_i, g_j⟩ < 0}: selected gradients that pull apart.
 
     S is the *set* of ``indices``: a repeated index counts once (as in :func:`domain_coverage`),
     so a duplicate never adds pairs. O(|S|² d) from the selected rows only.
@@ -25,6 +25,8 @@ def conflicting_pairs(G, indices) -> int:
     Returns
     -------
     int
+        The number of unordered pairs of distinct selected rows with a negative inner product
+        (computed in float64).
 
     Raises
     ------
@@ -51,9 +53,33 @@ def conflicting_pairs(G, indices) -> int:
 
 
 def domain_coverage(labels, indices) -> dict:
-    """{domain: fraction of that domain's pool elements that were selected}.
+    """Share of each domain's pool that was selected: {d: |S ∩ domain d| / n_d}; 0 means starved.
 
-    A domain with coverage 0 is starved by the selection.
+    S is the *set* of ``indices`` (a repeated index counts once).
+
+    Parameters
+    ----------
+    labels : array-like of shape (n,)
+        Domain id of every pool element (as for :class:`~matroidomp.PartitionMatroid`).
+    indices : array-like of int
+        The selection, indices in [0, n).
+
+    Returns
+    -------
+    dict
+        Every domain (a Python int or str, in sorted order) to a float in [0, 1].
+
+    Raises
+    ------
+    TypeError
+        When ``indices`` are not integers, or the labels mix numbers and strings.
+    ValueError
+        When an index is out of range, or a label is missing.
+
+    Examples
+    --------
+    >>> domain_coverage(["math", "math", "chem", "code"], [0, 2, 2])
+    {'chem': 1.0, 'code': 0.0, 'math': 0.5}
     """
     domains, codes = _encode_labels(labels)
     idx = _check_indices(indices, codes.shape[0])

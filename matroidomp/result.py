@@ -16,9 +16,12 @@ STOP_UNBOUNDED_LEFT = "only_unbounded_left"  # OMP: each feasible element left w
 
 @dataclass(frozen=True)
 class SelectionResult:
-    """A selected subset and how it was reached.
+    """A selected subset S and how it was reached: the indices, their weights, F(S) and its history.
 
-    Attributes
+    Every solver returns one (:func:`~matroidomp.greedy`, :func:`~matroidomp.omp`,
+    :func:`~matroidomp.partitionsel`, ...); the fields are read-only.
+
+    Parameters
     ----------
     indices : int64 array
         Selected elements in selection order. numpy, or — from :func:`~matroidomp.omp`,
@@ -37,6 +40,22 @@ class SelectionResult:
         ``'rank_reached'`` (every budget filled), ``'no_positive_gain'`` (no feasible element
         improves the objective) or ``'only_unbounded_left'`` (OMP: every feasible element left
         would make the utility unbounded; see :func:`~matroidomp.solve_omp`).
+    info : dict, optional
+        Solver details, e.g. ``gain_evaluations`` (greedy), ``gram`` (the path OMP used),
+        ``tol`` or ``sample_size``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import matroidomp as mo
+    >>> f = mo.FeatureBased(np.array([[4.0, 0.0], [0.0, 9.0], [1.0, 1.0]]))
+    >>> res = mo.greedy(f, 2)
+    >>> res.indices.tolist(), res.weights.tolist(), res.objective
+    ([1, 0], [1.0, 1.0], 5.0)
+    >>> res.history.tolist(), res.gains.tolist()
+    ([3.0, 5.0], [3.0, 2.0])
+    >>> len(res), res.mask(3).tolist(), res.stop_reason
+    (2, [True, True, False], 'rank_reached')
     """
 
     indices: np.ndarray
@@ -49,14 +68,37 @@ class SelectionResult:
 
     @property
     def gains(self) -> np.ndarray:
-        """Objective increase at every step: diff of ``history`` from F(empty) = 0."""
+        """Objective increase at every step: diff of ``history`` from F(empty) = 0.
+
+        Returns
+        -------
+        numpy.ndarray of float64
+            Same length as ``indices``.
+        """
         return np.diff(np.concatenate([[0.0], self.history]))
 
     def __len__(self) -> int:
+        """|S|, the number of selected elements."""
         return int(self.indices.shape[0])
 
     def mask(self, n: int) -> np.ndarray:
-        """Boolean membership mask over a ground set of size ``n``."""
+        """Boolean membership mask over a ground set of size ``n``.
+
+        Parameters
+        ----------
+        n : int
+            Ground-set size (larger than every selected index).
+
+        Returns
+        -------
+        numpy.ndarray of bool, shape (n,)
+            True exactly at the selected indices.
+
+        Raises
+        ------
+        IndexError
+            When a selected index is >= ``n``.
+        """
         m = np.zeros(n, dtype=bool)
         m[to_numpy(self.indices, "indices")] = True
         return m

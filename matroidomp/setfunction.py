@@ -20,7 +20,31 @@ import numpy as np
 
 
 class GainState(ABC):
-    """Current set S of a :class:`SetFunction`, with the memoised state needed for gains."""
+    """Current set S of a :class:`SetFunction`, with the memoised state that makes gains cheap.
+
+    A state starts at S = empty (``value`` = f(empty) = 0); :meth:`gains` returns the marginal
+    gains f(S + j) - f(S) of a batch of candidates and :meth:`add` moves S to S + j. The solvers
+    only ever call these two and read ``value``.
+
+    Examples
+    --------
+    A modular function f(S) = sum_{j in S} v_j, whose gains never change:
+
+    >>> import numpy as np
+    >>> class SumState(GainState):
+    ...     def __init__(self, v):
+    ...         self.v, self.value = v, 0.0
+    ...     def gains(self, candidates):
+    ...         return self.v[candidates]
+    ...     def add(self, j):
+    ...         self.value += float(self.v[j])
+    >>> state = SumState(np.array([3.0, 1.0, 2.0]))
+    >>> state.gains(np.array([0, 2])).tolist()
+    [3.0, 2.0]
+    >>> state.add(0)
+    >>> state.value
+    3.0
+    """
 
     #: f(S) for the current S.
     value: float = 0.0
@@ -31,25 +55,87 @@ class GainState(ABC):
 
         Each candidate's gain must not depend on which other candidates are in the batch
         (lazy and naive greedy compare gains computed in batches of different sizes).
+
+        Parameters
+        ----------
+        candidates : numpy.ndarray of int64, shape (b,)
+            Elements not in S, in increasing order.
+
+        Returns
+        -------
+        numpy.ndarray of float64, shape (b,)
+            One finite gain per candidate.
         """
 
     @abstractmethod
     def add(self, j: int) -> None:
-        """Add element ``j`` to S and update ``value``."""
+        """Add element ``j`` to S and update ``value``.
+
+        Parameters
+        ----------
+        j : int
+            An element not in S.
+        """
 
 
 class SetFunction(ABC):
-    """A set function over ground set {0, ..., n-1} with f(empty) = 0."""
+    """A set function f over the ground set {0, ..., n-1} with f(empty) = 0.
+
+    Subclasses set ``n`` and implement :meth:`new_state`; calling the function on a list of
+    indices evaluates f(S) from a fresh state. The solvers (:func:`~matroidomp.greedy`,
+    :func:`~matroidomp.stochastic_greedy`) take any subclass.
+
+    Examples
+    --------
+    The modular function f(S) = sum_{j in S} v_j with its state:
+
+    >>> import numpy as np
+    >>> import matroidomp as mo
+    >>> class SumState(GainState):
+    ...     def __init__(self, v):
+    ...         self.v, self.value = v, 0.0
+    ...     def gains(self, candidates):
+    ...         return self.v[candidates]
+    ...     def add(self, j):
+    ...         self.value += float(self.v[j])
+    >>> class Sum(SetFunction):
+    ...     def __init__(self, v):
+    ...         self.v, self.n = np.asarray(v, dtype=float), len(v)
+    ...     def new_state(self):
+    ...         return SumState(self.v)
+    >>> f = Sum([3.0, 1.0, 2.0, 5.0])
+    >>> f([0, 2])
+    5.0
+    >>> mo.greedy(f, 2).indices.tolist()
+    [3, 0]
+    """
 
     #: Ground-set size.
     n: int
 
     @abstractmethod
     def new_state(self) -> GainState:
-        """A fresh :class:`GainState` at S = empty."""
+        """A fresh :class:`GainState` at S = empty.
+
+        Returns
+        -------
+        GainState
+            With ``value`` 0.
+        """
 
     def __call__(self, indices) -> float:
-        """f(S), by adding the elements of ``indices`` to a fresh state one at a time."""
+        """f(S), by adding the elements of ``indices`` to a fresh state one at a time.
+
+        Parameters
+        ----------
+        indices : array-like of int
+            The distinct elements of S.
+
+        Returns
+        -------
+        float
+            f(S).
+        """
         state = self.new_state()
         for j in np.asarray(indices, dtype=np.int64).reshape(-1):
             state.add(int(j))
@@ -91,6 +177,8 @@ def _evaluate(fn, S: list) -> float:
 
 
 class _CallableState(GainState):
+    """Gain state of :class:`CallableSetFunction`: the selected list; one call of fn per gain."""
+
     def __init__(self, fn, empty_value: float):
         self._fn = fn
         self._empty = empty_value
@@ -109,7 +197,7 @@ class _CallableState(GainState):
 
 
 class CallableSetFunction(SetFunction):
-    """f(S) = fn(S) - fn(empty) for a plain callable ``fn(list_of_indices) -> float``.
+    """f(S) = fn(S) - fn(empty) for a plain callable ``fn(list_of_indices) -> float``; one call per gain.
 
     Each gain costs one call of ``fn``; subclass :class:`SetFunction` when you can compute
     gains incrementally.
@@ -153,4 +241,5 @@ class CallableSetFunction(SetFunction):
         self._empty = _evaluate(fn, [])
 
     def new_state(self) -> GainState:
+        """A fresh gain state at S = empty."""
         return _CallableState(self._fn, self._empty)

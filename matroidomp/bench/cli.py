@@ -39,8 +39,51 @@ PRESETS = {
 
 
 def build_workload(config: BenchConfig, cache_dir: Path, *, progress: bool = True) -> Workload:
-    """Tasks (built or the user's JSONL), tokenizer and start model (tiny Qwen2 pretrained on the
-    pretraining split, cached; or a local model), then the encoded splits and start scores."""
+    """The :class:`~matroidomp.bench.runner.Workload` of ``config``: tasks, tokenizer, start model, encoded splits, start scores.
+
+    Tasks are built (:func:`~matroidomp.bench.data.build_tasks`, cached) or read from the user's
+    JSONL (``config.data_file``); the tokenizer is trained on every split and the start model is
+    the tiny Qwen2 pretrained on the pretraining split (cached), or the local model of
+    ``config.model_path`` with its own tokenizer.
+
+    Parameters
+    ----------
+    config : BenchConfig
+    cache_dir : Path
+        Where built tasks and pretrained models are cached.
+    progress : bool, default True
+        Print what was built and show a pretraining progress bar.
+
+    Returns
+    -------
+    Workload
+
+    Raises
+    ------
+    ValueError
+        When the data cannot be built or read (see :func:`~matroidomp.bench.data.load_jsonl`),
+        or the pool is larger than the training split.
+    FileNotFoundError
+        When ``config.model_path`` is not a directory.
+
+    Examples
+    --------
+    Two domains of a JSONL file, the tiny model without pretraining:
+
+    >>> import json, os, tempfile
+    >>> from matroidomp.bench.data import DataConfig
+    >>> folder = tempfile.mkdtemp()
+    >>> path = os.path.join(folder, "mine.jsonl")
+    >>> with open(path, "w") as f:
+    ...     for i in range(6):
+    ...         _ = f.write(json.dumps({"prompt": f"{i} + {i} =", "answer": str(2 * i), "domain": "math/add"}) + "\\n")
+    ...         _ = f.write(json.dumps({"prompt": f"Spell {i}", "answer": "x" * (i + 1), "domain": "text/spell"}) + "\\n")
+    >>> config = BenchConfig(data=DataConfig(validation_per_domain=1, test_per_domain=1), batch=2,
+    ...                      buffer=2, pretrain_steps=0, vocab_size=300, data_file=path)
+    >>> work = build_workload(config, Path(folder), progress=False)
+    >>> len(work.labels), sorted(work.initial_scores)
+    (8, ['math/add', 'text/spell'])
+    """
     start = time.perf_counter()
     if config.data_file:
         pretrain = 0 if config.model_path or not config.pretrain_steps else config.data.pretrain_per_domain
@@ -70,6 +113,37 @@ def build_workload(config: BenchConfig, cache_dir: Path, *, progress: bool = Tru
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m matroidomp.bench``: the ``run``, ``demo`` and ``report`` commands; returns the exit status.
+
+    ``run`` and ``demo`` set the thread counts (torch, numba, BLAS), build the workload, run every
+    (method, seed) not yet in ``--out`` and write the report; ``report`` writes the report of
+    existing results files. ``--help`` lists the options (see also ``docs/api.md``).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success.
+
+    Raises
+    ------
+    SystemExit
+        With status 2 for invalid arguments (argparse prints the error to stderr), before
+        anything runs.
+    ValueError
+        When ``--out`` holds another configuration, or the results files of ``report`` differ.
+
+    Examples
+    --------
+    >>> main(["run", "--steps", "0"])  # a nonsense count stops before anything runs
+    Traceback (most recent call last):
+    ...
+    SystemExit: 2
+    """
     args = _parser().parse_args(argv)
     if args.command == "report":
         records = read_results(args.results)
@@ -104,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _write(records, report: Path, command: str, notes: str = "") -> None:
+    """Write the report of ``records`` and print its two main tables."""
     summary = summarize(records)
     path = write_report(records, report, Path(report).with_suffix("").as_posix() + "_figures", command=command,
                         notes=notes)
@@ -114,6 +189,7 @@ def _write(records, report: Path, command: str, notes: str = "") -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
+    """The command-line parser of ``python -m matroidomp.bench``."""
     parser = argparse.ArgumentParser(prog="python -m matroidomp.bench", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("run", "demo"):
@@ -154,6 +230,7 @@ def _at_least(minimum: int):
     """An argparse type: an int ≥ ``minimum``; argparse names the option in the error and exits 2,
     before anything runs (a nonsense count otherwise fails deep in a sweep or reports NaN)."""
     def parse(text: str) -> int:
+        """The int in ``text``, checked against the minimum."""
         try:
             value = int(text)
         except ValueError:
@@ -177,5 +254,6 @@ def _positive_float(text: str) -> float:
 
 
 def _say(enabled: bool, message: str) -> None:
+    """Print ``message`` (flushed) when ``enabled``."""
     if enabled:
         print(message, flush=True)

@@ -57,6 +57,7 @@ roughly quadratically with the length of a text without whitespace (a 5 MB line 
 
 
 def _check_int(name: str, value, *, minimum: int | None) -> None:
+    """Raise TypeError unless ``value`` is an int (not a bool), ValueError when below ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
     if minimum is not None and value < minimum:
@@ -65,7 +66,23 @@ def _check_int(name: str, value, *, minimum: int | None) -> None:
 
 @dataclass(frozen=True)
 class Example:
-    """One instruction example: the model reads ``prompt`` and is trained to write ``answer``."""
+    """One instruction example: the model reads ``prompt`` and is trained to write ``answer``.
+
+    Parameters
+    ----------
+    prompt : str
+        The question.
+    answer : str
+        The reference answer (the tokens in the loss, and the exact-match target).
+    domain : str
+        ``'<family>/<task>'``, e.g. ``'math/gcd'``; the family is the part before ``/``.
+
+    Examples
+    --------
+    >>> e = Example("What is 2 + 3?", "5", "math/arithmetic")
+    >>> e.answer, family_of(e.domain)
+    ('5', 'math')
+    """
 
     prompt: str
     answer: str
@@ -74,13 +91,47 @@ class Example:
 
 @dataclass(frozen=True)
 class DataConfig:
-    """What :func:`build_tasks` generates.
+    """What :func:`build_tasks` generates: which domains, how many examples of each split, the seed.
 
     ``train_sizes`` maps each domain to build (a subset of :data:`DOMAINS`) to its number of
     training-pool examples; by default 900 per math domain and 150 per chemistry domain (6,000 in
     all, math : chemistry = 9 : 1 per domain). Every built domain also gets
     ``validation_per_domain``, ``test_per_domain`` and ``pretrain_per_domain`` examples. Examples
     with len(prompt) + len(answer) > ``max_chars`` are dropped (and replaced) while generating.
+
+    Parameters
+    ----------
+    seed : int, default 0
+        Domain d is generated from sha256(f"{seed}:{d}").
+    train_sizes : mapping of str to int, default :data:`DEFAULT_TRAIN_SIZES`
+        Training-pool size of every domain to build (each >= 1).
+    validation_per_domain : int, default 16
+        Anchors per domain (>= 1).
+    test_per_domain : int, default 64
+        Held-out examples per domain (>= 1).
+    pretrain_per_domain : int, default 200
+        Warm-up examples per domain (>= 0).
+    max_chars : int, default 128
+        Longest len(prompt) + len(answer) kept (>= 1).
+
+    Raises
+    ------
+    TypeError
+        When a count or the seed is not an int.
+    ValueError
+        When ``train_sizes`` is empty or not a mapping, names an unknown domain, or a count is
+        below its minimum.
+
+    Examples
+    --------
+    >>> config = DataConfig(train_sizes={"math/gcd": 3, "math/arithmetic": 2}, validation_per_domain=1,
+    ...                     test_per_domain=1, pretrain_per_domain=0)
+    >>> config.domains, config.per_domain("math/gcd")
+    (('math/arithmetic', 'math/gcd'), 5)
+    >>> DataConfig(train_sizes={"math/gcd": 0})
+    Traceback (most recent call last):
+    ...
+    ValueError: train_sizes['math/gcd'] must be at least 1, got 0
     """
 
     seed: int = 0
@@ -91,6 +142,7 @@ class DataConfig:
     max_chars: int = 128
 
     def __post_init__(self):
+        """Check every field (see the class docstring)."""
         _check_int("seed", self.seed, minimum=None)
         if not isinstance(self.train_sizes, Mapping) or len(self.train_sizes) == 0:
             raise ValueError("train_sizes must be a non-empty mapping from domain name to training-pool size")
@@ -105,21 +157,53 @@ class DataConfig:
 
     @property
     def domains(self) -> tuple[str, ...]:
-        """The built domains, in :data:`DOMAINS` order."""
+        """The built domains, in :data:`DOMAINS` order (a tuple of str)."""
         return tuple(d for d in DOMAINS if d in self.train_sizes)
 
     def per_domain(self, domain: str) -> int:
-        """Examples domain ``domain`` needs over all four splits."""
+        """Examples domain ``domain`` needs over all four splits.
+
+        Parameters
+        ----------
+        domain : str
+            A key of ``train_sizes``.
+
+        Returns
+        -------
+        int
+            train + validation + test + pretrain.
+
+        Raises
+        ------
+        KeyError
+            When ``domain`` is not built.
+        """
         return (self.train_sizes[domain] + self.validation_per_domain + self.test_per_domain
                 + self.pretrain_per_domain)
 
 
 @dataclass(frozen=True)
 class TaskData:
-    """The four splits and the domains, ordered with families grouped.
+    """The four splits (train, validation, test, pretrain) of :class:`Example` and the domains.
 
     Within each split the examples are grouped by domain in ``domains`` order (shuffle before
-    sampling minibatches).
+    sampling minibatches); domains are ordered with families grouped.
+
+    Parameters
+    ----------
+    train, validation, test, pretrain : tuple of Example
+        The selection pool, the anchors, the held-out set and the warm-up set.
+    domains : tuple of str
+        Every domain, in order.
+
+    Examples
+    --------
+    >>> data = TaskData(train=(Example("1+1", "2", "math/add"), Example("C?", "1", "chem/rings")),
+    ...                 validation=(), test=(), pretrain=(), domains=("math/add", "chem/rings"))
+    >>> {d: len(v) for d, v in data.by_domain("train").items()}
+    {'math/add': 1, 'chem/rings': 1}
+    >>> data.family("chem/rings")
+    'chem'
     """
 
     train: tuple[Example, ...]
@@ -129,14 +213,43 @@ class TaskData:
     domains: tuple[str, ...]
 
     def family(self, domain: str) -> str:
-        """The family of ``domain``: its name up to the first '/' (the whole name if none)."""
+        """The family of ``domain``: its name up to the first '/' (the whole name if none).
+
+        Parameters
+        ----------
+        domain : str
+            One of ``domains``.
+
+        Returns
+        -------
+        str
+
+        Raises
+        ------
+        ValueError
+            When ``domain`` is not one of ``domains``.
+        """
         if domain not in self.domains:
             raise ValueError(f"unknown domain {domain!r}; domains: {', '.join(self.domains)}")
         return family_of(domain)
 
     def by_domain(self, split: str | Sequence[Example]) -> dict[str, list[Example]]:
-        """Examples of ``split`` (a split name from :data:`SPLITS`, or a sequence of examples) per
-        domain, keyed in ``domains`` order; a domain without examples maps to []."""
+        """Examples of ``split`` per domain, keyed in ``domains`` order; a domain without examples maps to [].
+
+        Parameters
+        ----------
+        split : str or sequence of Example
+            A split name from :data:`SPLITS`, or any examples of these domains.
+
+        Returns
+        -------
+        dict of str to list of Example
+
+        Raises
+        ------
+        ValueError
+            When ``split`` is an unknown name, or an example's domain is not one of ``domains``.
+        """
         if isinstance(split, str):
             if split not in SPLITS:
                 raise ValueError(f"unknown split {split!r}; splits: {', '.join(SPLITS)}")
@@ -150,13 +263,65 @@ class TaskData:
 
 
 def family_of(domain: str) -> str:
-    """``family/task`` ↦ ``family``; a name without '/' is its own family."""
+    """The family of a domain name: ``family/task`` ↦ ``family``; a name without '/' is its own family.
+
+    Parameters
+    ----------
+    domain : str
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> family_of("chem/rings"), family_of("plain")
+    ('chem', 'plain')
+    """
     return domain.split("/", 1)[0]
 
 
 def build_tasks(config: DataConfig = DataConfig(), cache_dir: str | Path | None = None) -> TaskData:
-    """The built-in math and chemistry data of ``config``, read from ``cache_dir`` when a build with
-    the same config and generator versions is stored there, otherwise generated (and stored)."""
+    """The built-in math and chemistry data of ``config``: generated, or read from ``cache_dir``.
+
+    Read from ``cache_dir`` when a build with the same config and generator versions
+    (mathematics-dataset, sympy, rdkit) is stored there, otherwise generated (and stored,
+    atomically: a folder renamed into place). Deterministic given the config and those versions;
+    the global ``random`` and numpy states are left as they were.
+
+    Parameters
+    ----------
+    config : DataConfig, default DataConfig()
+        The domains, sizes and seed (the default: 10 domains, 6,000 training examples).
+    cache_dir : str or Path, optional
+        Where builds are cached (``<cache_dir>/<key>/``); None generates without caching.
+
+    Returns
+    -------
+    TaskData
+
+    Raises
+    ------
+    TypeError
+        When ``config`` is not a :class:`DataConfig`.
+    ValueError
+        When a domain cannot supply enough distinct examples of at most ``max_chars``
+        characters.
+
+    Examples
+    --------
+    >>> config = DataConfig(train_sizes={"math/gcd": 3, "math/arithmetic": 2}, validation_per_domain=1,
+    ...                     test_per_domain=1, pretrain_per_domain=0)
+    >>> data = build_tasks(config)
+    >>> data.domains, len(data.train), len(data.validation), len(data.test)
+    (('math/arithmetic', 'math/gcd'), 5, 2, 2)
+    >>> [e.domain for e in data.train]
+    ['math/arithmetic', 'math/arithmetic', 'math/gcd', 'math/gcd', 'math/gcd']
+    >>> import tempfile
+    >>> cache = tempfile.mkdtemp()
+    >>> build_tasks(config, cache) == build_tasks(config, cache) == data  # generated, then read back
+    True
+    """
     if not isinstance(config, DataConfig):
         raise TypeError(f"config must be a DataConfig, got {type(config).__name__}")
     if cache_dir is None:
@@ -180,14 +345,64 @@ def load_jsonl(
     pretrain_per_domain: int = 0,
     max_chars: int = JSONL_MAX_CHARS,
 ) -> TaskData:
-    """The user's own data: one JSON object a line (UTF-8) with non-empty string fields ``prompt``,
-    ``answer`` and ``domain`` (blank lines skipped, other keys ignored), len(prompt) + len(answer)
-    at most ``max_chars`` (default :data:`JSONL_MAX_CHARS`).
+    """The user's own data from a JSONL file of ``{"prompt", "answer", "domain"}`` lines, split per domain.
+
+    One JSON object a line (UTF-8) with non-empty string fields ``prompt``, ``answer`` and
+    ``domain`` (blank lines skipped, other keys ignored), len(prompt) + len(answer) at most
+    ``max_chars`` (default :data:`JSONL_MAX_CHARS`).
 
     A repeated prompt with the same answer is kept once; with a different answer it is an error.
     Each domain's examples are shuffled with its seed sha256(f"{seed}:{domain}") and split
     validation | test | pretrain | train (the rest, at least one). Domains are sorted by
     (family, name).
+
+    Parameters
+    ----------
+    path : str or Path
+        The JSONL file.
+    seed : int, default 0
+        Seed of the per-domain shuffles.
+    validation_per_domain : int, default 16
+        Anchors per domain (>= 1).
+    test_per_domain : int, default 64
+        Held-out examples per domain (>= 1).
+    pretrain_per_domain : int, default 0
+        Warm-up examples per domain (>= 0).
+    max_chars : int, default :data:`JSONL_MAX_CHARS`
+        Longest len(prompt) + len(answer) accepted (>= 1).
+
+    Returns
+    -------
+    TaskData
+
+    Raises
+    ------
+    TypeError
+        When a count or the seed is not an int.
+    ValueError
+        When a count is below its minimum; when a line is not valid UTF-8 or JSON, not an
+        object, lacks a field, has a non-string or empty field or is longer than ``max_chars``
+        (the message names the line); when a prompt repeats with another answer; when the file
+        has no examples, or a domain has too few to fill the held-out splits and one training
+        example.
+    OSError
+        When the file cannot be read.
+
+    Examples
+    --------
+    >>> import json, os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "mine.jsonl")
+    >>> with open(path, "w") as f:
+    ...     for i in range(6):
+    ...         _ = f.write(json.dumps({"prompt": f"{i} + {i} =", "answer": str(2 * i), "domain": "math/add"}) + "\\n")
+    ...         _ = f.write(json.dumps({"prompt": f"Spell {i}", "answer": "x" * (i + 1), "domain": "text/spell"}) + "\\n")
+    >>> data = load_jsonl(path, validation_per_domain=1, test_per_domain=2)
+    >>> data.domains, len(data.train), len(data.validation), len(data.test), len(data.pretrain)
+    (('math/add', 'text/spell'), 6, 2, 4, 0)
+    >>> load_jsonl(path, test_per_domain=5)
+    Traceback (most recent call last):
+    ...
+    ValueError: ...: domain 'math/add' has 6 distinct examples; it needs more than 21 (16 validation + 5 test + 0 pretrain, and at least one for training)
     """
     _check_int("seed", seed, minimum=None)
     _check_int("validation_per_domain", validation_per_domain, minimum=1)
@@ -222,6 +437,7 @@ def load_jsonl(
 
 
 def _parse_jsonl(path: Path, max_chars: int) -> Iterator[tuple[int, Example]]:
+    """(line number, example) of every non-blank line of ``path``, each checked (see :func:`load_jsonl`)."""
     for number, line in _utf8_lines(path):
         if not line.strip():
             continue
@@ -323,6 +539,7 @@ def _write_splits(data: TaskData, meta: dict, target: Path) -> None:
 
 
 def _read_splits(target: Path, domains: tuple[str, ...]) -> TaskData:
+    """The four splits of a cached build in ``target``."""
     splits = {}
     for name in SPLITS:
         with open(target / f"{name}.jsonl", encoding="utf-8") as lines:

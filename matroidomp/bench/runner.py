@@ -54,7 +54,7 @@ from .text import decode_answers, encode_examples, encode_prompts
 
 @dataclass(frozen=True)
 class BenchConfig:
-    """Everything a sweep depends on besides the methods and seeds.
+    """Everything a sweep depends on besides the methods and seeds (frozen; its :meth:`key` names the results).
 
     ``batch`` examples are trained on per step out of a pool of ``batch · buffer``; ``lr`` peaks after
     a 3 % linear warm-up and decays linearly to 0 at ``steps`` (the authors' schedule);
@@ -65,6 +65,60 @@ class BenchConfig:
 
     Counts must be at least 1 (``pretrain_steps`` at least 0) and ``lr`` positive: nonsense values
     are refused here rather than failing (or reporting NaN) in the middle of a sweep.
+
+    Parameters
+    ----------
+    data : DataConfig, default DataConfig()
+        The built tasks (ignored but for its counts and seed with ``data_file``).
+    steps : int, default 100
+        Training steps per run.
+    batch : int, default 16
+        Examples trained on per step (the selector's k).
+    buffer : int, default 8
+        Pool size over batch size.
+    lr : float, default 3e-3
+        Peak learning rate (AdamW).
+    anchors : int, default 8
+        Validation anchors per step.
+    eval_every : int, default 20
+        Steps between held-out evaluations.
+    grad_layers : int, default 2
+        Decoder layers (from the top) whose q, k, v, gate, up, down weights span the gradients.
+    projection_dim : int, optional
+        Random projection of the per-example gradients.
+    budgets : str, default 'proportional'
+        The budget rule (``'proportional'`` or ``'equal'``).
+    max_length : int, default 96
+        Token limit of a row.
+    pretrain_steps : int, default 100
+        Warm-up steps of the tiny model.
+    vocab_size : int, default 1024
+        Tokenizer size.
+    data_file : str, optional
+        The user's JSONL instead of the built tasks.
+    model_path : str, optional
+        A local Hugging Face model directory instead of the tiny Qwen2.
+    gguf_file : str, optional
+        A GGUF file inside ``model_path``.
+
+    Raises
+    ------
+    TypeError
+        When ``data`` is not a :class:`DataConfig` or a count is not an int.
+    ValueError
+        When a count is below its minimum, or ``lr`` is not a positive finite number.
+
+    Examples
+    --------
+    >>> config = BenchConfig(steps=10, batch=4)
+    >>> config.batch * config.buffer, len(config.key())  # the pool; a 12-hex-digit key
+    (32, 12)
+    >>> config.key() == BenchConfig(steps=10, batch=4).key() != BenchConfig(steps=11, batch=4).key()
+    True
+    >>> BenchConfig(lr=0.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: lr must be a positive finite number, got 0.0
     """
 
     data: DataConfig = field(default_factory=DataConfig)
@@ -85,6 +139,7 @@ class BenchConfig:
     gguf_file: str | None = None
 
     def __post_init__(self):
+        """Check every field (see the class docstring)."""
         if not isinstance(self.data, DataConfig):
             raise TypeError(f"data must be a DataConfig, got {type(self.data).__name__}")
         for name in ("steps", "batch", "buffer", "anchors", "eval_every", "grad_layers"):
@@ -97,7 +152,18 @@ class BenchConfig:
             raise ValueError(f"lr must be a positive finite number, got {self.lr!r}")
 
     def settings(self) -> dict:
-        """The fields as a dict, plus ``data_sha256`` (the data file's content hash) with ``data_file``."""
+        """The fields as a dict, plus ``data_sha256`` (the data file's content hash) with ``data_file``.
+
+        Returns
+        -------
+        dict
+            JSON-serialisable; ``data`` as a nested dict.
+
+        Raises
+        ------
+        OSError
+            When ``data_file`` is set but cannot be read.
+        """
         settings = dataclasses.asdict(self)
         if self.data_file:
             settings["data_sha256"] = file_sha256(self.data_file)
@@ -105,7 +171,13 @@ class BenchConfig:
 
     def key(self) -> str:
         """A short hash of :meth:`settings` (records of different configurations, or of different
-        contents of the data file, never mix)."""
+        contents of the data file, never mix).
+
+        Returns
+        -------
+        str
+            12 hex digits of the sha256 of the settings as sorted JSON.
+        """
         return _key(self.settings())
 
 
@@ -115,7 +187,32 @@ def _key(settings: dict) -> str:
 
 
 def file_sha256(path: str | Path, block: int = 1 << 20) -> str:
-    """The sha256 hex digest of the bytes of ``path``, read ``block`` bytes at a time."""
+    """The sha256 hex digest of the bytes of ``path``, read ``block`` bytes at a time (constant memory).
+
+    Parameters
+    ----------
+    path : str or Path
+    block : int, default 2**20
+        Bytes read at a time.
+
+    Returns
+    -------
+    str
+        64 hex digits.
+
+    Raises
+    ------
+    OSError
+        When the file cannot be read.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "empty.jsonl")
+    >>> open(path, "w").close()
+    >>> file_sha256(path)
+    'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(block):
@@ -124,8 +221,46 @@ def file_sha256(path: str | Path, block: int = 1 << 20) -> str:
 
 
 class ResultsFile:
-    """The JSONL results of one sweep configuration (see the module docstring). The first record
-    is a ``config`` header with the full settings (added to a file that lacks it)."""
+    """The JSONL results file of one sweep configuration: resumable, crash-safe, refusing other configurations.
+
+    The first record is a ``config`` header with the full settings (added to a file that lacks
+    it). Opening an existing file keeps its finished runs (``done``) and drops the records of an
+    unfinished one (rewritten atomically); see the module docstring.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file (created with its folder when missing).
+    config : BenchConfig
+        The sweep's configuration.
+
+    Attributes
+    ----------
+    done : set of (str, int)
+        The finished (method, seed) runs.
+    key : str
+        The configuration key every appended record carries.
+
+    Raises
+    ------
+    ValueError
+        When the file holds records of another configuration, or a malformed line that is not
+        its last.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "results.jsonl")
+    >>> config = BenchConfig(steps=1)
+    >>> results = ResultsFile(path, config)
+    >>> results.append({"type": "done", "method": "random", "seed": 0, "steps": 1})
+    >>> ResultsFile(path, config).done  # reopened: the finished run is known
+    {('random', 0)}
+    >>> ResultsFile(path, BenchConfig(steps=2))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: ... holds results of another configuration (...); write to a new --out file
+    """
 
     def __init__(self, path: str | Path, config: BenchConfig):
         settings = config.settings()  # hashes the data file once
@@ -145,7 +280,13 @@ class ResultsFile:
 
     def append(self, record: dict) -> None:
         """Add ``record`` as one line, flushed and fsync'ed: a crash or a failed write can cut only
-        this line, never the earlier ones (a cut last line is dropped when the file is read)."""
+        this line, never the earlier ones (a cut last line is dropped when the file is read).
+
+        Parameters
+        ----------
+        record : dict
+            JSON-serialisable; stored with the configuration key added as ``config``.
+        """
         with self.path.open("a") as f:
             f.write(json.dumps({**record, "config": self.key}) + "\n")
             f.flush()
@@ -153,15 +294,72 @@ class ResultsFile:
 
 
 def read_records(path: str | Path) -> list[dict]:
-    """All records of a results file. A last line without its newline that is no JSON record (a
-    write cut by a crash or a full disk) is dropped with a warning; a malformed line anywhere else
-    is an error naming its line."""
+    """All records of a results file, header first; a last line cut by a crash is dropped with a warning.
+
+    A last line without its newline that is no JSON record (a write cut by a crash or a full
+    disk) is dropped with a warning; a malformed line anywhere else is an error naming its line.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    list of dict
+
+    Raises
+    ------
+    ValueError
+        When a line other than the last is not a JSON record.
+    OSError
+        When the file cannot be read.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "results.jsonl")
+    >>> ResultsFile(path, BenchConfig(steps=1)).append({"type": "done", "method": "random", "seed": 0})
+    >>> [r["type"] for r in read_records(path)]
+    ['config', 'done']
+    """
     return _read(Path(path))[0]
 
 
 def read_results(paths: Sequence[str | Path]) -> list[dict]:
-    """The records of one or more results files of one configuration: files whose records carry
-    different configuration keys are refused (their runs are not seeds of one sweep)."""
+    """The records of one or more results files of one configuration, concatenated.
+
+    Files whose records carry different configuration keys are refused (their runs are not seeds
+    of one sweep).
+
+    Parameters
+    ----------
+    paths : sequence of str or Path
+
+    Returns
+    -------
+    list of dict
+
+    Raises
+    ------
+    ValueError
+        When the files hold different configurations (naming both), or a malformed line.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> a, b = os.path.join(folder, "a.jsonl"), os.path.join(folder, "b.jsonl")
+    >>> ResultsFile(a, BenchConfig(steps=1)).append({"type": "done", "method": "random", "seed": 0})
+    >>> ResultsFile(b, BenchConfig(steps=1)).append({"type": "done", "method": "random", "seed": 1})
+    >>> [r.get("seed") for r in read_results([a, b])]
+    [None, 0, None, 1]
+    >>> c = os.path.join(folder, "c.jsonl")
+    >>> ResultsFile(c, BenchConfig(steps=2)).append({"type": "done", "method": "random", "seed": 0})
+    >>> read_results([a, c])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: ... holds results of configuration ... of configuration ...; report each configuration on its own
+    """
     records, first = [], None  # first: (file, key) of the first record
     for path in paths:
         for record in read_records(path):
@@ -218,7 +416,46 @@ def _replace(path: Path, text: str) -> None:
 
 class TestSets:
     """Per-domain held-out sets, encoded once: teacher-forced rows for the loss, left-padded prompts
-    for greedy decoding, and the reference answers."""
+    for greedy decoding, and the reference answers.
+
+    Parameters
+    ----------
+    tokenizer : transformers tokenizer
+    examples : sequence of Example
+        The test split.
+    domains : sequence of str
+        The domains to score (those without examples are left out).
+    max_length : int
+        Token limit of a row.
+
+    Raises
+    ------
+    ValueError
+        When ``examples`` is empty or an example cannot be encoded.
+
+    Examples
+    --------
+    >>> from matroidomp.bench.data import Example, TaskData
+    >>> from matroidomp.bench.model import tiny_model
+    >>> from matroidomp.bench.text import train_tokenizer
+    >>> def example(domain, i):
+    ...     return Example(f"{domain} {i} + {i} =", str(2 * i), domain)
+    >>> data = TaskData(train=tuple(example(d, i) for d in ("math/a", "chem/b") for i in range(4)),
+    ...                 validation=(example("math/a", 7), example("chem/b", 8)),
+    ...                 test=(example("math/a", 9), example("chem/b", 9)), pretrain=(),
+    ...                 domains=("math/a", "chem/b"))
+    >>> tokenizer = train_tokenizer([t for e in data.train + data.validation + data.test
+    ...                              for t in (e.prompt, e.answer)], vocab_size=300)
+    >>> model = tiny_model(tokenizer, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+    ...                    num_attention_heads=2, num_key_value_heads=1)
+    >>> config = BenchConfig(steps=1, batch=2, buffer=2, anchors=1, grad_layers=1, pretrain_steps=0)
+    >>> tests = TestSets(tokenizer, data.test, data.domains, max_length=32)
+    >>> scores = tests.evaluate(model)
+    >>> sorted(scores), sorted(scores["math/a"])
+    (['chem/b', 'math/a'], ['accuracy', 'loss'])
+    >>> scores["math/a"]["accuracy"]  # a random model answers nothing right
+    0.0
+    """
 
     def __init__(self, tokenizer, examples: Sequence[Example], domains: Sequence[str], max_length: int):
         self.tokenizer = tokenizer
@@ -233,7 +470,19 @@ class TestSets:
 
     @torch.no_grad()
     def evaluate(self, model, chunk: int = 256) -> dict[str, dict[str, float]]:
-        """{domain: {"loss": mean answer-token NLL, "accuracy": exact-match rate of greedy answers}}."""
+        """{domain: {"loss": mean answer-token NLL, "accuracy": exact-match rate of greedy answers}}.
+
+        Parameters
+        ----------
+        model : transformers causal LM
+            Evaluated in eval mode; its train/eval mode is restored afterwards.
+        chunk : int, default 256
+            Examples per forward pass and per ``generate`` call.
+
+        Returns
+        -------
+        dict of str to dict of str to float
+        """
         was_training = model.training
         model.eval()
         scores = {}
@@ -255,7 +504,47 @@ class TestSets:
 @dataclass
 class Workload:
     """What every run of a sweep shares: the start model, the encoded training split (with domain
-    labels and token lengths) and validation split, the test sets and the start model's scores."""
+    labels and token lengths) and validation split, the test sets and the start model's scores.
+
+    Build it with :meth:`prepare`.
+
+    Parameters
+    ----------
+    config : BenchConfig
+    model : transformers causal LM
+        The start model (each run trains a deep copy).
+    train : dict of str to torch.Tensor
+        The encoded training split (:func:`~matroidomp.bench.text.encode_examples`).
+    labels : numpy.ndarray of str
+        The domain of every training example.
+    lengths : numpy.ndarray of int
+        The token length of every training example.
+    validation : dict of str to torch.Tensor
+        The encoded validation split (the anchors are drawn from it).
+    tests : TestSets
+    initial_scores : dict
+        :meth:`TestSets.evaluate` of the start model.
+
+    Examples
+    --------
+    >>> from matroidomp.bench.data import Example, TaskData
+    >>> from matroidomp.bench.model import tiny_model
+    >>> from matroidomp.bench.text import train_tokenizer
+    >>> def example(domain, i):
+    ...     return Example(f"{domain} {i} + {i} =", str(2 * i), domain)
+    >>> data = TaskData(train=tuple(example(d, i) for d in ("math/a", "chem/b") for i in range(4)),
+    ...                 validation=(example("math/a", 7), example("chem/b", 8)),
+    ...                 test=(example("math/a", 9), example("chem/b", 9)), pretrain=(),
+    ...                 domains=("math/a", "chem/b"))
+    >>> tokenizer = train_tokenizer([t for e in data.train + data.validation + data.test
+    ...                              for t in (e.prompt, e.answer)], vocab_size=300)
+    >>> model = tiny_model(tokenizer, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+    ...                    num_attention_heads=2, num_key_value_heads=1)
+    >>> config = BenchConfig(steps=1, batch=2, buffer=2, anchors=1, grad_layers=1, pretrain_steps=0)
+    >>> work = Workload.prepare(config, data, tokenizer, model)
+    >>> work.labels.tolist(), sorted(work.initial_scores)
+    (['math/a', 'math/a', 'math/a', 'math/a', 'chem/b', 'chem/b', 'chem/b', 'chem/b'], ['chem/b', 'math/a'])
+    """
 
     config: BenchConfig
     model: object
@@ -268,6 +557,25 @@ class Workload:
 
     @classmethod
     def prepare(cls, config: BenchConfig, tasks: TaskData, tokenizer, model) -> Workload:
+        """Encode the splits of ``tasks`` and score ``model`` on the test sets.
+
+        Parameters
+        ----------
+        config : BenchConfig
+        tasks : TaskData
+        tokenizer : transformers tokenizer
+        model : transformers causal LM
+
+        Returns
+        -------
+        Workload
+
+        Raises
+        ------
+        ValueError
+            When the pool (batch · buffer) is larger than the training split, the validation
+            split is empty, or an example cannot be encoded.
+        """
         pool_size = config.batch * config.buffer
         if pool_size > len(tasks.train):
             raise ValueError(f"pool of batch · buffer = {pool_size} is larger than the training split "
@@ -283,7 +591,51 @@ class Workload:
 
 def run(method: str, seed: int, work: Workload, emit: Callable[[dict], None], *, progress=None) -> None:
     """One fine-tuning run of ``method`` with ``seed`` from a copy of the workload's start model;
-    every record goes to ``emit``, the ``done`` record last."""
+    every record goes to ``emit``, the ``done`` record last.
+
+    ``steps`` calls of :func:`matroidomp.torch.selective_step` on seeded pools and anchors (the
+    same for every method of a seed), AdamW with linear warm-up and decay; ``eval`` records at
+    step 0, every ``eval_every`` steps and at the end.
+
+    Parameters
+    ----------
+    method : str
+        One of :data:`matroidomp.torch.selector.METHODS`.
+    seed : int
+        Seed of the pools, anchors and the selector.
+    work : Workload
+    emit : callable
+        Called with every record (a dict with ``type`` 'eval', 'step' or 'done').
+    progress : tqdm bar, optional
+        Updated once per step.
+
+    Raises
+    ------
+    ValueError
+        When ``method`` is unknown.
+
+    Examples
+    --------
+    >>> from matroidomp.bench.data import Example, TaskData
+    >>> from matroidomp.bench.model import tiny_model
+    >>> from matroidomp.bench.text import train_tokenizer
+    >>> def example(domain, i):
+    ...     return Example(f"{domain} {i} + {i} =", str(2 * i), domain)
+    >>> data = TaskData(train=tuple(example(d, i) for d in ("math/a", "chem/b") for i in range(4)),
+    ...                 validation=(example("math/a", 7), example("chem/b", 8)),
+    ...                 test=(example("math/a", 9), example("chem/b", 9)), pretrain=(),
+    ...                 domains=("math/a", "chem/b"))
+    >>> tokenizer = train_tokenizer([t for e in data.train + data.validation + data.test
+    ...                              for t in (e.prompt, e.answer)], vocab_size=300)
+    >>> model = tiny_model(tokenizer, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+    ...                    num_attention_heads=2, num_key_value_heads=1)
+    >>> config = BenchConfig(steps=1, batch=2, buffer=2, anchors=1, grad_layers=1, pretrain_steps=0)
+    >>> work = Workload.prepare(config, data, tokenizer, model)
+    >>> records = []
+    >>> run("partitionsel", 0, work, records.append)
+    >>> [r["type"] for r in records], records[1]["counts"]  # one step: 1 example of each domain
+    (['eval', 'step', 'eval', 'done'], {'chem/b': 1, 'math/a': 1})
+    """
     if method not in METHODS:
         raise ValueError(f"method: unknown {method!r}; use one of {METHODS}")
     config = work.config
@@ -326,7 +678,56 @@ def run(method: str, seed: int, work: Workload, emit: Callable[[dict], None], *,
 
 def sweep(methods: Sequence[str], seeds: Sequence[int], work: Workload, results: ResultsFile, *,
           progress: bool = True) -> list[tuple[str, int]]:
-    """Every (method, seed) not yet done in ``results``, seed-major; returns the runs it ran."""
+    """Run every (method, seed) not yet done in ``results``, seed-major; returns the runs it ran.
+
+    Parameters
+    ----------
+    methods : sequence of str
+        Selection methods (:data:`matroidomp.torch.selector.METHODS`).
+    seeds : sequence of int
+        Seeds, each >= 0.
+    work : Workload
+    results : ResultsFile
+        Records are appended to it; finished runs are skipped.
+    progress : bool, default True
+        A tqdm bar over all steps.
+
+    Returns
+    -------
+    list of (str, int)
+        The (method, seed) runs run now.
+
+    Raises
+    ------
+    ValueError
+        When a method is unknown or a seed negative.
+    TypeError
+        When a seed is not an int.
+
+    Examples
+    --------
+    >>> from matroidomp.bench.data import Example, TaskData
+    >>> from matroidomp.bench.model import tiny_model
+    >>> from matroidomp.bench.text import train_tokenizer
+    >>> def example(domain, i):
+    ...     return Example(f"{domain} {i} + {i} =", str(2 * i), domain)
+    >>> data = TaskData(train=tuple(example(d, i) for d in ("math/a", "chem/b") for i in range(4)),
+    ...                 validation=(example("math/a", 7), example("chem/b", 8)),
+    ...                 test=(example("math/a", 9), example("chem/b", 9)), pretrain=(),
+    ...                 domains=("math/a", "chem/b"))
+    >>> tokenizer = train_tokenizer([t for e in data.train + data.validation + data.test
+    ...                              for t in (e.prompt, e.answer)], vocab_size=300)
+    >>> model = tiny_model(tokenizer, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+    ...                    num_attention_heads=2, num_key_value_heads=1)
+    >>> config = BenchConfig(steps=1, batch=2, buffer=2, anchors=1, grad_layers=1, pretrain_steps=0)
+    >>> import os, tempfile
+    >>> results = ResultsFile(os.path.join(tempfile.mkdtemp(), "results.jsonl"), config)
+    >>> work = Workload.prepare(config, data, tokenizer, model)
+    >>> sweep(["random"], [0], work, results, progress=False)
+    [('random', 0)]
+    >>> sweep(["random"], [0], work, results, progress=False)  # already done: nothing to run
+    []
+    """
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ValueError(f"methods: unknown {unknown}; use some of {METHODS}")

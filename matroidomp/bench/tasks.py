@@ -31,9 +31,40 @@ CANONICAL_MAX_SMILES = 30
 
 
 def math_sampler(domain: str, seed: int) -> Iterator[tuple[str, str]]:
-    """(question, answer) of the domain's mathematics-dataset module, drawn 16 at a time from the
-    module's own random stream: the global ``random`` and numpy states of that stream (seeded with
-    ``seed``) are swapped in for each batch and the caller's states restored after it."""
+    """Endless seeded (question, answer) pairs of a math domain's mathematics-dataset module.
+
+    Drawn 16 at a time from the module's own random stream: the global ``random`` and numpy
+    states of that stream (seeded with ``seed``) are swapped in for each batch and the caller's
+    states restored after it, so the stream depends on ``seed`` alone and leaves global state
+    untouched.
+
+    Parameters
+    ----------
+    domain : str
+        A key of :data:`MATH_MODULES`, e.g. ``'math/gcd'``.
+    seed : int
+        Seed of the stream.
+
+    Yields
+    ------
+    tuple of (str, str)
+        The question and its answer.
+
+    Raises
+    ------
+    KeyError
+        When ``domain`` is not a math domain (raised at the first ``next``).
+
+    Examples
+    --------
+    >>> import itertools, random
+    >>> state = random.getstate()
+    >>> pairs = list(itertools.islice(math_sampler("math/gcd", 0), 3))
+    >>> pairs == list(itertools.islice(math_sampler("math/gcd", 0), 3))  # same seed, same stream
+    True
+    >>> all(a.isdigit() for _, a in pairs), random.getstate() == state
+    (True, True)
+    """
     section, name = MATH_MODULES[domain]
     module = _math_modules()[section][name]
     state = (random.Random(seed).getstate(), np.random.RandomState(seed % 2**32).get_state())
@@ -69,8 +100,37 @@ def _math_modules() -> dict:
 
 
 def chem_sampler(domain: str, seed: int, molecules: Sequence[tuple[str, object]]) -> Iterator[tuple[str, str]]:
-    """(prompt, rdkit answer) for ``molecules`` ((canonical SMILES, molecule) pairs) in a seeded
-    random order."""
+    """(prompt, rdkit answer) pairs of a chemistry task for ``molecules``, in a seeded random order.
+
+    ``chem/formula``: the molecular formula; ``chem/rings``: the ring count; ``chem/donors``: the
+    hydrogen-bond donors; ``chem/canonical``: the canonical SMILES of a randomised SMILES (only
+    molecules whose canonical SMILES has at most :data:`CANONICAL_MAX_SMILES` characters). The
+    stream ends after one pass over the molecules.
+
+    Parameters
+    ----------
+    domain : str
+        One of :data:`CHEM_TASKS`.
+    seed : int
+        Seed of the order (and of the randomised SMILES).
+    molecules : sequence of (str, rdkit.Chem.Mol)
+        (canonical SMILES, molecule) pairs, e.g. from :func:`nci_molecules`.
+
+    Yields
+    ------
+    tuple of (str, str)
+        The question and rdkit's answer.
+
+    Examples
+    --------
+    >>> from rdkit import Chem
+    >>> molecules = [(s, Chem.MolFromSmiles(s)) for s in ("c1ccccc1O", "CCO")]
+    >>> sorted(chem_sampler("chem/formula", 0, molecules))  # doctest: +NORMALIZE_WHITESPACE
+    [('What is the molecular formula of CCO?', 'C2H6O'),
+     ('What is the molecular formula of c1ccccc1O?', 'C6H6O')]
+    >>> sorted(a for _, a in chem_sampler("chem/donors", 0, molecules))
+    ['1', '1']
+    """
     from rdkit import Chem
     from rdkit.Chem import rdMolDescriptors
 
@@ -90,8 +150,22 @@ def chem_sampler(domain: str, seed: int, molecules: Sequence[tuple[str, object]]
 
 
 def nci_molecules() -> Iterator[tuple[str, object]]:
-    """(canonical SMILES, molecule) of rdkit's NCI/first_5K.smi, in file order: single-fragment
-    molecules that parse (rdkit's parse warnings silenced), first occurrence of each SMILES."""
+    """(canonical SMILES, molecule) of rdkit's bundled NCI/first_5K.smi, in file order.
+
+    Single-fragment molecules that parse (rdkit's parse warnings silenced), first occurrence of
+    each canonical SMILES; lazy, so taking a few is cheap.
+
+    Yields
+    ------
+    tuple of (str, rdkit.Chem.Mol)
+
+    Examples
+    --------
+    >>> from rdkit import Chem
+    >>> smiles, mol = next(nci_molecules())
+    >>> type(mol).__name__, Chem.MolToSmiles(mol) == smiles
+    ('Mol', True)
+    """
     from rdkit import Chem, RDConfig, rdBase
 
     seen = set()

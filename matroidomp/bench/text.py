@@ -27,9 +27,40 @@ PAD, EOS = "<pad>", "<eos>"
 
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int = 1024) -> PreTrainedTokenizerFast:
-    """A byte-level BPE tokenizer of at most ``vocab_size`` tokens trained on ``texts`` (and
-    :data:`SEPARATOR`): every digit is its own token, decode(encode(s)) = s for every string s,
-    special tokens ``<pad>`` (id 0) and ``<eos>`` (id 1)."""
+    """A byte-level BPE tokenizer of at most ``vocab_size`` tokens trained on ``texts``: lossless, digit by digit.
+
+    Trained on ``texts`` and :data:`SEPARATOR`: every digit is its own token,
+    decode(encode(s)) = s for every string s (byte level: no unknown token), special tokens
+    ``<pad>`` (id 0) and ``<eos>`` (id 1).
+
+    Parameters
+    ----------
+    texts : iterable of str
+        The training corpus (prompts and answers).
+    vocab_size : int, default 1024
+        At most this many tokens; at least 258 (256 bytes, pad and eos).
+
+    Returns
+    -------
+    transformers.PreTrainedTokenizerFast
+
+    Raises
+    ------
+    TypeError
+        When ``vocab_size`` is not an int.
+    ValueError
+        When ``vocab_size`` < 258.
+
+    Examples
+    --------
+    >>> tokenizer = train_tokenizer(["What is 12 + 3?", "15"], vocab_size=300)
+    >>> tokenizer.pad_token_id, tokenizer.eos_token_id, len(tokenizer) <= 300
+    (0, 1, True)
+    >>> tokenizer.convert_ids_to_tokens(tokenizer("120")["input_ids"])  # digit by digit
+    ['1', '2', '0']
+    >>> tokenizer.decode(tokenizer("Ünïcode, never seen")["input_ids"])
+    'Ünïcode, never seen'
+    """
     if isinstance(vocab_size, bool) or not isinstance(vocab_size, int):
         raise TypeError(f"vocab_size must be an int, got {type(vocab_size).__name__}")
     alphabet = pre_tokenizers.ByteLevel.alphabet()
@@ -47,9 +78,47 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 1024) -> PreTrainedT
 
 
 def encode_examples(tokenizer, examples: Sequence[Example], max_length: int) -> dict[str, torch.Tensor]:
-    """``input_ids``, ``attention_mask``, ``answer_mask`` (long, n × T, right-padded with the pad
-    token, T = the longest row ≤ ``max_length``). A sequence longer than ``max_length`` loses the
-    end of its answer (and eos); a prompt that leaves no room for one answer token is an error."""
+    """Training rows ``prompt · SEPARATOR · answer · eos``, right-padded, with the answer mask of the loss.
+
+    Returns ``input_ids``, ``attention_mask``, ``answer_mask`` (long, n × T, right-padded with the
+    pad token, T = the longest row ≤ ``max_length``); ``answer_mask`` is 1 on the answer tokens
+    and eos (the format of :func:`matroidomp.torch.per_example_gradients`). A sequence longer
+    than ``max_length`` loses the end of its answer (and eos); a prompt that leaves no room for
+    one answer token is an error.
+
+    Parameters
+    ----------
+    tokenizer : transformers tokenizer
+        With an eos token (e.g. from :func:`train_tokenizer`); without a pad token, eos pads.
+    examples : sequence of Example
+    max_length : int
+        Longest row, >= 2.
+
+    Returns
+    -------
+    dict of str to torch.Tensor
+
+    Raises
+    ------
+    ValueError
+        When ``examples`` is empty, ``max_length`` is not an int >= 2, a prompt (with the
+        separator) fills ``max_length``, or the tokenizer has no eos token.
+
+    Examples
+    --------
+    >>> from matroidomp.bench.data import Example
+    >>> examples = [Example("What is 12 + 3?", "15", "math/add"), Example("Rings of CCO?", "0", "chem/rings")]
+    >>> tokenizer = train_tokenizer([t for e in examples for t in (e.prompt, e.answer)], vocab_size=300)
+    >>> batch = encode_examples(tokenizer, examples, max_length=32)
+    >>> sorted(batch), batch["input_ids"].shape == batch["answer_mask"].shape
+    (['answer_mask', 'attention_mask', 'input_ids'], True)
+    >>> tokenizer.decode(batch["input_ids"][0][batch["answer_mask"][0].bool()])  # '1', '5', eos
+    '15<eos>'
+    >>> encode_examples(tokenizer, examples, max_length=5)
+    Traceback (most recent call last):
+    ...
+    ValueError: example 0 (math/add: 'What is 12 + 3?') has ... prompt+separator tokens; max_length 5 leaves no room for an answer token
+    """
     prompts = _prompt_ids(tokenizer, examples, max_length)
     eos, pad = _eos_pad(tokenizer)
     answers = _ids(tokenizer, [e.answer for e in examples])
@@ -66,8 +135,37 @@ def encode_examples(tokenizer, examples: Sequence[Example], max_length: int) -> 
 
 
 def encode_prompts(tokenizer, examples: Sequence[Example], max_length: int) -> dict[str, torch.Tensor]:
-    """``input_ids``, ``attention_mask`` (long, n × T) of prompt · SEPARATOR, left-padded with the
-    pad token for batched greedy decoding; the same length limit as :func:`encode_examples`."""
+    """Prompts ``prompt · SEPARATOR``, left-padded for batched greedy decoding.
+
+    ``input_ids``, ``attention_mask`` (long, n × T); the same length limit as
+    :func:`encode_examples`.
+
+    Parameters
+    ----------
+    tokenizer : transformers tokenizer
+        With an eos token; without a pad token, eos pads.
+    examples : sequence of Example
+    max_length : int
+        Every prompt must be shorter (room for one answer token), >= 2.
+
+    Returns
+    -------
+    dict of str to torch.Tensor
+
+    Raises
+    ------
+    ValueError
+        As :func:`encode_examples`.
+
+    Examples
+    --------
+    >>> from matroidomp.bench.data import Example
+    >>> examples = [Example("What is 12 + 3?", "15", "math/add"), Example("Rings of CCO?", "0", "chem/rings")]
+    >>> tokenizer = train_tokenizer([t for e in examples for t in (e.prompt, e.answer)], vocab_size=300)
+    >>> prompts = encode_prompts(tokenizer, examples, max_length=32)
+    >>> sorted(prompts), bool(prompts["attention_mask"][:, -1].all())  # every row ends at the right
+    (['attention_mask', 'input_ids'], True)
+    """
     prompts = _prompt_ids(tokenizer, examples, max_length)
     _, pad = _eos_pad(tokenizer)
     width = max(len(p) for p in prompts)
@@ -80,8 +178,32 @@ def encode_prompts(tokenizer, examples: Sequence[Example], max_length: int) -> d
 
 
 def decode_answers(tokenizer, generated_ids: torch.Tensor | Sequence[Sequence[int]]) -> list[str]:
-    """The answer of each row of ``generated_ids`` (the generated continuation only, without the
-    prompt columns): its tokens before the first eos, decoded without special tokens, stripped."""
+    """The answer text of each generated row: its tokens before the first eos, decoded, stripped.
+
+    Parameters
+    ----------
+    tokenizer : transformers tokenizer
+        With an eos token.
+    generated_ids : torch.Tensor or sequence of sequences of int
+        The generated continuation only (without the prompt columns), one row per example.
+
+    Returns
+    -------
+    list of str
+        Decoded without special tokens.
+
+    Raises
+    ------
+    ValueError
+        When ``generated_ids`` is not 2-D, or the tokenizer has no eos token.
+
+    Examples
+    --------
+    >>> tokenizer = train_tokenizer(["What is 12 + 3?", "15"], vocab_size=300)
+    >>> fifteen = tokenizer("15", add_special_tokens=False)["input_ids"]
+    >>> decode_answers(tokenizer, [fifteen + [tokenizer.eos_token_id, 7], fifteen])
+    ['15', '15']
+    """
     eos, _ = _eos_pad(tokenizer)
     rows = generated_ids.tolist() if isinstance(generated_ids, torch.Tensor) else [list(r) for r in generated_ids]
     answers = []
@@ -109,6 +231,7 @@ def _prompt_ids(tokenizer, examples: Sequence[Example], max_length: int) -> list
 
 
 def _ids(tokenizer, texts: list[str]) -> list[list[int]]:
+    """Token ids of each text, without special tokens."""
     return tokenizer(texts, add_special_tokens=False)["input_ids"]
 
 

@@ -41,7 +41,40 @@ _LAYER = re.compile(r"(?:^|\.)layers\.(\d+)\.")
 
 
 def select_linears(model: nn.Module, names: Sequence[str]) -> dict[str, nn.Linear]:
-    """The nn.Linear modules of ``model`` with the given full names, in the given order."""
+    """The nn.Linear modules of ``model`` with the given full names, in the given order.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Any model; names are those of ``model.named_modules()``.
+    names : sequence of str
+        Full module names, e.g. ``'model.layers.1.mlp.down_proj'``.
+
+    Returns
+    -------
+    dict of str to torch.nn.Linear
+        In the order of ``names``.
+
+    Raises
+    ------
+    ValueError
+        When ``names`` is empty, a name is not a module of ``model``, or names a module that is
+        not an ``nn.Linear``.
+
+    Examples
+    --------
+    >>> import torch, transformers
+    >>> _ = torch.manual_seed(0)
+    >>> model = transformers.Qwen2ForCausalLM(transformers.Qwen2Config(
+    ...     hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2,
+    ...     num_key_value_heads=1, vocab_size=50))  # a tiny random Qwen2, built offline
+    >>> select_linears(model, ["model.layers.1.mlp.down_proj"])
+    {'model.layers.1.mlp.down_proj': Linear(in_features=32, out_features=16, bias=False)}
+    >>> select_linears(model, ["model.norm"])
+    Traceback (most recent call last):
+    ...
+    ValueError: module 'model.norm' is a Qwen2RMSNorm, not an nn.Linear
+    """
     if len(names) == 0:
         raise ValueError("no modules selected: the parameter set is empty")
     modules = dict(model.named_modules())
@@ -56,9 +89,46 @@ def select_linears(model: nn.Module, names: Sequence[str]) -> dict[str, nn.Linea
 
 
 def last_layer_linears(model: nn.Module, last: int, kinds: Sequence[str] = DEFAULT_KINDS) -> list[str]:
-    """Names of the nn.Linear modules whose name ends in one of ``kinds`` (``.q_proj``; for peft
-    adapters e.g. ``q_proj.lora_A.default``) inside the last ``last`` decoder layers
-    (``….layers.<i>.…``), in module order."""
+    """Names of the nn.Linear modules of the given ``kinds`` inside the last ``last`` decoder layers.
+
+    The authors' parameter set: q, k, v, gate, up and down projections of the last layers only.
+    A module qualifies when its name ends in ``.<kind>`` (for peft adapters e.g.
+    ``q_proj.lora_A.default``) and contains ``.layers.<i>.`` with i among the ``last`` largest
+    layer indices.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A decoder model whose blocks are named ``….layers.<i>.…`` (Qwen2, Llama, ...).
+    last : int
+        Number of decoder layers, counted from the top.
+    kinds : sequence of str, default :data:`DEFAULT_KINDS`
+        Name suffixes: ``q_proj, k_proj, v_proj, gate_proj, up_proj, down_proj``.
+
+    Returns
+    -------
+    list of str
+        Module names in module order.
+
+    Raises
+    ------
+    ValueError
+        When no ``nn.Linear`` of those kinds lies inside a ``.layers.<i>.`` block.
+
+    Examples
+    --------
+    >>> import torch, transformers
+    >>> _ = torch.manual_seed(0)
+    >>> model = transformers.Qwen2ForCausalLM(transformers.Qwen2Config(
+    ...     hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2,
+    ...     num_key_value_heads=1, vocab_size=50))  # a tiny random Qwen2, built offline
+    >>> last_layer_linears(model, 1)  # doctest: +NORMALIZE_WHITESPACE
+    ['model.layers.1.self_attn.q_proj', 'model.layers.1.self_attn.k_proj',
+     'model.layers.1.self_attn.v_proj', 'model.layers.1.mlp.gate_proj',
+     'model.layers.1.mlp.up_proj', 'model.layers.1.mlp.down_proj']
+    >>> last_layer_linears(model, 2, kinds=("down_proj",))
+    ['model.layers.0.mlp.down_proj', 'model.layers.1.mlp.down_proj']
+    """
     found = []
     for name, module in model.named_modules():
         layer = _LAYER.search(name)
@@ -84,18 +154,86 @@ def per_example_gradients(
     block_size: int = 1 << 24,
     buffer_bytes: int = 1 << 30,
 ) -> torch.Tensor:
-    """Per-example gradients of the mean answer-token NLL, float32, one row per example.
+    """Per-example gradients g_b = ∇_θ ℓ_b of the mean answer-token NLL, float32, one row per example.
+
+    ℓ_b is the mean over the answer tokens of row b of −log p(x_t | x_<t) (module docstring); θ
+    the weights (then biases) of ``modules``. One batched forward and backward per chunk of
+    ``chunk_size`` rows, with hooks: cost about that of one training step on the pool.
 
     ``input_ids``, ``attention_mask`` and ``answer_mask`` are (n × T); ``answer_mask[b, t] = 1``
     marks token t as part of the answer (its prediction is in the loss); the first token is never
     predicted. Columns are the flattened weight (then bias) gradients of ``modules`` in the given
     order, so D = Σ (out·in + out); with ``projection_dim`` = p the rows are projected to p dims
     (seeded, same projection for every chunk), and with ``normalize`` scaled to unit L2 norm.
-    ``block_size`` bounds the entries of the projection block drawn at once (block_size // p rows
-    of R); ``buffer_bytes`` bounds the float32 gradient rows (n_buf × D) held before they are
-    projected together (at least one chunk), so projection memory is about
-    buffer_bytes + 4·block_size + 4·n·p bytes. The model's train/eval mode is left as is (dropout
-    makes gradients random).
+    The model's train/eval mode is left as is (dropout makes gradients random), and so are the
+    ``requires_grad`` flags of its parameters.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A causal language model called as ``model(input_ids=..., attention_mask=...)`` and
+        returning ``.logits`` (Hugging Face convention); no layer may couple rows of a batch.
+    input_ids, attention_mask, answer_mask : torch.Tensor of shape (n, T)
+        Token ids, attention mask (1 on real tokens) and answer mask (1 on the tokens whose
+        prediction is in the loss); moved to the device of the selected weights.
+    modules : sequence of str
+        Names of ``nn.Linear`` modules (see :func:`last_layer_linears`, :func:`select_linears`).
+    chunk_size : int, default 8
+        Rows per forward/backward pass (memory against speed).
+    projection_dim : int, optional
+        p: project every row with a seeded Rademacher matrix R ∈ {±1}^{D × p}, g ↦ Rᵀg / √p.
+    seed : int, default 0
+        Seed of the projection (the same seed gives the same R on the same device kind).
+    normalize : bool, default False
+        Scale every row to unit L2 norm (after the projection).
+    block_size : int, default 2**24
+        Bound on the entries of the projection block drawn at once (block_size // p rows of R).
+    buffer_bytes : int, default 2**30
+        Bound on the float32 gradient rows (n_buf × D) held before they are projected together
+        (at least one chunk); projection memory is about buffer_bytes + 4·block_size + 4·n·p
+        bytes.
+
+    Returns
+    -------
+    torch.Tensor of float32, shape (n, D) or (n, p)
+        On the device of the selected weights.
+
+    Raises
+    ------
+    ValueError
+        When ``modules`` is empty or names a module that is missing, not an ``nn.Linear``, not
+        called in the forward pass or without effect on the loss; when the masks' shapes differ
+        from ``input_ids``, the batch is empty or not 2-D, a row has no answer token after the
+        first position; or when ``chunk_size``, ``projection_dim``, ``block_size`` or
+        ``buffer_bytes`` is below 1.
+
+    Examples
+    --------
+    >>> import torch, transformers
+    >>> _ = torch.manual_seed(0)
+    >>> model = transformers.Qwen2ForCausalLM(transformers.Qwen2Config(
+    ...     hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2,
+    ...     num_key_value_heads=1, vocab_size=50))  # a tiny random Qwen2, built offline
+    >>> ids = torch.randint(0, 50, (3, 6), generator=torch.Generator().manual_seed(0))
+    >>> attention = torch.ones_like(ids)
+    >>> answer = torch.zeros_like(ids)
+    >>> answer[:, 3:] = 1  # the last three tokens of each row are the answer
+    >>> G = per_example_gradients(model, ids, attention, answer, ["model.layers.1.mlp.down_proj"])
+    >>> G.shape, G.dtype  # D = 16 · 32 weights of down_proj
+    (torch.Size([3, 512]), torch.float32)
+    >>> P = per_example_gradients(model, ids, attention, answer, ["model.layers.1.mlp.down_proj"],
+    ...                           projection_dim=8, normalize=True)
+    >>> P.shape, P.norm(dim=1).round(decimals=4).tolist()
+    (torch.Size([3, 8]), [1.0, 1.0, 1.0])
+
+    A row equals the gradient of that example's loss alone:
+
+    >>> from matroidomp.torch import mean_answer_loss
+    >>> loss = mean_answer_loss(model, {"input_ids": ids[:1], "attention_mask": attention[:1],
+    ...                                 "answer_mask": answer[:1]})
+    >>> loss.backward()
+    >>> torch.allclose(G[0], model.model.layers[1].mlp.down_proj.weight.grad.flatten(), atol=1e-6)
+    True
     """
     linears = select_linears(model, modules)
     ids, attn, answer = _check_batch(input_ids, attention_mask, answer_mask)
@@ -137,10 +275,12 @@ def per_example_gradients(
 
 
 def _params(linear: nn.Linear) -> list[torch.Tensor]:
+    """The weight, then the bias if there is one."""
     return [linear.weight] if linear.bias is None else [linear.weight, linear.bias]
 
 
 def _check_batch(input_ids, attention_mask, answer_mask):
+    """(ids, attention, answer) as tensors on one device, checked: 2-D, same shape, answers present."""
     ids = torch.as_tensor(input_ids)
     if ids.ndim != 2:
         raise ValueError(f"input_ids must be (n, T), got shape {tuple(ids.shape)}")
