@@ -18,14 +18,18 @@ least squares and the pick is argmax |ρ_j| (classic OMP; equals scikit-learn's
 PartitionSel authors use it: shortlist, in each domain d, its top rem_d feasible elements by ρ
 (rem_d = remaining budget) and pick one uniformly at random.
 
-Guarantees (see :mod:`matroidomp.bounds`): deterministic OMP reaches αγ/(1+αγ)·OPT where γ is
-the diminishing-returns ratio and α = m/M the ratio of restricted eigenvalues; the randomized
-rule (1 + 1/(αγ))⁻² ·OPT in expectation.
+Guarantees (proofs in docs/theory.md, factors in :mod:`matroidomp.bounds`): with α the
+restricted eigenvalue ratio and γ, γ_DR the submodularity ratios, deterministic OMP reaches
+max(α_r γ_DR/(1 + α_r γ_DR), α_r/r)·OPT under a matroid of rank r (usually α_r/r: γ_DR is 0 on
+most nonnegative instances) and 1 − e^{−α₂ₖ} under |S| ≤ k; the randomized rule reaches the
+constant factor ℓ_r(α, γ) of :func:`matroidomp.bounds.residual_random_greedy_guarantee` in
+expectation.
 
-When no feasible element has positive correlation, no element can raise F
-(F(S+j) − F(S) ≤ ρ_j⁺²/(2λ_min)). ``on_no_gain='stop'`` (default) ends there;
-``on_no_gain='fill'`` fills the remaining budgets with the best remaining elements at weight 0,
-which training loops that need exactly k examples want.
+When no feasible element has ρ_j > tol_j (a scale-invariant tolerance, see :func:`solve_omp`),
+no element can raise F (F(S+j) − F(S) ≤ ρ_j⁺²/(2λ_min)). ``on_no_gain='stop'`` (default) ends
+there; ``on_no_gain='fill'`` fills the remaining budgets with the best remaining elements at
+weight 0, which training loops that need exactly k examples want. An element whose addition
+would make F unbounded is never selected (see :func:`solve_omp`).
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from .kernels.active_set import DEPENDENCE_TOL
 from .kernels.cholesky import cholesky_append, cholesky_solve
 from .kernels.status import CONVERGED, MAX_ITER, UNBOUNDED
 from .matroid import PartitionMatroid
-from ._nnqp import ActiveSetNNQP
+from ._nnqp import ActiveSetNNQP, input_tolerances
 from .objectives import QuadraticUtility
 from .result import STOP_NO_GAIN, STOP_RANK, STOP_UNBOUNDED_LEFT, SelectionResult
 
@@ -106,6 +110,12 @@ class _HostSteps:
     def exclude(self, j: int) -> None:
         """Never consider j again (it would make F unbounded)."""
         self.selected[j] = True
+
+    def tolerances(self, root: np.ndarray, factor: float) -> np.ndarray:
+        """The step kernels' per-element tolerances √Q_ii·factor (one buffer, rewritten)."""
+        if not hasattr(self, "_tol"):
+            self._tol = np.empty(root.shape[0])
+        return np.multiply(root, factor, out=self._tol)
 
     def masked_best(self, rho, remaining, absolute: bool, tol) -> int:
         """The feasible arg-max of an unchanged ρ under the current mask (a p = 0 step)."""
@@ -209,7 +219,8 @@ class _LeastSquaresFit:
     """Unconstrained weights (``nonneg=False``) by an incremental Cholesky factor of the
     independent part of S; a dependent element joins at weight 0 when that keeps F bounded."""
 
-    def __init__(self, capacity: int):
+    def __init__(self, capacity: int, dep_tol: float):
+        self.dep_tol = dep_tol
         self.L = np.zeros((capacity, capacity))
         self.Q = np.zeros((capacity, capacity))
         self.pos: list[int] = []  # positions (in selection order) held in the factor
@@ -217,18 +228,21 @@ class _LeastSquaresFit:
         self.w = np.zeros(capacity)
         self.m = 0
 
-    def add(self, q_col: np.ndarray, c_j: float, tol_j: float, max_iter: int) -> tuple[int, int]:
+    def add(self, q_col: np.ndarray, c_j: float, tol_j: float, max_iter: int, cap: float) -> tuple[int, int]:
         """Add the next element; UNBOUNDED (and nothing added) when it is dependent on S with
-        |ρ_j| > tol_j, since then F grows without bound along its null direction."""
+        |ρ_j| > tol_j, since then F grows without bound along its null direction, or when F
+        would exceed ``cap``."""
         q = q_col[self.pos] if self.pos else np.zeros(0)
-        if not cholesky_append(self.L, len(self.pos), q, q_col[-1], DEPENDENCE_TOL):
+        if not cholesky_append(self.L, len(self.pos), q, q_col[-1], self.dep_tol):
             if abs(c_j - float(q_col[:-1] @ self.w[: self.m])) > tol_j:
                 return UNBOUNDED, 0
             self._store(q_col, c_j)
             return CONVERGED, 0
+        z = cholesky_solve(self.L, np.append(self.c[self.pos], c_j), len(self.pos) + 1)
+        if not 0.5 * float(np.append(self.c[self.pos], c_j) @ z) <= cap:
+            return UNBOUNDED, 0  # the factor's new row is ignored: only len(pos) rows are read
         self._store(q_col, c_j)
         self.pos.append(self.m - 1)
-        z = cholesky_solve(self.L, self.c[self.pos], len(self.pos))
         self.w[: self.m] = 0.0
         self.w[self.pos] = z
         return CONVERGED, 1
@@ -245,15 +259,21 @@ class _LeastSquaresFit:
         return 0.5 * float(self.c[: self.m] @ self.w[: self.m])
 
 
-def _refit(fit, q_col: np.ndarray, c_j: float, tol_j: float) -> tuple[int, int]:
-    """Add one element to the fit; a refit that reaches its iteration cap (never seen: the
-    active set terminates) is continued, so the weights are always the exact optimum."""
-    p = fit.m
-    code, n_iter = fit.add(q_col, c_j, tol_j, max_iter=3 * (p + 1) + 10)
-    while code == MAX_ITER:
-        more_code, more = fit.solve(max_iter=3 * (p + 1) + 10, optimal_on_passive=False)
-        code, n_iter = more_code, n_iter + more
-    return code, n_iter
+#: F(S) above this multiple of the best single element's utility max_j (c_j⁺)²/(2Q_jj) counts as
+#: unbounded. In the units where every Q_jj = 1 the optimum is w = Q_SS⁻¹c_S, so F that large
+#: means Q_SS has an eigenvalue near 10⁻⁶ of its diagonal: the selected gradients nearly cancel
+#: (0 is almost in their conic hull), the weights are ~10⁶ times their natural size, and past it
+#: the float64 refit would lose more digits than the KKT tolerances allow.
+HORIZON = 1e6
+#: Rounding allowance of a correlation, in units of eps(data)·√Q_ii·Σ_j √Q_jj|w_j| (see solve_omp).
+NOISE = 4.0
+
+
+def _refit(fit, q_col: np.ndarray, c_j: float, tol_j: float, cap: float) -> tuple[int, int]:
+    """Add one element to the fit: (CONVERGED, iterations) with the exact optimum on S + j, or
+    UNBOUNDED / MAX_ITER with the fit unchanged (F(S + j) is +∞ or beyond ``cap``, or could not
+    be resolved in float64)."""
+    return fit.add(q_col, c_j, tol_j, max_iter=3 * (fit.m + 1) + 10, cap=cap)
 
 
 def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomized: bool = False,
@@ -323,26 +343,39 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
     op = _operator(utility, gram_path, steps, matroid.codes, backend, device)
     c = utility.c
     data_dtype = np.dtype(np.float32) if backend == "triton" else (utility.gram if gram_path else utility.factor).dtype
-    rtol = np.finfo(data_dtype).eps ** (2 / 3) if tol is None else check_nonnegative_scalar(tol, "tol")
-    tols = utility.tolerances(rtol)
-    step_tols = op.tolerances(tols) if hasattr(op, "tolerances") else tols
+    eps = float(np.finfo(data_dtype).eps)
+    rtol = eps ** (2 / 3) if tol is None else check_nonnegative_scalar(tol, "tol")
+    root = np.sqrt(np.maximum(utility.diagonal(), 0.0))
+    live = root > 0
+    sigma = float(np.max(np.abs(c[live]) / root[live], initial=0.0))
     rng = make_rng(seed) if randomized else None
+    absolute = not utility.nonneg
 
-    fit = ActiveSetNNQP(steps) if utility.nonneg else _LeastSquaresFit(steps)
+    # columns from G are exact (float64 products); columns read from a given K carry its rounding
+    dep_tol = DEPENDENCE_TOL if utility.factor is not None else input_tolerances(np.finfo(utility.gram.dtype).eps)[1]
+    fit = ActiveSetNNQP(steps, dep_tol) if utility.nonneg else _LeastSquaresFit(steps, dep_tol)
+    gainable = np.abs(c) if absolute else np.maximum(c, 0.0)  # best single element: max c_j⁺²/(2Q_jj)
+    cap = HORIZON * float(np.max(gainable[live] / root[live], initial=0.0)) ** 2 / 2
     counts = np.zeros(matroid.n_domains, dtype=np.int64)
     order: list[int] = []
     history: list[float] = []
     w = np.zeros(steps)
     objective = 0.0
-    absolute = not utility.nonneg
     rho = op.c
     stale = False  # ρ is out of date: the weights changed since it was computed
     stop = STOP_RANK
     refit_iters = 0
-    skipped = 0
+    skipped: list[int] = []  # F(S + j) unbounded or beyond the horizon
+    unresolved: list[int] = []  # the float64 refit could not decide
+    factor = rtol * sigma  # tol_i = √Q_ii·factor
+    step_tols = op.tolerances(root, factor)
     while len(order) < steps:
         remaining = matroid.budgets - counts
         if stale:
+            # ρ_i = c_i − Σ_j Q_ij w_j carries rounding up to ~eps·√Q_ii·Σ_j √Q_jj|w_j|
+            # (|Q_ij| ≤ √(Q_ii Q_jj)): scores under it are noise and tie, on every backend
+            factor = rtol * sigma + NOISE * eps * float(root[order] @ np.abs(w[: len(order)]))
+            step_tols = op.tolerances(root, factor)
             rho, best = op.step(w, remaining, absolute, step_tols)
             stale = False
         else:  # same ρ: only the mask changed
@@ -351,16 +384,16 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
             stop = STOP_UNBOUNDED_LEFT
             break
         best_score = abs(op.value(rho, best)) if absolute else op.value(rho, best)
-        if not best_score > tols[best] and on_no_gain == "stop":
+        if not best_score > root[best] * factor and on_no_gain == "stop":
             stop = STOP_NO_GAIN
             break
         j = op.random_pick(rho, remaining, absolute, step_tols, rng) if randomized else best
         p = len(order)
-        code, it = _refit(fit, op.column(j), c[j], tols[j])
+        code, it = _refit(fit, op.column(j), c[j], rtol * sigma * root[j], cap)
         refit_iters += it
-        if code == UNBOUNDED:
+        if code != CONVERGED:
             op.exclude(j)
-            skipped += 1
+            (skipped if code == UNBOUNDED else unresolved).append(j)
             continue
         op.commit(j)
         if it:
@@ -381,7 +414,9 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
         counts=matroid.count_dict(idx),
         stop_reason=stop,
         info={"gram": gram_path, "refit_iterations": refit_iters, "tol": rtol,
-              "backend": "numba" if backend == "auto" else backend, "n_skipped_unbounded": skipped},
+              "backend": "numba" if backend == "auto" else backend,
+              "n_skipped_unbounded": len(skipped), "skipped_unbounded": np.asarray(skipped, dtype=np.int64),
+              "n_skipped_unresolved": len(unresolved), "skipped_unresolved": np.asarray(unresolved, dtype=np.int64)},
     )
 
 
@@ -406,13 +441,16 @@ def omp(G, b, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool = Tru
 
 
 def omp_gram(K, c, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool = True, randomized: bool = False,
-             seed=None, on_no_gain: str = "stop", tol: float | None = None, backend: str = "auto") -> SelectionResult:
+             seed=None, on_no_gain: str = "stop", tol: float | None = None, backend: str = "auto",
+             check_psd: bool = True) -> SelectionResult:
     """OMP on a precomputed PSD Gram matrix: maximise F(S) = max{cᵀw − ½wᵀ(K + λI)w} over S.
 
-    With K = GGᵀ and c = Gb this is :func:`omp` without the GEMM. ``indices`` and ``weights``
-    come back in the framework and on the device of ``K`` and ``c``.
+    With K = GGᵀ and c = Gb this is :func:`omp` without the GEMM. K is checked to be PSD (a
+    Cholesky factorisation of K + δI, O(n³/3); ``check_psd=False`` skips it, see
+    :meth:`QuadraticUtility.from_gram`). ``indices`` and ``weights`` come back in the framework
+    and on the device of ``K`` and ``c``.
     """
     arrays = detect(K=K, c=c)
-    u = QuadraticUtility.from_gram(K, c, lam, nonneg=nonneg)
+    u = QuadraticUtility.from_gram(K, c, lam, nonneg=nonneg, check_psd=check_psd)
     return arrays.selection(solve_omp(u, matroid, randomized=randomized, seed=seed, on_no_gain=on_no_gain,
                                       tol=tol, backend=arrays.step_backend(backend), device=arrays.device))

@@ -46,9 +46,11 @@ class TritonOperator:
         self.stored = torch.empty((capacity, width), dtype=torch.float32, device=device)
         self.sel: list[int] = []
 
-    def tolerances(self, tols: np.ndarray) -> torch.Tensor:
-        """The per-element tolerances on the device (fp32, as the kernels compare them)."""
-        return torch.as_tensor(tols, dtype=torch.float32).to(self.c.device)
+    def tolerances(self, root: np.ndarray, factor: float) -> torch.Tensor:
+        """The per-element tolerances √Q_ii·factor on the device (fp32, as the kernels compare them)."""
+        if not hasattr(self, "_root"):
+            self._root = torch.as_tensor(root, dtype=torch.float32).to(self.c.device)
+        return self._root * float(factor)
 
     def column(self, j: int) -> np.ndarray:
         """Stage row Q[j, :] (Gram) or s_j g_j (d-space) in slot |S|; return Q[S + j, j]

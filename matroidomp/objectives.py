@@ -27,9 +27,11 @@ from ._validation import (
     check_nonnegative_scalar,
     check_row_norms,
     check_symmetric,
+    input_eps,
     to_numpy,
 )
 from .matroid import _encode_labels
+from ._nnqp import check_psd as check_psd_matrix
 from ._nnqp import coordinate_tolerances, nnqp
 from .setfunction import GainState, SetFunction
 
@@ -77,7 +79,7 @@ class QuadraticUtility(SetFunction):
     """
 
     def __init__(self, c, *, gram=None, factor=None, row_scale=None, scale: float = 1.0, ridge: float = 0.0,
-                 blocks=None, nonneg: bool = True):
+                 blocks=None, nonneg: bool = True, check_psd: bool = True):
         if (gram is None) == (factor is None) and gram is None:
             raise ValueError("QuadraticUtility needs a Gram matrix or a factor G")
         # G/K first: a row that overflows shows up as a non-finite c, and G names the cause
@@ -90,7 +92,9 @@ class QuadraticUtility(SetFunction):
             check_row_norms(self.factor, "G")  # scaled rows have unit norm: the caller checked them
         if self.gram is not None:
             check_symmetric(self.gram, "K")
-            check_gram(self.gram, "K")
+            check_gram(self.gram, "K")  # the 2 × 2 minors first: they name the offending entry
+            if check_psd:
+                check_psd_matrix(self.gram, "K", input_eps(gram))
         self.c = as_float_array(c, "c", 1, dtype=np.float64)
         self.n = int(self.c.shape[0])
         if self.factor is not None:
@@ -160,9 +164,17 @@ class QuadraticUtility(SetFunction):
         return out
 
     @classmethod
-    def from_gram(cls, K, c, lam: float = 0.0, *, nonneg: bool = True, domains=None) -> "QuadraticUtility":
-        """From a precomputed PSD Gram matrix: Q = K + λI."""
-        return cls(c, gram=K, ridge=check_nonnegative_scalar(lam, "lam"), nonneg=nonneg, blocks=domains)
+    def from_gram(cls, K, c, lam: float = 0.0, *, nonneg: bool = True, domains=None,
+                  check_psd: bool = True) -> "QuadraticUtility":
+        """From a precomputed PSD Gram matrix: Q = K + λI.
+
+        K must be symmetric positive semi-definite: checked by a Cholesky factorisation of
+        K + δI (δ = 10·n·eps(K's dtype)·max K_ii; O(n³/3), about the cost of forming K from
+        n ≈ d gradients). ``check_psd=False`` skips it for a K you formed as GGᵀ yourself; the
+        cheap checks (symmetry, diagonal, 2 × 2 minors) always run.
+        """
+        return cls(c, gram=K, ridge=check_nonnegative_scalar(lam, "lam"), nonneg=nonneg, blocks=domains,
+                   check_psd=check_psd)
 
     def with_gram(self) -> "QuadraticUtility":
         """The same utility with K = (SG)(SG)ᵀ precomputed (one GEMM, 2n²d flops).

@@ -14,6 +14,7 @@ No active set, no warm start, nothing shared with the package's solvers.
 from itertools import combinations
 
 import numpy as np
+import pytest
 from scipy.optimize import linprog
 
 
@@ -85,3 +86,57 @@ def _brute_force(Q: np.ndarray, c: np.ndarray, rel: float):
                 w[P] = wP
                 best, arg = value, w
     return best, arg
+
+
+# ----------------------------------------------------------------------------- instances
+KINDS = ("full_rank", "rank_deficient", "duplicated", "antipodal", "wild_scale", "zero_row")
+
+
+def singular_instance(seed: int, n: int, kind: str, c_kind: int):
+    """(Q, c) with Q = BBᵀ PSD of the given kind (n × n), c random (0), in range(Q) (1) or ≥ 0 (2).
+
+    rank_deficient: B is n × r with r < n; duplicated / antipodal: a row of B repeated or
+    negated; wild_scale: rows scaled by 10^U(−4, 4); zero_row: a zero row (zero column of Q).
+    """
+    rng = np.random.default_rng(seed)
+    r = n if kind == "full_rank" else int(rng.integers(1, n)) if n > 1 else 1
+    B = rng.standard_normal((n, max(r, 1)))
+    if kind in ("duplicated", "antipodal") and n > 1:
+        i, j = rng.choice(n, 2, replace=False)
+        B[j] = B[i] if kind == "duplicated" else -B[i]
+    if kind == "wild_scale":
+        B *= 10.0 ** rng.uniform(-4, 4, size=(n, 1))
+    if kind == "zero_row":
+        B[rng.integers(n)] = 0.0
+    Q = B @ B.T
+    if c_kind == 0:
+        c = rng.standard_normal(n)
+    elif c_kind == 1:
+        c = B @ rng.standard_normal(B.shape[1])
+    else:
+        c = np.abs(rng.standard_normal(n))
+    return Q, c
+
+
+def assert_matches_brute_force(Q, c, status: str, objective: float, w, ray, rel: float = 1e-7):
+    """A solver's answer on (Q, c) against :func:`brute_force_nnqp`: the same verdict, the same
+    optimum (relative ``rel``), a feasible w attaining it, and a valid certificate when unbounded."""
+    opt, _ = brute_force_nnqp(Q, c)
+    w = np.asarray(w, dtype=np.float64)
+    if np.isinf(opt):
+        assert status == "unbounded", f"supremum is +inf but the solver says {status} ({objective})"
+        v = np.asarray(ray, dtype=np.float64)
+        root = np.sqrt(np.maximum(np.diag(Q), 0.0))
+        assert np.all(v >= 0) and v.max() == 1.0
+        assert c @ v > 0
+        assert np.all(np.abs(Q @ v) <= 1e-6 * root * (root @ v) + 1e-300)
+        assert objective == np.inf
+        return
+    assert status == "converged", f"optimum {opt} is finite but the solver says {status}"
+    assert np.all(w >= 0)
+    value = float(c @ w - 0.5 * w @ Q @ w)
+    diag = np.diag(Q)
+    live = diag > 0
+    singleton = float(np.max(np.maximum(c[live], 0) ** 2 / diag[live], initial=0.0)) / 2  # best single coordinate
+    assert objective == pytest.approx(opt, rel=rel, abs=rel * singleton + 1e-300)
+    assert value == pytest.approx(opt, rel=rel, abs=rel * singleton + 1e-300)

@@ -83,7 +83,8 @@ def test_omp_gram_torch_cpu(dtype):
     G, b, _, M = _instance(seed=1)
     Kt, ct = _as_torch(G @ G.T, dtype), _as_torch(G @ b, dtype)
     res = mo.omp_gram(Kt, ct, M, lam=0.05)
-    ref = mo.omp_gram(_host(Kt), _host(ct), M, lam=0.05)
+    # the host copy of a bfloat16 K is float32, whose PSD check allows float32 rounding only
+    ref = mo.omp_gram(_host(Kt), _host(ct), M, lam=0.05, check_psd=dtype != torch.bfloat16)
     _assert_torch_result(res, ref, "cpu", _tol(dtype))
 
 
@@ -237,8 +238,8 @@ def test_omp_torch_cuda(dtype):
     ref = mo.omp(_host(Gt), _host(bt), M, lam=0.1)
     assert res.info["backend"] == "triton"
     _assert_torch_result(res, ref, Gt.device, 1e-4)
-    res = mo.partitionsel(Gt, labels, 8, anchors=bt, lr=0.5, precompute=False)
-    ref = mo.partitionsel(_host(Gt), labels, 8, anchors=_host(bt), lr=0.5, precompute=False)
+    res = mo.partitionsel(Gt, labels, 8, anchors=bt, lr=0.5, precompute=False, seed=0)
+    ref = mo.partitionsel(_host(Gt), labels, 8, anchors=_host(bt), lr=0.5, precompute=False, seed=0)
     _assert_torch_result(res, ref, Gt.device, 1e-4)
 
 

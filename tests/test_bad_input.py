@@ -516,8 +516,8 @@ def test_integer_and_bool_and_list_input_is_upcast():
     assert res.objective == ref.objective
     res_list = mo.omp(G0.tolist(), B0.tolist(), M0)
     np.testing.assert_array_equal(res_list.indices, mo.omp(G0, B0, M0).indices)
-    res_ps = mo.partitionsel(G0.tolist(), L0.tolist(), 4, anchors=B0.tolist(), lr=0.1)
-    np.testing.assert_array_equal(res_ps.indices, mo.partitionsel(G0, L0, 4, anchors=B0, lr=0.1).indices)
+    res_ps = mo.partitionsel(G0.tolist(), L0.tolist(), 4, anchors=B0.tolist(), lr=0.1, seed=0)
+    np.testing.assert_array_equal(res_ps.indices, mo.partitionsel(G0, L0, 4, anchors=B0, lr=0.1, seed=0).indices)
 
 
 def test_float16_input_works_and_is_upcast():
@@ -538,10 +538,11 @@ def test_float16_input_works_and_is_upcast():
     K16 = (G32 @ G32.T).astype(np.float16)
     c16 = (G32 @ b16.astype(np.float32)).astype(np.float16)
     res = mo.omp_gram(K16, c16, M0)
-    ref = mo.omp_gram(K16.astype(np.float32), c16.astype(np.float32), M0)
+    # the float32 copy of a float16 K is PSD only to float16 rounding, which its check does not allow
+    ref = mo.omp_gram(K16.astype(np.float32), c16.astype(np.float32), M0, check_psd=False)
     np.testing.assert_array_equal(res.indices, ref.indices)
-    ps = mo.partitionsel(G16, L0, 4, anchors=b16, lr=0.1)
-    ps_ref = mo.partitionsel(G32, L0, 4, anchors=b16.astype(np.float32), lr=0.1)
+    ps = mo.partitionsel(G16, L0, 4, anchors=b16, lr=0.1, seed=0)
+    ps_ref = mo.partitionsel(G32, L0, 4, anchors=b16.astype(np.float32), lr=0.1, seed=0)
     np.testing.assert_array_equal(ps.indices, ps_ref.indices)
     assert ps.objective == pytest.approx(
         mo.QuadraticUtility.taylor(G32, b16.astype(np.float32), 0.1).value(ps.indices), rel=1e-5)
@@ -564,8 +565,8 @@ def test_bfloat16_torch_input():
     assert res.objective == pytest.approx(ref.objective)
     assert res.objective == pytest.approx(exact_value(G32, b32, res.indices), rel=1e-4)
     labels_t = torch.tensor(L0)
-    ps = mo.partitionsel(Gt, labels_t, 4, anchors=bt, lr=0.1)
-    ps_ref = mo.partitionsel(G32, L0, 4, anchors=b32, lr=0.1)
+    ps = mo.partitionsel(Gt, labels_t, 4, anchors=bt, lr=0.1, seed=0)
+    ps_ref = mo.partitionsel(G32, L0, 4, anchors=b32, lr=0.1, seed=0)
     np.testing.assert_array_equal(ps.indices, ps_ref.indices)
     Kt = torch.tensor(K0, dtype=torch.float16)
     res = mo.omp_gram(Kt, torch.tensor(C0, dtype=torch.bfloat16), M0)

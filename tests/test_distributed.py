@@ -26,7 +26,7 @@ from matroidomp.torch import (PartitionSelector, Selection, last_layer_linears, 
                               selective_step)
 
 K, N, WORLD, TIMEOUT = 8, 31, 2, 60
-METHODS = ("partitionsel", "partitionsel-rrg")
+METHODS = ("partitionsel", "partitionsel-omp")
 
 
 DOMAINS = torch.tensor([0] * 15 + [1] * 10 + [2] * 6)

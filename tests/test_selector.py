@@ -38,7 +38,7 @@ def test_every_method_selects_distinct_indices_within_budgets(method):
     assert sel.indices.dtype == torch.long and len(idx) == size and len(set(idx)) == size
     assert sel.weights.shape == (size,) and bool((sel.weights >= 0).all())
     assert sel.counts == {d: int((DOMAINS[idx] == d).sum()) for d in (0, 1, 2)}
-    if method in ("partitionsel", "partitionsel-rrg", "iwd", "gradmatch-per-domain", "stratified-random"):
+    if method in ("partitionsel", "partitionsel-omp", "iwd", "gradmatch-per-domain", "stratified-random"):
         assert sel.counts == proportional_budgets(DOMAINS.numpy(), K)
     assert sel.objective > 0 and sel.conflicting_pairs >= 0
     assert sel.grad_seconds > 0 and sel.select_seconds > 0
@@ -47,12 +47,12 @@ def test_every_method_selects_distinct_indices_within_budgets(method):
 def test_same_seed_same_run_and_repeated_calls_differ():
     runs = []
     for _ in range(2):
-        s = selector("partitionsel-rrg", seed=3)
+        s = selector("partitionsel", seed=3)
         runs.append([s.select(POOL, DOMAINS, VALID, lr=1e-3).indices.tolist() for _ in range(3)])
     assert runs[0] == runs[1] and len({tuple(r) for r in runs[0]}) > 1
     r = selector("random", seed=3)
     assert r.select(POOL, DOMAINS, VALID, 1e-3).indices.tolist() != r.select(POOL, DOMAINS, VALID, 1e-3).indices.tolist()
-    a, b = (selector("partitionsel").select(POOL, DOMAINS, VALID, lr=1e-3) for _ in range(2))
+    a, b = (selector("partitionsel-omp").select(POOL, DOMAINS, VALID, lr=1e-3) for _ in range(2))
     assert a.indices.tolist() == b.indices.tolist() and a.objective == b.objective
 
 
@@ -103,5 +103,6 @@ def test_bad_input():
         selector("sgd")
     with pytest.raises(ValueError, match="cannot select 40 examples from a pool of 32"):
         PartitionSelector(MODEL, NAMES, k=40).select(POOL, DOMAINS, VALID, lr=1e-3)
+    s = selector("partitionsel-omp")
     assert np.array_equal(s.select(POOL, DOMAINS, VALID, lr=1e-3).indices.numpy(),
                           s.select(POOL, DOMAINS.numpy(), VALID, lr=1e-3).indices.numpy())

@@ -324,6 +324,43 @@ class TestBatchedNNQPInterpreter:
             value = cb.astype(np.float64) @ w - 0.5 * w @ Qb.astype(np.float64) @ w
             assert value == pytest.approx(ref.objective, rel=1e-5, abs=1e-6)
 
+    def test_singular_problems_against_brute_force(self):
+        """Singular, rank-deficient, duplicated, antipodal, wildly scaled and zero-column problems
+        (tests/nnqp_reference.py): an unbounded one is never called converged and is proven by a
+        valid ray; a bounded one is never called unbounded and, when converged, reaches the
+        brute-force optimum (fp32: rel 1e-4). MAX_ITER is allowed only on bounded problems."""
+        from nnqp_reference import KINDS, brute_force_nnqp, singular_instance
+
+        verdicts = {"inf": 0, "fin": 0}
+        for n in (3, 4):
+            problems = [singular_instance(seed, n, KINDS[seed % len(KINDS)], seed % 3) for seed in range(12)]
+            Q = torch.tensor(np.stack([q for q, _ in problems]), dtype=torch.float32)
+            c = torch.tensor(np.stack([cc for _, cc in problems]), dtype=torch.float32)
+            res = triton_nnqp.batched_nnqp(Q, c, max_sweeps=100)
+            for b in range(len(problems)):
+                Qb, cb = Q[b].double().numpy(), c[b].double().numpy()  # the rounded problem is the one solved
+                opt, _ = brute_force_nnqp(Qb, cb)
+                status = int(res.status[b])
+                if np.isinf(opt):
+                    assert status == triton_nnqp.UNBOUNDED
+                    v = res.ray[b].double().numpy()
+                    root = np.sqrt(np.diag(Qb))
+                    assert v.min() >= 0 and v.max() == 1.0 and cb @ v > 0
+                    assert np.all(np.abs(Qb @ v) <= 1e-4 * root * (root @ v))
+                else:
+                    assert status in (triton_nnqp.CONVERGED, triton_nnqp.MAX_ITER)
+                    if status == triton_nnqp.CONVERGED:
+                        w = res.w[b].double().numpy()
+                        assert cb @ w - 0.5 * w @ Qb @ w == pytest.approx(opt, rel=1e-4, abs=1e-6)
+                verdicts["inf" if np.isinf(opt) else "fin"] += 1
+        assert verdicts["inf"] >= 4 and verdicts["fin"] >= 4  # both kinds exercised
+
+    def test_zero_curvature_coordinate_is_a_ray(self):
+        Q = torch.tensor([[[0.0, 0.0], [0.0, 1.0]]])
+        res = triton_nnqp.batched_nnqp(Q, torch.tensor([[1.0, 1.0]]))
+        assert int(res.status[0]) == triton_nnqp.UNBOUNDED
+        torch.testing.assert_close(res.ray[0], torch.tensor([1.0, 0.0]))
+
     def test_zero_padding_and_zero_solution(self):
         Q, c = _nnqp_batch(3, 6, 30, seed=2, dtype=torch.float32)
         Q[0, 4:, :] = 0
@@ -394,9 +431,10 @@ _COMPILE_SCRIPT = textwrap.dedent("""
     compile_for_h100(s._reduce_argmax_kernel, dict(max_ptr="*fp32", idx_ptr="*i32", out_ptr="*i32", n_parts="i32"),
                      dict(BLOCK=1024))
     compile_for_h100(q._nnqp_kernel, dict(q_ptr="*bf16", c_ptr="*fp32", w_ptr="*fp32", tol_ptr="*fp32",
-                     status_ptr="*i32", sweeps_ptr="*i32", viol_ptr="*fp32", k="i32", ridge="fp32",
-                     max_sweeps="i32", stride_qb="i32", stride_qr="i32", stride_qc="i32", stride_cb="i32",
-                     stride_ck="i32", stride_wb="i32"), dict(BLOCK_K=512))
+                     status_ptr="*i32", sweeps_ptr="*i32", viol_ptr="*fp32", ray_ptr="*fp32", k="i32",
+                     ridge="fp32", max_sweeps="i32", ray_rtol="fp32", stride_qb="i32", stride_qr="i32",
+                     stride_qc="i32", stride_cb="i32", stride_ck="i32", stride_wb="i32", stride_tb="i32"),
+                     dict(BLOCK_K=512))
 """)
 
 

@@ -9,8 +9,10 @@ current learning rate:
 
 Methods (all report F(S) and its weights w_S on this same utility, so they compare directly):
 
-* ``partitionsel``: nonnegative OMP under the partition matroid |S ∩ domain d| ≤ k_d;
-  ``partitionsel-rrg``: the residual random greedy pick; ``iwd``: Q with cross-domain entries 0.
+* ``partitionsel``: the paper's algorithm, residual random greedy under the partition matroid
+  |S ∩ domain d| ≤ k_d (uniform pick among each domain's top rem_d by residual correlation,
+  exact refit); ``partitionsel-omp``: the deterministic arg-max OMP under the same matroid;
+  ``iwd``: Q with cross-domain entries 0.
 * ``gradmatch``: OMP under |S| ≤ k (domains ignored);
   ``gradmatch-per-domain``: one OMP per domain d on its own rows, budget k_d, full target.
 * ``greats``: greedy on u_i = η s_i − η² Σ_{j∈S} K_ij (modular score minus interactions).
@@ -59,7 +61,7 @@ from ..metrics import conflicting_pairs
 from ..objectives import QuadraticUtility
 from .per_example import per_example_gradients
 
-METHODS = ("partitionsel", "partitionsel-rrg", "gradmatch", "gradmatch-per-domain", "iwd", "greats",
+METHODS = ("partitionsel", "partitionsel-omp", "gradmatch", "gradmatch-per-domain", "iwd", "greats",
            "random", "stratified-random", "full")
 _KEYS = ("input_ids", "attention_mask", "answer_mask")
 
@@ -226,9 +228,9 @@ class PartitionSelector:
             return np.arange(n)
         if m == "random":
             return self.rng.choice(n, size=k, replace=False)
-        if m in ("partitionsel", "partitionsel-rrg", "iwd"):
+        if m in ("partitionsel", "partitionsel-omp", "iwd"):
             return partitionsel(G, labels, k, anchors=A, lr=lr, budgets=self.budgets, normalize=False,
-                                randomized=m == "partitionsel-rrg", block_diagonal=m == "iwd",
+                                randomized=m != "partitionsel-omp", block_diagonal=m == "iwd",
                                 seed=self.rng, on_no_gain="fill").indices
         if m == "gradmatch":
             return solve_omp(utility, PartitionMatroid.cardinality(n, k), on_no_gain="fill").indices
