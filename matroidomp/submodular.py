@@ -16,108 +16,39 @@ a monotone function of the state under IEEE round-to-nearest (e.g. the facility 
 max(s_ij - c_i, 0) with c_i only growing), and a fixed-order sum is monotone in its terms, so the
 *computed* gains never increase as S grows. Lazy greedy relies on exactly this to select the
 same set as naive greedy.
+
+The numba kernels behind the gain states (gains, batches serial and parallel, adds, the
+similarity conversions) are in :mod:`matroidomp.kernels.submodular_gains`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from numba import njit, prange
 
 from ._validation import as_float_array, check_length, to_numpy
+from .kernels.submodular_gains import (
+    CONCAVE,
+    PARALLEL_MIN,
+    cosine_to_similarity,
+    cov_add,
+    cov_gain,
+    cov_gains,
+    fb_add,
+    fb_gains,
+    fl_add,
+    fl_gains,
+    gram_to_sq_distance,
+    is_symmetric,
+)
 from .setfunction import GainState, SetFunction
 
-#: Batches at least this large are evaluated by the parallel kernel (same per-candidate code).
-_PARALLEL_MIN = 1024
+#: Batches at least this large are evaluated by the parallel kernel (same per-candidate code);
+#: the kernels' :data:`~matroidomp.kernels.submodular_gains.PARALLEL_MIN`, under its old name.
+_PARALLEL_MIN = PARALLEL_MIN
 
 
 # --------------------------------------------------------------------------- facility location
-@njit(cache=True)
-def _fl_gain(row, cur):
-    """sum_i max(s_i - c_i, 0): eight fixed interleaved partial sums (i mod 8), then a fixed tree.
-
-    Eight independent chains hide the latency of floating-point addition; the order is fixed, so
-    the result does not depend on anything but (row, cur).
-    """
-    m = row.shape[0]
-    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
-    top = m - m % 8
-    for i in range(0, top, 8):
-        a0 += max(np.float64(row[i]) - cur[i], 0.0)
-        a1 += max(np.float64(row[i + 1]) - cur[i + 1], 0.0)
-        a2 += max(np.float64(row[i + 2]) - cur[i + 2], 0.0)
-        a3 += max(np.float64(row[i + 3]) - cur[i + 3], 0.0)
-        a4 += max(np.float64(row[i + 4]) - cur[i + 4], 0.0)
-        a5 += max(np.float64(row[i + 5]) - cur[i + 5], 0.0)
-        a6 += max(np.float64(row[i + 6]) - cur[i + 6], 0.0)
-        a7 += max(np.float64(row[i + 7]) - cur[i + 7], 0.0)
-    for i in range(top, m):
-        a0 += max(np.float64(row[i]) - cur[i], 0.0)
-    return ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
-
-
-@njit(cache=True)
-def _fl_gains_serial(sim_t, cur, cand, out):
-    """Facility-location gains of ``cand`` into ``out``, one after the other."""
-    for t in range(cand.shape[0]):
-        out[t] = _fl_gain(sim_t[cand[t]], cur)
-
-
-@njit(cache=True, parallel=True)
-def _fl_gains_parallel(sim_t, cur, cand, out):
-    """Facility-location gains of ``cand`` into ``out``, candidates in parallel (same numbers)."""
-    for t in prange(cand.shape[0]):
-        out[t] = _fl_gain(sim_t[cand[t]], cur)
-
-
-@njit(cache=True)
-def _fl_add(row, cur):
-    """cur <- max(cur, row); return sum(cur) in index order."""
-    total = 0.0
-    for i in range(row.shape[0]):
-        v = np.float64(row[i])
-        if v > cur[i]:
-            cur[i] = v
-        total += cur[i]
-    return total
-
-
-@njit(cache=True)
-def _is_symmetric(a):
-    """Exact a == a.T for a square matrix, in 64 x 64 tiles (cache friendly, early exit)."""
-    n = a.shape[0]
-    for bi in range(0, n, 64):
-        for bj in range(bi, n, 64):
-            for i in range(bi, min(bi + 64, n)):
-                for j in range(max(bj, i + 1), min(bj + 64, n)):
-                    if a[i, j] != a[j, i]:
-                        return False
-    return True
-
-
-@njit(cache=True, parallel=True)
-def _cosine_to_similarity(g):
-    """In place: s_ij = s_ji = max((1 + g_ij) / 2, 0) from the upper triangle of g."""
-    n = g.shape[0]
-    for i in prange(n):
-        for j in range(i, n):
-            s = max((1.0 + g[i, j]) * 0.5, 0.0)
-            g[i, j] = s
-            g[j, i] = s
-
-
-@njit(cache=True, parallel=True)
-def _gram_to_sq_distance(g, sq):
-    """In place: d_ij = d_ji = max(sq_i + sq_j - 2 g_ij, 0) from the upper triangle; d_ii = 0."""
-    n = g.shape[0]
-    for i in prange(n):
-        g[i, i] = 0.0
-        for j in range(i + 1, n):
-            d = max((sq[i] + sq[j]) - 2.0 * g[i, j], 0.0)
-            g[i, j] = d
-            g[j, i] = d
-
-
 def similarity_matrix(X, metric: str = "cosine") -> np.ndarray:
     """Nonnegative, exactly symmetric n x n similarity between the rows of ``X``: one GEMM, 2 n^2 d flops.
 
@@ -157,24 +88,15 @@ def similarity_matrix(X, metric: str = "cosine") -> np.ndarray:
         norms[norms == 0] = 1
         Xn = X / norms[:, None]
         S = Xn @ Xn.T
-        _cosine_to_similarity(S)
+        cosine_to_similarity(S)
         return S
     if metric == "euclidean":
         S = X @ X.T
-        _gram_to_sq_distance(S, np.diagonal(S).copy())
+        gram_to_sq_distance(S, np.diagonal(S).copy())
         top = S.max() if S.size else 0
         np.subtract(top, S, out=S)
         return S
     raise ValueError(f"metric: expected 'cosine' or 'euclidean', got {metric!r}")
-
-
-def _batched_gains(serial, parallel, candidates, *data) -> np.ndarray:
-    """Gains of ``candidates`` by a numba kernel ``kernel(*data, cand, out)``; the parallel
-    variant only for batches large enough to pay for its threads (same numbers either way)."""
-    cand = np.ascontiguousarray(candidates, dtype=np.int64)
-    out = np.empty(cand.shape[0], dtype=np.float64)
-    (parallel if cand.shape[0] >= _PARALLEL_MIN else serial)(*data, cand, out)
-    return out
 
 
 def _dense(x, name: str):
@@ -195,10 +117,10 @@ class _FacilityLocationState(GainState):
         self.value = 0.0
 
     def gains(self, candidates: np.ndarray) -> np.ndarray:
-        return _batched_gains(_fl_gains_serial, _fl_gains_parallel, candidates, self._sim_t, self._cur)
+        return fl_gains(self._sim_t, self._cur, candidates)
 
     def add(self, j: int) -> None:
-        self.value = float(_fl_add(self._sim_t[j], self._cur))
+        self.value = float(fl_add(self._sim_t[j], self._cur))
 
 
 class FacilityLocation(SetFunction):
@@ -248,7 +170,7 @@ class FacilityLocation(SetFunction):
                     "needs s_ij >= 0 to be monotone (shift or clip it, e.g. similarity_matrix)"
                 )
         self.m, self.n = (int(s) for s in sim.shape)
-        square_symmetric = self.m == self.n and _is_symmetric(sim)
+        square_symmetric = self.m == self.n and is_symmetric(sim)
         self._sim_t = sim if square_symmetric else np.ascontiguousarray(sim.T)
 
     @classmethod
@@ -288,50 +210,7 @@ class FacilityLocation(SetFunction):
 
 
 # --------------------------------------------------------------------------- feature based
-_CONCAVE = {"sqrt": 0, "log1p": 1}
-
-
-@njit(cache=True)
-def _fb_term(x, a, kind):
-    """phi(a + x) - phi(a), written so that it is non-increasing in a under IEEE rounding."""
-    if x <= 0.0:
-        return 0.0
-    if kind == 0:
-        return x / (np.sqrt(a + x) + np.sqrt(a))
-    return np.log1p(x / (1.0 + a))
-
-
-@njit(cache=True)
-def _fb_gain(row, acc, kind):
-    """sum_u phi(acc_u + x_u) - phi(acc_u) for one candidate row, in index order."""
-    g = 0.0
-    for u in range(row.shape[0]):
-        g += _fb_term(np.float64(row[u]), acc[u], kind)
-    return g
-
-
-@njit(cache=True)
-def _fb_gains_serial(X, acc, kind, cand, out):
-    """Feature-based gains of ``cand`` into ``out``, one after the other."""
-    for t in range(cand.shape[0]):
-        out[t] = _fb_gain(X[cand[t]], acc, kind)
-
-
-@njit(cache=True, parallel=True)
-def _fb_gains_parallel(X, acc, kind, cand, out):
-    """Feature-based gains of ``cand`` into ``out``, candidates in parallel (same numbers)."""
-    for t in prange(cand.shape[0]):
-        out[t] = _fb_gain(X[cand[t]], acc, kind)
-
-
-@njit(cache=True)
-def _fb_add(row, acc, kind):
-    """acc <- acc + row; return sum_u phi(acc_u)."""
-    total = 0.0
-    for u in range(row.shape[0]):
-        acc[u] += np.float64(row[u])
-        total += np.sqrt(acc[u]) if kind == 0 else np.log1p(acc[u])
-    return total
+_CONCAVE = CONCAVE
 
 
 class _FeatureBasedState(GainState):
@@ -343,10 +222,10 @@ class _FeatureBasedState(GainState):
         self.value = 0.0
 
     def gains(self, candidates: np.ndarray) -> np.ndarray:
-        return _batched_gains(_fb_gains_serial, _fb_gains_parallel, candidates, self._X, self._acc, self._kind)
+        return fb_gains(self._X, self._acc, self._kind, candidates)
 
     def add(self, j: int) -> None:
-        self.value = float(_fb_add(self._X[j], self._acc, self._kind))
+        self.value = float(fb_add(self._X[j], self._acc, self._kind))
 
 
 def _check_feature_sums(X: np.ndarray) -> None:
@@ -419,40 +298,6 @@ class FeatureBased(SetFunction):
 
 
 # --------------------------------------------------------------------------- coverage
-@njit(cache=True)
-def _cov_gain(items, covered, w):
-    """Total weight of the items of one candidate not covered yet."""
-    g = 0.0
-    for t in range(items.shape[0]):
-        i = items[t]
-        if not covered[i]:
-            g += w[i]
-    return g
-
-
-@njit(cache=True)
-def _cov_gains_serial(indptr, indices, covered, w, cand, out):
-    """Coverage gains of ``cand`` into ``out``, one after the other."""
-    for t in range(cand.shape[0]):
-        j = cand[t]
-        out[t] = _cov_gain(indices[indptr[j] : indptr[j + 1]], covered, w)
-
-
-@njit(cache=True, parallel=True)
-def _cov_gains_parallel(indptr, indices, covered, w, cand, out):
-    """Coverage gains of ``cand`` into ``out``, candidates in parallel (same numbers)."""
-    for t in prange(cand.shape[0]):
-        j = cand[t]
-        out[t] = _cov_gain(indices[indptr[j] : indptr[j + 1]], covered, w)
-
-
-@njit(cache=True)
-def _cov_add(items, covered):
-    """Mark the items of one candidate covered."""
-    for t in range(items.shape[0]):
-        covered[items[t]] = True
-
-
 def _incidence_csc(incidence) -> sp.csc_matrix:
     """Validate a 0/1 (m, n) incidence matrix; return it as CSC with sorted indices."""
     if sp.issparse(incidence):
@@ -486,13 +331,12 @@ class _CoverageState(GainState):
         self.value = 0.0
 
     def gains(self, candidates: np.ndarray) -> np.ndarray:
-        return _batched_gains(_cov_gains_serial, _cov_gains_parallel, candidates,
-                              self._indptr, self._indices, self._covered, self._w)
+        return cov_gains(self._indptr, self._indices, self._covered, self._w, candidates)
 
     def add(self, j: int) -> None:
         items = self._indices[self._indptr[j] : self._indptr[j + 1]]
-        self.value += _cov_gain(items, self._covered, self._w)
-        _cov_add(items, self._covered)
+        self.value += cov_gain(items, self._covered, self._w)
+        cov_add(items, self._covered)
 
 
 class Coverage(SetFunction):

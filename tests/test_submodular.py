@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics.pairwise import cosine_similarity, euclidean_distances
 
+from matroidomp.kernels import submodular_gains as kg
 from matroidomp.submodular import (
     _PARALLEL_MIN,
     Coverage,
@@ -209,3 +210,101 @@ def test_large_but_summable_features_stay_finite():
     state.add(1)
     assert np.all(np.isfinite(gains)) and np.isfinite(state.value)
     assert state.value == pytest.approx(np.sqrt(1.7e308) + 1.0, rel=1e-12)
+
+
+# ----------------------------------------------------------------------------- the gain kernels
+def _kernel_case(family, dtype, rng):
+    """(serial, parallel, dispatcher, one-candidate gain, data, n) of one gain kernel on random data
+    and a random state; float32 rows are kept as float32, as the functions keep them."""
+    n = 2 * kg.PARALLEL_MIN + 5
+    if family == "facility":
+        m = 37  # not a multiple of 8: the tail loop of fl_gain runs too
+        sim_t = rng.random((n, m)).astype(dtype)
+        cur = np.where(rng.random(m) < 0.5, rng.random(m), 0.0)
+        return kg.fl_gains_serial, kg.fl_gains_parallel, kg.fl_gains, \
+            lambda j: kg.fl_gain(sim_t[j], cur), (sim_t, cur), n
+    if family.startswith("feature"):
+        X = (rng.random((n, 13)) ** 3 * (rng.random((n, 13)) < 0.7)).astype(dtype)
+        acc = rng.random(13) * rng.integers(0, 2, 13)
+        kind = kg.CONCAVE[family.split("_")[1]]
+        return kg.fb_gains_serial, kg.fb_gains_parallel, kg.fb_gains, \
+            lambda j: kg.fb_gain(X[j], acc, kind), (X, acc, kind), n
+    A = sp.csc_matrix(rng.random((60, n)) < 0.1)
+    A.sort_indices()
+    indptr, indices = A.indptr.astype(np.int64), A.indices.astype(np.int64)
+    covered, w = rng.random(60) < 0.3, rng.random(60)
+    return kg.cov_gains_serial, kg.cov_gains_parallel, kg.cov_gains, \
+        lambda j: kg.cov_gain(indices[indptr[j]:indptr[j + 1]], covered, w), (indptr, indices, covered, w), n
+
+
+@pytest.mark.parametrize("size", [1, 7, kg.PARALLEL_MIN - 1, kg.PARALLEL_MIN, 2 * kg.PARALLEL_MIN + 5],
+                         ids=["1", "7", "below", "at", "above"])
+@pytest.mark.parametrize("family, dtype", [("facility", np.float64), ("facility", np.float32),
+                                           ("feature_sqrt", np.float64), ("feature_log1p", np.float32),
+                                           ("coverage", np.float64)])
+def test_serial_and_parallel_gain_kernels_agree_exactly(family, dtype, size):
+    """The two variants compiled from one source, below and above the parallel threshold: the
+    same float for every candidate, equal to the one-candidate gain and to the dispatcher's."""
+    rng = np.random.default_rng(size * 31 + len(family))
+    serial, parallel, batched, one, data, n = _kernel_case(family, dtype, rng)
+    assert serial.targetoptions["parallel"] is False and parallel.targetoptions["parallel"] is True
+    cand = rng.integers(0, n, size).astype(np.int64)  # any order, repeats allowed
+    out_serial, out_parallel = np.full(size, np.nan), np.full(size, np.nan)
+    serial(*data, cand, out_serial)
+    parallel(*data, cand, out_parallel)
+    assert np.array_equal(out_serial, out_parallel)
+    assert np.array_equal(batched(*data, cand), out_serial)
+    some = cand[:20]
+    assert np.array_equal(np.array([one(int(j)) for j in some]), out_serial[:20])
+    assert np.all(out_serial >= 0) and np.any(out_serial > 0)
+
+
+_CACHE_SCRIPT = """
+import json, numpy as np, scipy.sparse as sp
+import matroidomp.kernels.submodular_gains as kg
+rng = np.random.default_rng(0)
+n = 2 * kg.PARALLEL_MIN + 5
+cand = rng.permutation(n).astype(np.int64)
+A = sp.csc_matrix(rng.random((40, n)) < 0.1); A.sort_indices()
+cases = {"fl_gains": (rng.random((n, 11)), rng.random(11) * 0.5),
+         "fb_gains": (rng.random((n, 9)), rng.random(9), 1),
+         "cov_gains": (A.indptr.astype(np.int64), A.indices.astype(np.int64), rng.random(40) < 0.3, rng.random(40))}
+report = {}
+for name, data in cases.items():
+    for variant in ("serial", "parallel"):
+        f = getattr(kg, name + "_" + variant)
+        out = np.empty(n)
+        f(*data, cand, out)
+        report[name + "_" + variant] = [sum(f.stats.cache_hits.values()), sum(f.stats.cache_misses.values()),
+                                        out.tobytes().hex()]
+print(json.dumps(report))
+"""
+
+
+def test_each_variant_is_cached_under_its_own_key(tmp_path):
+    """Two variants of one factory share qualified name, line, bytecode and closure, numba's cache
+    key; renamed, each gets its own entry. Fresh processes: the first compiles (misses), the second
+    loads (hits) with the same results, and only the parallel entries hold threaded code."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    runs = []
+    for _ in range(2):
+        proc = subprocess.run([sys.executable, "-c", _CACHE_SCRIPT], env=env, capture_output=True,
+                              text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        runs.append(json.loads(proc.stdout))
+    first, second = runs
+    for name in first:
+        assert first[name][:2] == [0, 1], (name, first[name][:2])  # compiled, not loaded
+        assert second[name][:2] == [1, 0], (name, second[name][:2])  # loaded from its own entry
+        assert first[name][2] == second[name][2]
+    for family in ("fl_gains", "fb_gains", "cov_gains"):
+        assert first[f"{family}_serial"][2] == first[f"{family}_parallel"][2]
+        objects = {v: b"".join(p.read_bytes() for p in tmp_path.rglob(f"submodular_gains.{family}_{v}-*.nbc"))
+                   for v in ("serial", "parallel")}
+        assert objects["serial"] and objects["parallel"]
+        assert b"do_scheduling" in objects["parallel"] and b"do_scheduling" not in objects["serial"]
