@@ -272,6 +272,48 @@ def refactor(Q, L, perm, p, dep_tol):
 
 
 @njit(cache=True)
+def add_coordinate(Q, L, c, tol, w, ray, perm, m, p, q_col, c_j, tol_j, dep_tol, max_iter, cap):
+    """Extend the problem by coordinate m (Q[:m+1, m] = q_col, diagonal last) and re-solve from
+    the current optimum: OMP's refit. Returns (status, n_iter, m, p).
+
+    A warm solve that reaches ``max_iter`` (rounding on a nearly singular passive block can make
+    the active set cycle) is redone from w = 0 with ten times the limit. CONVERGED requires the
+    optimum to be at most ``cap`` (beyond it: UNBOUNDED, the caller's numerical horizon) and not
+    below the previous optimum (F is monotone; a decrease is rounding breaking down: MAX_ITER).
+    On any other status the coordinate is taken out again and (w, perm[:p], L) are restored
+    exactly as they were, the factor by an O(p³) recomputation (rare: only on a skipped element).
+    """
+    w_before = w[:m].copy()
+    perm_before = perm[:p].copy()
+    value_before = quadratic_value(Q, c, w, m)
+    for t in range(m + 1):
+        Q[m, t] = q_col[t]
+        Q[t, m] = q_col[t]
+    c[m] = c_j
+    tol[m] = tol_j
+    w[m] = 0.0
+    m_new = m + 1
+    code, n_iter, p_new = active_set_solve(Q, c, m_new, w, perm, p, L, tol, dep_tol, max_iter, True, ray)
+    if code == MAX_ITER:
+        w[:m_new] = 0.0
+        code, more, p_new = active_set_solve(Q, c, m_new, w, perm, 0, L, tol, dep_tol, 10 * max_iter, True, ray)
+        n_iter += more
+    if code == CONVERGED:
+        value = quadratic_value(Q, c, w, m_new)
+        if not value <= cap:
+            code = UNBOUNDED
+        elif value < value_before - 1e-9 * abs(value_before):
+            code = MAX_ITER
+    if code == CONVERGED:
+        return code, n_iter, m_new, p_new
+    w[:m] = w_before
+    w[m] = 0.0
+    perm[:p] = perm_before
+    refactor(Q, L, perm, p, dep_tol)
+    return code, n_iter, m, p
+
+
+@njit(cache=True)
 def quadratic_value(Q, c, w, m):
     """cᵀw − ½wᵀQw on the leading m coordinates."""
     lin = 0.0

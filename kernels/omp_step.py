@@ -4,14 +4,29 @@ Same contract as :mod:`matroidomp.kernels.reference` (see there for the math)::
 
     ρ = c − rowsᵀw   or   ρ_i = c_i − s·⟨g_i, U[b_i]⟩;   best = argmax_{feasible i} score_i
 
-Each pass walks the pool in chunks: a chunk's correlations are accumulated (float32 for
-float16/float32 inputs, float64 for float64), written to ρ, masked and reduced to the chunk's
-best (ties → lowest index); chunk winners are reduced in index order, so the result does not
-depend on the chunking. Chunks run in parallel (numba ``prange``) once the work exceeds
-:data:`PARALLEL_MIN_WORK` multiply-adds; below it one serial pass avoids the thread start-up,
-which costs more than the work on small pools. The dot products are compiled with reassociation
-allowed, so they vectorise; results differ from numpy's BLAS by float32 rounding only.
-The shortlist of the randomized rule is one scan keeping a bounded heap per domain, O(n log k).
+Each pass walks the pool in chunks: a chunk's correlations are accumulated in the dtype of w / U
+(float32 for float16/float32 data, float64 for float64), subtracted from c in ρ's dtype, masked
+and reduced to the chunk's best (ties → lowest index); chunk winners are reduced in index order,
+so the result does not depend on the chunking. Once the work (n·p or n·d multiply-adds) reaches
+:data:`PARALLEL_MIN_WORK` the chunks run on all numba threads, each thread taking the next chunk
+from a shared atomic counter (dynamic scheduling: a thread slowed by another process — or by
+OpenBLAS's workers still spinning after a BLAS call — takes fewer chunks instead of holding up
+the pass as a static split would); below it one serial pass avoids the thread wake-up. The dot
+products are compiled with reassociation allowed, so they vectorise; the d-space pass takes
+four rows per sweep (four independent accumulators, one load of the residual direction for four
+rows in the one-block case). Results differ from numpy's BLAS by float32 rounding only. No
+scratch of O(n): the Gram pass keeps one accumulator of :data:`GRAM_CHUNK` entries per thread.
+
+Entry points callable from other numba code (they pick serial or parallel execution themselves
+and write ρ into a preallocated array; ``c`` and ``rho`` may be the same array)::
+
+    gram_step_into(rows, w, c, codes, remaining, selected, absolute, tol, rho) -> best
+    factor_step_into(G, U, blocks, c, scale, codes, remaining, selected, absolute, tol, rho) -> best
+    shortlist_into(score, codes, remaining, selected, out) -> size   (sorted indices in out[:size])
+
+The Python wrappers :func:`gram_step` and :func:`factor_step` validate and convert their inputs
+and run the same compiled drivers. The shortlist of the randomized rule is one scan keeping a
+bounded heap per domain, O(n log k).
 """
 
 from __future__ import annotations
@@ -19,13 +34,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .reference import accumulation_dtype
-
 #: Multiply-adds (n·p or n·d) from which a step runs its chunks on all threads.
-PARALLEL_MIN_WORK = 1 << 21
-#: Pool elements per chunk: Gram path (a float accumulator row stays in L1) and d-space path.
+PARALLEL_MIN_WORK = 1 << 18
+#: Pool elements per chunk: Gram path (columns; the float accumulator row stays in L1) and
+#: d-space path (rows of G: 64 rows of d = 1,024 float32 are 256 KB, a fair share of L2).
 GRAM_CHUNK = 2048
-FACTOR_CHUNK = 256
+FACTOR_CHUNK = 64
 
 _FAST = {"reassoc", "contract"}
 
@@ -39,55 +53,211 @@ def _score(r, absolute, tol_i):
     return s
 
 
+@njit(cache=True, inline="always")
+def _finish(k, r, rho, codes, remaining, selected, absolute, tol, best, top):
+    """Store ρ_k = r and fold element k into the running (best, top) of a chunk."""
+    rho[k] = r
+    if not selected[k] and remaining[codes[k]] > 0:
+        s = _score(r, absolute, tol[k])
+        if best < 0 or s > top:
+            return k, s
+    return best, top
+
+
+@njit(cache=True, inline="always")
+def _better(best, top, b, s):
+    """Fold a later chunk's (b, s) into (best, top): a strictly larger score wins (ties keep the lower index)."""
+    if b >= 0 and (best < 0 or s > top):
+        return b, s
+    return best, top
+
+
+# ----------------------------------------------------------------------------- Gram path
 @njit(cache=True, fastmath=_FAST)
-def _gram_chunk(rows, w, c, codes, remaining, selected, absolute, tol, lo, hi, rho, zero):
-    """ρ[lo:hi] = c − rowsᵀw and the chunk's (best, score); best = −1 if none is feasible."""
-    acc = np.full(hi - lo, zero)
+def _gram_cols(rows, w, c, codes, remaining, selected, absolute, tol, lo, hi, rho, acc):
+    """ρ[lo:hi] = c − rowsᵀw and the chunk's (best, score); best = −1 if none is feasible.
+
+    ``acc`` (at least hi − lo entries, w's dtype) is scratch. With p = 0, ρ = c."""
+    m = hi - lo
     p = rows.shape[0]
+    best = -1
+    top = -np.inf
+    if p == 0:
+        for i in range(lo, hi):
+            best, top = _finish(i, c[i] + 0.0 * c[i], rho, codes, remaining, selected, absolute, tol, best, top)
+        return best, top
+    zero = w.dtype.type(0)
+    for i in range(m):
+        acc[i] = zero
     t = 0
     while t + 4 <= p:  # four rows per sweep: a quarter of the accumulator loads and stores
-        r0, r1, r2, r3 = rows[t, lo:hi], rows[t + 1, lo:hi], rows[t + 2, lo:hi], rows[t + 3, lo:hi]
         w0, w1, w2, w3 = w[t], w[t + 1], w[t + 2], w[t + 3]
-        for i in range(hi - lo):
-            acc[i] += (r0[i] * w0 + r1[i] * w1) + (r2[i] * w2 + r3[i] * w3)
+        for i in range(m):
+            acc[i] += (rows[t, lo + i] * w0 + rows[t + 1, lo + i] * w1) + \
+                      (rows[t + 2, lo + i] * w2 + rows[t + 3, lo + i] * w3)
         t += 4
-    while t < p:
-        r0, wt = rows[t, lo:hi], w[t]
-        for i in range(hi - lo):
-            acc[i] += r0[i] * wt
-        t += 1
-    best = -1
-    top = -np.inf
-    for i in range(hi - lo):
-        r = c[lo + i] - acc[i]
-        rho[lo + i] = r
-        if not selected[lo + i] and remaining[codes[lo + i]] > 0:
-            s = _score(r, absolute, tol[lo + i])
-            if best < 0 or s > top:
-                best = lo + i
-                top = s
+    if p - t == 3:
+        w0, w1, w2 = w[t], w[t + 1], w[t + 2]
+        for i in range(m):
+            acc[i] += (rows[t, lo + i] * w0 + rows[t + 1, lo + i] * w1) + rows[t + 2, lo + i] * w2
+    elif p - t == 2:
+        w0, w1 = w[t], w[t + 1]
+        for i in range(m):
+            acc[i] += rows[t, lo + i] * w0 + rows[t + 1, lo + i] * w1
+    elif p - t == 1:
+        w0 = w[t]
+        for i in range(m):
+            acc[i] += rows[t, lo + i] * w0
+    for i in range(m):
+        k = lo + i
+        best, top = _finish(k, c[k] - acc[i], rho, codes, remaining, selected, absolute, tol, best, top)
     return best, top
 
 
+@njit(cache=True, parallel=True)
+def _gram_parallel(rows, w, c, codes, remaining, selected, absolute, tol, rho, chunk):
+    """:func:`_gram_cols` over all chunks on all threads, then the index-ordered reduction."""
+    n = c.shape[0]
+    n_chunks = (n + chunk - 1) // chunk
+    bests = np.empty(n_chunks, dtype=np.int64)
+    tops = np.empty(n_chunks, dtype=np.float64)
+    for t in prange(n_chunks):
+        acc = np.empty(chunk, dtype=w.dtype)  # hoisted by numba: one per thread, not per chunk
+        lo = t * chunk
+        bests[t], tops[t] = _gram_cols(rows, w, c, codes, remaining, selected, absolute, tol, lo,
+                                       min(n, lo + chunk), rho, acc)
+    return _reduce(bests, tops)
+
+
+@njit(cache=True)
+def _gram_run(rows, w, c, codes, remaining, selected, absolute, tol, rho, min_work, chunk):
+    """The Gram step with explicit tuning: parallel from ``min_work`` multiply-adds and two chunks."""
+    n = c.shape[0]
+    chunk = max(chunk, 1)
+    if rows.shape[0] * n >= min_work and n > chunk:
+        return _gram_parallel(rows, w, c, codes, remaining, selected, absolute, tol, rho, chunk)
+    acc = np.empty(min(chunk, n), dtype=w.dtype)
+    best = -1
+    top = -np.inf
+    for lo in range(0, n, chunk):
+        b, s = _gram_cols(rows, w, c, codes, remaining, selected, absolute, tol, lo, min(n, lo + chunk), rho, acc)
+        best, top = _better(best, top, b, s)
+    return best
+
+
+@njit(cache=True)
+def gram_step_into(rows, w, c, codes, remaining, selected, absolute, tol, rho):
+    """ρ = c − rowsᵀw written into ``rho``; returns the feasible arg-max (−1 if none is feasible).
+
+    For other numba code (no checks, no allocation of O(n)): ``rows`` (p, n) float32/float64
+    C-contiguous (p may be 0), ``w`` (p,) of the accumulation dtype (float32 for float32 rows,
+    float64 for float64), ``c`` (n,) float64, ``codes`` (n,) int64, ``remaining`` (D,) int64,
+    ``selected`` (n,) bool, ``absolute`` bool, ``tol`` (n,) float64, ``rho`` (n,) float64 (may
+    be ``c`` itself). Serial below :data:`PARALLEL_MIN_WORK` multiply-adds, parallel above (the
+    module constants as they were when this function was compiled).
+    """
+    return _gram_run(rows, w, c, codes, remaining, selected, absolute, tol, rho, PARALLEL_MIN_WORK, GRAM_CHUNK)
+
+
+# ----------------------------------------------------------------------------- d-space path
 @njit(cache=True, fastmath=_FAST)
-def _factor_chunk(G, U, blocks, c, scale, codes, remaining, selected, absolute, tol, lo, hi, rho, zero):
-    """ρ_i = c_i − scale·⟨g_i, U[blocks_i]⟩ for i in [lo, hi) and the chunk's (best, score)."""
+def _factor_rows(G, U, blocks, c, scale, codes, remaining, selected, absolute, tol, lo, hi, rho):
+    """ρ_i = c_i − scale·⟨g_i, U[blocks_i]⟩ for i in [lo, hi) and the chunk's (best, score).
+
+    Four rows per sweep with four accumulators; one block (B = 1) reads U[0] without the
+    per-row indirection and loads each entry of it once for the four rows."""
+    d = G.shape[1]
+    zero = U.dtype.type(0) * G.dtype.type(0)  # the accumulation dtype: that of the products
     best = -1
     top = -np.inf
-    for i in range(lo, hi):
-        g = G[i]
+    i = lo
+    if U.shape[0] == 1:
+        u = U[0]
+        while i + 4 <= hi:
+            a0 = zero
+            a1 = zero
+            a2 = zero
+            a3 = zero
+            for j in range(d):
+                uj = u[j]
+                a0 += G[i, j] * uj
+                a1 += G[i + 1, j] * uj
+                a2 += G[i + 2, j] * uj
+                a3 += G[i + 3, j] * uj
+            best, top = _finish(i, c[i] - scale * a0, rho, codes, remaining, selected, absolute, tol, best, top)
+            best, top = _finish(i + 1, c[i + 1] - scale * a1, rho, codes, remaining, selected, absolute, tol,
+                                best, top)
+            best, top = _finish(i + 2, c[i + 2] - scale * a2, rho, codes, remaining, selected, absolute, tol,
+                                best, top)
+            best, top = _finish(i + 3, c[i + 3] - scale * a3, rho, codes, remaining, selected, absolute, tol,
+                                best, top)
+            i += 4
+    else:
+        while i + 4 <= hi:
+            u0, u1, u2, u3 = U[blocks[i]], U[blocks[i + 1]], U[blocks[i + 2]], U[blocks[i + 3]]
+            a0 = zero
+            a1 = zero
+            a2 = zero
+            a3 = zero
+            for j in range(d):
+                a0 += G[i, j] * u0[j]
+                a1 += G[i + 1, j] * u1[j]
+                a2 += G[i + 2, j] * u2[j]
+                a3 += G[i + 3, j] * u3[j]
+            best, top = _finish(i, c[i] - scale * a0, rho, codes, remaining, selected, absolute, tol, best, top)
+            best, top = _finish(i + 1, c[i + 1] - scale * a1, rho, codes, remaining, selected, absolute, tol,
+                                best, top)
+            best, top = _finish(i + 2, c[i + 2] - scale * a2, rho, codes, remaining, selected, absolute, tol,
+                                best, top)
+            best, top = _finish(i + 3, c[i + 3] - scale * a3, rho, codes, remaining, selected, absolute, tol,
+                                best, top)
+            i += 4
+    while i < hi:  # the last (hi − lo) mod 4 rows
         u = U[blocks[i]]
-        acc = zero
-        for j in range(g.shape[0]):
-            acc += g[j] * u[j]
-        r = c[i] - scale * acc
-        rho[i] = r
-        if not selected[i] and remaining[codes[i]] > 0:
-            s = _score(r, absolute, tol[i])
-            if best < 0 or s > top:
-                best = i
-                top = s
+        a0 = zero
+        for j in range(d):
+            a0 += G[i, j] * u[j]
+        best, top = _finish(i, c[i] - scale * a0, rho, codes, remaining, selected, absolute, tol, best, top)
+        i += 1
     return best, top
+
+
+@njit(cache=True, parallel=True)
+def _factor_parallel(G, U, blocks, c, scale, codes, remaining, selected, absolute, tol, rho, chunk):
+    """:func:`_factor_rows` over all chunks on all threads, then the index-ordered reduction."""
+    n = c.shape[0]
+    n_chunks = (n + chunk - 1) // chunk
+    bests = np.empty(n_chunks, dtype=np.int64)
+    tops = np.empty(n_chunks, dtype=np.float64)
+    for t in prange(n_chunks):
+        lo = t * chunk
+        bests[t], tops[t] = _factor_rows(G, U, blocks, c, scale, codes, remaining, selected, absolute, tol,
+                                         lo, min(n, lo + chunk), rho)
+    return _reduce(bests, tops)
+
+
+@njit(cache=True)
+def _factor_run(G, U, blocks, c, scale, codes, remaining, selected, absolute, tol, rho, min_work, chunk):
+    """The d-space step with explicit tuning: parallel from ``min_work`` multiply-adds and two chunks."""
+    n = c.shape[0]
+    chunk = max(chunk, 1)
+    if n * G.shape[1] >= min_work and n > chunk:
+        return _factor_parallel(G, U, blocks, c, scale, codes, remaining, selected, absolute, tol, rho, chunk)
+    best, _ = _factor_rows(G, U, blocks, c, scale, codes, remaining, selected, absolute, tol, 0, n, rho)
+    return best
+
+
+@njit(cache=True)
+def factor_step_into(G, U, blocks, c, scale, codes, remaining, selected, absolute, tol, rho):
+    """ρ_i = c_i − scale·⟨g_i, U[blocks_i]⟩ written into ``rho``; returns the feasible arg-max (or −1).
+
+    For other numba code (no checks, no allocation of O(n)): ``G`` (n, d) float32/float64
+    C-contiguous, ``U`` (B, d) of the accumulation dtype, ``blocks`` (n,) int64 in [0, B),
+    ``c`` (n,) float64, ``scale`` float64, then as :func:`gram_step_into`. Serial below
+    :data:`PARALLEL_MIN_WORK` multiply-adds, parallel above.
+    """
+    return _factor_run(G, U, blocks, c, scale, codes, remaining, selected, absolute, tol, rho,
+                       PARALLEL_MIN_WORK, FACTOR_CHUNK)
 
 
 @njit(cache=True)
@@ -96,41 +266,11 @@ def _reduce(bests, tops):
     best = -1
     top = -np.inf
     for t in range(bests.shape[0]):
-        if bests[t] >= 0 and (best < 0 or tops[t] > top):
-            best = bests[t]
-            top = tops[t]
+        best, top = _better(best, top, bests[t], tops[t])
     return best
 
 
-@njit(cache=True, parallel=True)
-def _gram_parallel(rows, w, c, codes, remaining, selected, absolute, tol, rho, zero, chunk):
-    """:func:`_gram_chunk` over all chunks in parallel, then the index-ordered reduction."""
-    n = c.shape[0]
-    n_chunks = (n + chunk - 1) // chunk
-    bests = np.empty(n_chunks, dtype=np.int64)
-    tops = np.empty(n_chunks, dtype=np.float64)
-    for t in prange(n_chunks):
-        lo = t * chunk
-        hi = min(n, lo + chunk)
-        bests[t], tops[t] = _gram_chunk(rows, w, c, codes, remaining, selected, absolute, tol, lo, hi, rho, zero)
-    return _reduce(bests, tops)
-
-
-@njit(cache=True, parallel=True)
-def _factor_parallel(G, U, blocks, c, scale, codes, remaining, selected, absolute, tol, rho, zero, chunk):
-    """:func:`_factor_chunk` over all chunks in parallel, then the index-ordered reduction."""
-    n = c.shape[0]
-    n_chunks = (n + chunk - 1) // chunk
-    bests = np.empty(n_chunks, dtype=np.int64)
-    tops = np.empty(n_chunks, dtype=np.float64)
-    for t in prange(n_chunks):
-        lo = t * chunk
-        hi = min(n, lo + chunk)
-        bests[t], tops[t] = _factor_chunk(G, U, blocks, c, scale, codes, remaining, selected, absolute, tol,
-                                          lo, hi, rho, zero)
-    return _reduce(bests, tops)
-
-
+# ----------------------------------------------------------------------------- shortlist
 @njit(cache=True, inline="always")
 def _worse(score, a, b):
     """Element a ranks below b: lower score, or an equal score and a higher index."""
@@ -152,8 +292,13 @@ def _sift_down(score, heap, lo, size, t):
 
 
 @njit(cache=True)
-def _shortlist(score, codes, remaining, selected):
-    """One scan with a bounded heap per domain (its worst kept element on top): O(n log k)."""
+def shortlist_into(score, codes, remaining, selected, out):
+    """The shortlist (see :func:`shortlist`) written sorted into ``out[:size]``; returns ``size``.
+
+    For other numba code: ``score`` (n,) float, ``codes`` (n,) int64, ``remaining`` (D,) int64,
+    ``selected`` (n,) bool, ``out`` int64 with room for min(n, Σ max(remaining, 0)) indices.
+    One scan with a bounded heap per domain (its worst kept element on top): O(n log k).
+    """
     n_domains = remaining.shape[0]
     start = np.zeros(n_domains + 1, dtype=np.int64)
     for d in range(n_domains):
@@ -178,13 +323,23 @@ def _shortlist(score, codes, remaining, selected):
         elif _worse(score, heap[lo], i):  # beats the worst kept element
             heap[lo] = i
             _sift_down(score, heap, lo, size[d], 0)
-    out = np.empty(size.sum(), dtype=np.int64)
     q = 0
     for d in range(n_domains):
         for t in range(size[d]):
             out[q] = heap[start[d] + t]
             q += 1
-    return np.sort(out)
+    out[:q].sort()
+    return q
+
+
+@njit(cache=True)
+def _shortlist(score, codes, remaining, selected):
+    """:func:`shortlist_into` into a fresh array of the shortlist's size."""
+    room = 0
+    for d in range(remaining.shape[0]):
+        room += max(remaining[d], 0)
+    out = np.empty(min(room, score.shape[0]), dtype=np.int64)
+    return out[: shortlist_into(score, codes, remaining, selected, out)].copy()
 
 
 @njit(cache=True, fastmath=_FAST)
@@ -208,6 +363,11 @@ def _rmatvec(A, w, out):
 
 
 # ----------------------------------------------------------------------------- wrappers
+def _accumulation(*arrays: np.ndarray) -> np.dtype:
+    """float64 if any input is float64, else float32 (:func:`~matroidomp.kernels.reference.accumulation_dtype`)."""
+    return np.dtype(np.float64) if any(a.dtype == np.float64 for a in arrays) else np.dtype(np.float32)
+
+
 def _as_float(x: np.ndarray, name: str, ndim: int) -> np.ndarray:
     """``x`` as a contiguous float32/float64 array of ``ndim`` dimensions (float16 widened)."""
     x = np.asarray(x)
@@ -313,15 +473,12 @@ def gram_step(rows, w, c, codes, remaining, selected, absolute=False, tol=0.0):
     p, n = rows.shape
     if np.shape(w) != (p,) or c.shape != (n,):
         raise ValueError(f"w must have shape ({p},) and c ({n},); got {np.shape(w)}, {c.shape}")
-    acc = accumulation_dtype(rows, _as_float(w, "w", 1))
+    acc = _accumulation(rows, _as_float(w, "w", 1))
     w = np.ascontiguousarray(w, dtype=acc)
     codes, remaining, selected = _matroid_inputs(n, codes, remaining, selected)
     rho = np.empty(n, dtype=np.result_type(c, acc))
-    args = (rows, w, c, codes, remaining, selected, bool(absolute), tolerances(tol, n))
-    if n * p >= PARALLEL_MIN_WORK:
-        best = _gram_parallel(*args, rho, acc.type(0), GRAM_CHUNK)
-    else:
-        best, _ = _gram_chunk(*args, 0, n, rho, acc.type(0))
+    best = _gram_run(rows, w, c, codes, remaining, selected, bool(absolute), tolerances(tol, n), rho,
+                     PARALLEL_MIN_WORK, GRAM_CHUNK)  # gram_step_into, with the constants as they are now
     return rho, int(best)
 
 
@@ -382,7 +539,7 @@ def factor_step(G, U, blocks, c, scale, codes, remaining, selected, absolute=Fal
     n, d = G.shape
     if U.shape[1] != d or U.shape[0] < 1 or c.shape != (n,):
         raise ValueError(f"U must have shape (B ≥ 1, {d}) and c ({n},); got {U.shape}, {c.shape}")
-    acc = accumulation_dtype(G, U)
+    acc = _accumulation(G, U)
     U = np.ascontiguousarray(U, dtype=acc)
     blocks = np.ascontiguousarray(blocks, dtype=np.int64)
     if blocks.shape != (n,) or (n and (blocks.min() < 0 or blocks.max() >= U.shape[0])):
@@ -390,11 +547,8 @@ def factor_step(G, U, blocks, c, scale, codes, remaining, selected, absolute=Fal
     codes, remaining, selected = _matroid_inputs(n, codes, remaining, selected)
     out = np.result_type(c, acc)
     rho = np.empty(n, dtype=out)
-    args = (G, U, blocks, c, out.type(scale), codes, remaining, selected, bool(absolute), tolerances(tol, n))
-    if n * d >= PARALLEL_MIN_WORK:
-        best = _factor_parallel(*args, rho, acc.type(0), FACTOR_CHUNK)
-    else:
-        best, _ = _factor_chunk(*args, 0, n, rho, acc.type(0))
+    best = _factor_run(G, U, blocks, c, out.type(scale), codes, remaining, selected, bool(absolute),
+                       tolerances(tol, n), rho, PARALLEL_MIN_WORK, FACTOR_CHUNK)  # factor_step_into, as for gram_step
     return rho, int(best)
 
 
@@ -456,7 +610,7 @@ def rmatvec(A, w):
     [2.0, 2.0]
     """
     A = _as_float(A, "A", 2)
-    acc = accumulation_dtype(A, _as_float(w, "w", 1))
+    acc = _accumulation(A, _as_float(w, "w", 1))
     out = np.empty(A.shape[1], dtype=acc)
     _rmatvec(A, np.ascontiguousarray(w, dtype=acc), out)
     return out

@@ -1,6 +1,9 @@
-"""numpy reference of the fused OMP step under a partition matroid (the contract every kernel meets).
+"""Reference of the fused OMP step under a partition matroid, for arrays of any namespace.
 
-One OMP step, with S the selected set and w its weights::
+The contract every step kernel meets (numba :mod:`matroidomp.kernels.omp_step`, Triton
+:mod:`matroidomp.kernels.triton_omp_step`), written once against array-api-compat so that it is
+also the step of the device path: numpy, torch (CPU or CUDA) and cupy arrays run it where they
+live. One OMP step, with S the selected set and w its weights::
 
     ρ = c − Q[:, S] w                       Gram path:   rows = Q[S, :]  (p × n)
     ρ_i = c_i − s·⟨g_i, U[b_i]⟩              d-space:     U (B × d), one residual direction per block
@@ -9,250 +12,286 @@ One OMP step, with S the selected set and w its weights::
     feasible_i = not selected_i and remaining[codes_i] > 0
     best = argmax of score over feasible i  (ties → lowest index; −1 if nothing is feasible)
 
-Accumulation is float32 for float16/float32 inputs and float64 for float64 inputs; ρ has the
-dtype of c combined with the accumulation dtype (the scale multiplies in that dtype). :func:`shortlist` is the candidate set of the
-residual random greedy rule: in every domain d its top remaining[d] feasible elements by score.
-:func:`matvec` (float64, a column of the refit's system) and :func:`rmatvec` (the residual
-direction G_Sᵀw) are the small (|S| × d) products of a d-space step.
+Accumulation is float32 for float16/bfloat16/float32 inputs and float64 for float64 inputs; ρ
+has the dtype of c combined with the accumulation dtype (the scale multiplies in that dtype).
+:func:`shortlist` is the candidate set of the residual random greedy rule: in every domain d its
+top remaining[d] feasible elements by score. :func:`matvec` (float64, a column of the refit's
+system) and :func:`rmatvec` (the residual direction G_Sᵀw) are the small (|S| × d) products of a
+d-space step. Every function returns arrays of its inputs' namespace on their device; ``best``
+is a Python int (one scalar leaves the device).
 """
 
 from __future__ import annotations
 
-import numpy as np
+import array_api_compat
 
 
-def accumulation_dtype(*arrays: np.ndarray) -> np.dtype:
-    """float64 if any input is float64, else float32 (float16 and bfloat16 accumulate in float32).
+def _xp(*arrays):
+    return array_api_compat.array_namespace(*arrays)
+
+
+def _is_float64(x) -> bool:
+    return str(x.dtype).split(".")[-1] == "float64"
+
+
+def accumulation_dtype(*arrays):
+    """The dtype products accumulate in: float64 if any input is float64, else float32.
 
     Parameters
     ----------
-    *arrays : numpy.ndarray
+    *arrays : arrays of one namespace
 
     Returns
     -------
-    numpy.dtype
+    dtype
+        ``xp.float64`` or ``xp.float32`` of the inputs' namespace (float16 and bfloat16
+        accumulate in float32).
 
     Examples
     --------
     >>> import numpy as np
-    >>> accumulation_dtype(np.zeros(2, np.float16), np.zeros(2, np.float32)).name
-    'float32'
-    >>> accumulation_dtype(np.zeros(2, np.float32), np.zeros(2)).name
-    'float64'
+    >>> accumulation_dtype(np.zeros(2, np.float16), np.zeros(2, np.float32))
+    <class 'numpy.float32'>
     """
-    return np.dtype(np.float64) if any(a.dtype == np.float64 for a in arrays) else np.dtype(np.float32)
+    xp = _xp(*arrays)
+    return xp.float64 if any(_is_float64(a) for a in arrays) else xp.float32
 
 
-def _masked_argmax(rho, codes, remaining, selected, absolute, tol) -> int:
-    """Lowest index of the largest feasible score; −1 when nothing is feasible."""
-    score = feasible_scores(rho, absolute, tol)
-    feasible = ~selected & (remaining[codes] > 0)
-    if not feasible.any():
-        return -1
-    return int(np.argmax(np.where(feasible, score, -np.inf)))
-
-
-def feasible_scores(rho: np.ndarray, absolute: bool = False, tol=0.0) -> np.ndarray:
-    """score = |ρ| if absolute else ρ, with |score_i| ≤ tol_i set to 0 (tol scalar or (n,)).
+def feasible_scores(rho, absolute: bool = False, tol=0.0):
+    """score = |ρ| if absolute else ρ, with |score_i| ≤ tol_i set to 0 (rounding noise ties).
 
     Parameters
     ----------
-    rho : numpy.ndarray, shape (n,)
+    rho : (n,) array
     absolute : bool, default False
-    tol : float or numpy.ndarray of shape (n,), default 0.0
+    tol : float or (n,) array, default 0
 
     Returns
     -------
-    numpy.ndarray
-        Of ρ's dtype.
+    (n,) array of ρ's namespace
 
     Examples
     --------
     >>> import numpy as np
-    >>> feasible_scores(np.array([-0.5, 1e-12, 0.3]), absolute=True, tol=1e-9).tolist()
-    [0.5, 0.0, 0.3]
+    >>> feasible_scores(np.array([0.5, -2.0, 1e-9]), absolute=True, tol=1e-6).tolist()
+    [0.5, 2.0, 0.0]
     """
-    score = np.abs(rho) if absolute else rho
-    return np.where(np.abs(score) <= tol, 0.0, score).astype(rho.dtype, copy=False)
+    xp = _xp(rho)
+    score = xp.abs(rho) if absolute else rho
+    return xp.where(xp.abs(score) <= tol, xp.zeros_like(score), score)
+
+
+def feasible(codes, remaining, selected):
+    """feasible_i = not selected_i and remaining[codes_i] > 0.
+
+    Parameters
+    ----------
+    codes : (n,) int array
+        Domain of every element.
+    remaining : (D,) int array
+        Budget left per domain.
+    selected : (n,) bool array
+
+    Returns
+    -------
+    (n,) bool array
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> feasible(np.array([0, 0, 1]), np.array([1, 0]), np.array([True, False, False])).tolist()
+    [False, True, False]
+    """
+    xp = _xp(codes, remaining, selected)
+    return ~selected & (xp.take(remaining, codes, axis=0) > 0)
+
+
+def masked_argmax(rho, codes, remaining, selected, absolute=False, tol=0.0) -> int:
+    """argmax of the score of ρ over the feasible elements (ties → lowest index).
+
+    Parameters
+    ----------
+    rho : (n,) array
+    codes, remaining, selected
+        As in :func:`feasible`.
+    absolute : bool, default False
+    tol : float or (n,) array, default 0
+
+    Returns
+    -------
+    int
+        The index, or −1 when nothing is feasible.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> masked_argmax(np.array([3.0, 1.0, 3.0]), np.array([0, 1, 1]), np.array([0, 2]), np.zeros(3, bool))
+    2
+    """
+    xp = _xp(rho)
+    ok = feasible(codes, remaining, selected)
+    masked = xp.where(ok, feasible_scores(rho, absolute, tol), xp.full_like(rho, -float("inf")))
+    best = int(xp.argmax(masked))
+    return best if bool(ok[best]) else -1
 
 
 def gram_step(rows, w, c, codes, remaining, selected, absolute=False, tol=0.0):
-    """(ρ, best) with ρ = c − rowsᵀw and best the feasible arg-max: the numpy reference (one GEMV).
-
-    One step of OMP on the Gram path: ρ = c − Q[:, S] w_S from the |S| = p rows Q[S, :], then
-    the partition-matroid mask and the lowest-index arg-max of the score (module docstring).
+    """Gram-path step: ρ = c − rowsᵀw and its feasible arg-max.
 
     Parameters
     ----------
-    rows : array-like of float, shape (p, n)
-        Q[S, :], float16/32/64 (float32 accumulation below float64).
-    w : array-like of float, shape (p,)
+    rows : (p, n) array
+        Q[S, :].
+    w : (p,) array
         The weights w_S.
-    c : array-like of float, shape (n,)
-    codes : array-like of int, shape (n,)
-        Domain code of every element, in [0, len(remaining)).
-    remaining : array-like of int, shape (D,)
-        Budget left in every domain (k_d − |S ∩ domain d|).
-    selected : array-like of bool, shape (n,)
-        Membership of S.
-    absolute : bool, default False
-        Rank by |ρ| (OMP without sign constraints) instead of ρ.
-    tol : float or array-like of shape (n,), default 0.0
-        Scores with |score_i| <= tol_i count as 0 (rounding noise).
+    c : (n,) array
+    codes, remaining, selected, absolute, tol
+        As in :func:`masked_argmax`.
 
     Returns
     -------
-    rho : numpy.ndarray, shape (n,)
-        The residual correlations.
+    rho : (n,) array
     best : int
-        The feasible element of largest score (ties: lowest index); −1 if none is feasible.
 
     Examples
     --------
     >>> import numpy as np
-    >>> Q = np.array([[2.0, 1.0, 0.0], [1.0, 2.0, 0.0], [0.0, 0.0, 1.0]])
-    >>> c = np.array([1.0, 1.0, 0.2])
-    >>> codes, selected = np.array([0, 0, 1]), np.array([True, False, False])  # S = {0}
-    >>> rho, best = gram_step(Q[[0]], np.array([0.5]), c, codes, np.array([1, 1]), selected)
-    >>> rho.tolist(), best  # ρ = c − Q[:, S] w
-    ([0.0, 0.5, 0.2], 1)
-    >>> gram_step(Q[[0]], np.array([0.5]), c, codes, np.array([0, 1]), selected)[1]  # domain 0 full
-    2
+    >>> rho, best = gram_step(np.eye(3)[:1], np.array([2.0]), np.array([3.0, 1.0, 0.5]),
+    ...                       np.zeros(3, np.int64), np.array([2]), np.array([True, False, False]))
+    >>> rho.tolist(), best
+    ([1.0, 1.0, 0.5], 1)
     """
+    xp = _xp(rows, w, c)
     acc = accumulation_dtype(rows, w)
-    corr = rows.astype(acc, copy=False).T @ w.astype(acc, copy=False)
-    rho = c - corr.astype(np.result_type(c, acc), copy=False)
-    return rho, _masked_argmax(rho, codes, remaining, selected, absolute, tol)
+    corr = xp.matmul(xp.astype(w, acc), xp.astype(rows, acc)) if rows.shape[0] else xp.zeros(c.shape, dtype=acc)
+    out = xp.result_type(c.dtype, acc)
+    rho = xp.astype(c, out) - xp.astype(corr, out)
+    return rho, masked_argmax(rho, codes, remaining, selected, absolute, tol)
 
 
 def factor_step(G, U, blocks, c, scale, codes, remaining, selected, absolute=False, tol=0.0):
-    """(ρ, best) with ρ_i = c_i − scale·⟨g_i, U[blocks_i]⟩: the numpy reference.
-
-    One step of OMP in d-space (never n × n): ρ_i = c_i − scale·⟨g_i, U[blocks_i]⟩, one
-    residual direction per block (one block, or one per domain for the block-diagonal IWD
-    utility), then the mask and the arg-max as :func:`gram_step`.
+    """d-space step: ρ_i = c_i − scale·⟨g_i, U[blocks_i]⟩ and its feasible arg-max.
 
     Parameters
     ----------
-    G : array-like of float, shape (n, d)
-        The rows g_i.
-    U : array-like of float, shape (B, d)
-        Residual directions (B >= 1).
-    blocks : array-like of int, shape (n,)
-        The direction of every element, in [0, B).
-    c : array-like of float, shape (n,)
+    G : (n, d) array
+    U : (B, d) array
+        One residual direction per block.
+    blocks : (n,) int array
+        Block of every row (all 0 when B = 1).
+    c : (n,) array
     scale : float
-        s (η² for the Taylor utility, 1 for gradient matching).
-    codes : array-like of int, shape (n,)
-        Domain code of every element, in [0, len(remaining)).
-    remaining : array-like of int, shape (D,)
-        Budget left in every domain (k_d − |S ∩ domain d|).
-    selected : array-like of bool, shape (n,)
-        Membership of S.
-    absolute : bool, default False
-        Rank by |ρ| (OMP without sign constraints) instead of ρ.
-    tol : float or array-like of shape (n,), default 0.0
-        Scores with |score_i| <= tol_i count as 0 (rounding noise).
+    codes, remaining, selected, absolute, tol
+        As in :func:`masked_argmax`.
 
     Returns
     -------
-    rho : numpy.ndarray, shape (n,)
+    rho : (n,) array
     best : int
-        −1 if nothing is feasible.
 
     Examples
     --------
     >>> import numpy as np
-    >>> G = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
-    >>> U = np.array([[0.5, 0.25]])  # one residual direction, for every element (blocks = 0)
-    >>> rho, best = factor_step(G, U, np.zeros(3, dtype=np.int64), np.array([1.0, 1.0, 0.2]), 2.0,
-    ...                         np.array([0, 0, 1]), np.array([1, 1]), np.zeros(3, dtype=bool))
-    >>> rho.tolist(), best  # ρ_i = c_i − 2⟨g_i, u⟩
-    ([0.0, 0.5, -1.3], 1)
+    >>> rho, best = factor_step(np.eye(2), np.array([[1.0, 0.0]]), np.zeros(2, np.int64), np.ones(2), 1.0,
+    ...                         np.zeros(2, np.int64), np.array([1]), np.zeros(2, bool))
+    >>> rho.tolist(), best
+    ([0.0, 1.0], 1)
     """
+    xp = _xp(G, U, c)
     acc = accumulation_dtype(G, U)
-    proj = G.astype(acc, copy=False) @ U.astype(acc, copy=False).T
-    corr = proj[np.arange(G.shape[0]), blocks]
-    out = np.result_type(c, acc)
-    rho = c - out.type(scale) * corr.astype(out, copy=False)
-    return rho, _masked_argmax(rho, codes, remaining, selected, absolute, tol)
+    if U.shape[0] == 1:
+        corr = xp.matmul(xp.astype(G, acc), xp.astype(U[0, :], acc))
+    else:
+        proj = xp.matmul(xp.astype(G, acc), xp.astype(U, acc).T)  # (n, B)
+        rows = xp.arange(G.shape[0], device=array_api_compat.device(G))
+        corr = proj[rows, blocks]
+    out = xp.result_type(c.dtype, acc)
+    rho = xp.astype(c, out) - scale * xp.astype(corr, out)
+    return rho, masked_argmax(rho, codes, remaining, selected, absolute, tol)
 
 
 def matvec(A, x):
-    """A x in float64 (a column of the small |S| × |S| system: products of float32 inputs are exact).
+    """A x in float64 (a column of the small |S| × |S| system: products of float32 are exact).
 
     Parameters
     ----------
-    A : numpy.ndarray, shape (m, d)
-    x : numpy.ndarray, shape (d,)
+    A : (p, d) array
+    x : (d,) array
 
     Returns
     -------
-    numpy.ndarray of float64, shape (m,)
+    (p,) float64 array
 
     Examples
     --------
     >>> import numpy as np
-    >>> A = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], dtype=np.float32)
-    >>> matvec(A, np.array([1.0, 2.0], dtype=np.float32)).tolist()
-    [1.0, 2.0, 3.0]
+    >>> matvec(np.ones((2, 3), np.float32), np.arange(3.0)).tolist()
+    [3.0, 3.0]
     """
-    return A.astype(np.float64, copy=False) @ x.astype(np.float64, copy=False)
+    xp = _xp(A, x)
+    return xp.matmul(xp.astype(A, xp.float64), xp.astype(x, xp.float64))
 
 
 def rmatvec(A, w):
-    """Aᵀw = Σ_t w_t a_t, accumulated in the accumulation dtype (:func:`accumulation_dtype`).
+    """Aᵀw = Σ_t w_t a_t (the residual direction G_Sᵀw), in the accumulation dtype.
 
     Parameters
     ----------
-    A : numpy.ndarray, shape (m, d)
-    w : numpy.ndarray, shape (m,)
+    A : (p, d) array
+    w : (p,) array
 
     Returns
     -------
-    numpy.ndarray, shape (d,)
+    (d,) array
 
     Examples
     --------
     >>> import numpy as np
-    >>> A = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
-    >>> rmatvec(A, np.array([1.0, 1.0, 1.0])).tolist()  # Σ_t w_t a_t
-    [2.0, 2.0]
+    >>> rmatvec(np.eye(2), np.array([2.0, 3.0])).tolist()
+    [2.0, 3.0]
     """
+    xp = _xp(A, w)
     acc = accumulation_dtype(A, w)
-    return A.astype(acc, copy=False).T @ w.astype(acc, copy=False)
+    return xp.matmul(xp.astype(w, acc), xp.astype(A, acc))
 
 
 def shortlist(score, codes, remaining, selected):
-    """The residual random greedy shortlist: per domain d its top remaining[d] feasible elements by score.
-
-    Ties go to the lowest index; a stable sort of the feasible elements, O(n log n).
+    """The residual random greedy candidates: per domain d its top remaining[d] feasible elements.
 
     Parameters
     ----------
-    score : numpy.ndarray, shape (n,)
-    codes : numpy.ndarray of int, shape (n,)
-    remaining : numpy.ndarray of int, shape (D,)
-    selected : numpy.ndarray of bool, shape (n,)
+    score : (n,) array
+    codes, remaining, selected
+        As in :func:`feasible`.
 
     Returns
     -------
-    numpy.ndarray of int64
-        Sorted indices.
+    (m,) int array
+        Sorted indices (ties in score → lowest index).
 
     Examples
     --------
     >>> import numpy as np
-    >>> score = np.array([0.3, 0.9, 0.1, 0.5, 0.7])
-    >>> shortlist(score, np.array([0, 0, 0, 1, 1]), np.array([2, 1]), np.zeros(5, dtype=bool)).tolist()
-    [0, 1, 4]
+    >>> shortlist(np.array([0.1, 0.9, 0.5, 0.7]), np.array([0, 0, 1, 1]), np.array([1, 2]),
+    ...           np.zeros(4, bool)).tolist()
+    [1, 2, 3]
     """
-    feasible = np.flatnonzero(~selected & (remaining[codes] > 0))
-    order = feasible[np.argsort(-score[feasible], kind="stable")]
-    rank_in_domain = np.empty(order.size, dtype=np.int64)
-    dom = codes[order]
-    by_domain = np.argsort(dom, kind="stable")
-    sorted_dom = dom[by_domain]
-    starts = np.searchsorted(sorted_dom, sorted_dom, side="left")
-    rank_in_domain[by_domain] = np.arange(order.size) - starts
-    return np.sort(order[rank_in_domain < remaining[dom]])
+    xp = _xp(score, codes, remaining)
+    cand = xp.nonzero(feasible(codes, remaining, selected))[0]
+    order = xp.take(cand, xp.argsort(-xp.take(score, cand, axis=0), stable=True), axis=0)
+    dom = xp.take(codes, order, axis=0)
+    by_domain = xp.argsort(dom, stable=True)
+    sorted_dom = xp.take(dom, by_domain, axis=0)
+    starts = xp.searchsorted(sorted_dom, sorted_dom, side="left")
+    rank = xp.empty_like(order)
+    positions = xp.arange(order.shape[0], dtype=order.dtype, device=array_api_compat.device(order))
+    rank = _scatter(xp, rank, by_domain, positions - xp.astype(starts, order.dtype))
+    keep = rank < xp.astype(xp.take(remaining, dom, axis=0), rank.dtype)
+    return xp.sort(order[keep])
+
+
+def _scatter(xp, out, index, values):
+    """out[index] = values (array API has no in-place scatter; every namespace here supports it)."""
+    out[index] = values
+    return out
+

@@ -10,7 +10,7 @@ from ._greedy import greedy, stochastic_greedy
 from .matroid import PartitionMatroid, equal_budgets, make_matroid, proportional_budgets
 from .metrics import conflicting_pairs, domain_coverage
 from ._nnqp import BatchedNNQPResult, NNQPResult, nnls, nnqp, nnqp_batched
-from .objectives import QuadraticUtility
+from ._objectives import QuadraticUtility
 from ._omp import omp, omp_gram, solve_omp
 from ._partitionsel import partitionsel
 from .result import SelectionResult

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve
-from scipy.linalg.lapack import get_lapack_funcs
 
-from ._backend import detect
+from ._array import NUMPY, detect
+from ._matrix_checks import check_psd as _check_psd_matrix
 from ._validation import (
     as_float_array,
     check_length,
@@ -40,9 +40,9 @@ from ._validation import (
     input_eps,
     to_numpy,
 )
-from .kernels.active_set import DEPENDENCE_TOL, active_set_solve, append_column, quadratic_value, refactor
+from .kernels.active_set import DEPENDENCE_TOL, active_set_solve, add_coordinate, append_column, quadratic_value
 from .kernels.batched_nnqp import batched_active_set
-from .kernels.status import ASYMMETRIC, CONVERGED, INDEFINITE, MAX_ITER, NAMES, UNBOUNDED
+from .kernels.status import ASYMMETRIC, CONVERGED, INDEFINITE, NAMES, UNBOUNDED
 
 #: Relative KKT tolerance τ of :func:`nnqp`, :func:`nnls` and :func:`nnqp_batched` for float64
 #: input; input of lower precision gets eps^(2/3) of its dtype (see :func:`input_tolerances`).
@@ -171,60 +171,21 @@ class ActiveSetNNQP:
 
     def add(self, q_col: np.ndarray, c_j: float, tol_j: float, max_iter: int,
             cap: float = np.inf) -> tuple[int, int]:
-        """Extend by one coordinate and re-solve from the current optimum (OMP's refit).
-
-        A warm solve that reaches ``max_iter`` (rounding on a nearly singular passive block can
-        make the active set cycle) is redone from w = 0 with a generous limit. An optimum above
-        ``cap`` counts as unbounded (the caller's numerical horizon). When the extended problem
-        is unbounded, or still unresolved, the coordinate is taken out again and the solver is
-        left exactly as before the call (w, passive set, factor); the status is reported.
-        Returns (status code, n_iter).
-        """
-        m, p = self.m, self.p
-        w_before = self.w[:m].copy()
-        perm_before = self.perm[:p].copy()
-        value_before = self.objective()
-        self.extend(q_col, c_j, tol_j)
-        code, n_iter = self.solve(max_iter, optimal_on_passive=True)
-        if code == MAX_ITER:
-            self.w[: self.m] = 0.0
-            self.p = 0
-            code, more = self.solve(10 * (3 * self.m + 10), optimal_on_passive=True)
-            n_iter += more
-        if code == CONVERGED:
-            value = self.objective()
-            if not value <= cap:
-                code = UNBOUNDED
-            elif value < value_before - 1e-9 * abs(value_before):  # F is monotone: rounding broke down
-                code = MAX_ITER
-        if code != CONVERGED:
-            self.m, self.p = m, p
-            self.w[:m] = w_before
-            self.w[m] = 0.0
-            self.perm[:p] = perm_before
-            refactor(self.Q, self.L, self.perm, p, self.dep_tol)
-        return code, n_iter
+        """Extend by one coordinate and re-solve from the current optimum (OMP's refit); see
+        :func:`matroidomp.kernels.active_set.add_coordinate`. When the extended problem is
+        unbounded (or its optimum exceeds ``cap``), or cannot be resolved, the coordinate is taken
+        out again and the solver is left exactly as before. Returns (status code, n_iter)."""
+        code, n_iter, self.m, self.p = add_coordinate(
+            self.Q, self.L, self.c, self.tol, self.w, self.ray, self.perm, self.m, self.p,
+            np.ascontiguousarray(q_col, dtype=np.float64), float(c_j), float(tol_j), self.dep_tol, int(max_iter),
+            float(cap))
+        return int(code), int(n_iter)
 
 
 def check_psd(Q: np.ndarray, name: str, rel_tol: float) -> None:
-    """Raise unless Q + δI has a Cholesky factor, δ = 10·n·rel_tol·max|Q_ii| (O(n³/3) in LAPACK).
-
-    A PSD matrix has eigenvalues ≥ −(rounding), which the shift δ covers; an eigenvalue below
-    −δ makes the factorisation fail. ``rel_tol`` is the relative rounding of the input (a Gram
-    matrix given in half precision is PSD only up to eps(float16)). The factorisation runs in
-    Q's precision (float32 or float64) on one copy of Q.
-    """
-    n = Q.shape[0]
-    if n == 0:
-        return
-    diag_scale = float(np.abs(Q.diagonal()).max())
-    delta = 10 * n * rel_tol * max(diag_scale, 1e-300)
-    shifted = np.array(Q, dtype=np.float32 if Q.dtype == np.float32 else np.float64, order="F")
-    shifted.flat[:: n + 1] += delta
-    potrf, = get_lapack_funcs(("potrf",), (shifted,))
-    _, info = potrf(shifted, lower=0, overwrite_a=1, clean=0)
-    if info > 0:
-        raise ValueError(f"{name}: matrix is not positive semi-definite")
+    """Raise unless the host matrix Q + δI has a Cholesky factor, δ = 10·n·rel_tol·max|Q_ii|
+    (see :func:`matroidomp._matrix_checks.check_psd`)."""
+    _check_psd_matrix(Q, name, rel_tol, NUMPY)
 
 
 def nnqp(Q, c, *, ridge: float = 0.0, w0=None, max_iter: int | None = None, tol: float | None = None) -> NNQPResult:

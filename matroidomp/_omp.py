@@ -1,6 +1,6 @@
 """Orthogonal matching pursuit under a partition matroid, with exact nonnegative weights.
 
-For a utility F(S) = max{cᵀw − ½wᵀQw : w ≥ 0, supp w ⊆ S} (see :mod:`matroidomp.objectives`)::
+For a utility F(S) = max{cᵀw − ½wᵀQw : w ≥ 0, supp w ⊆ S} (see :mod:`matroidomp._objectives`)::
 
     S = ∅, w = 0
     repeat rank(M) times:
@@ -16,7 +16,19 @@ least squares and the pick is argmax |ρ_j| (classic OMP; equals scikit-learn's
 
 ``randomized=True`` is the residual random greedy rule (Chen, Feldman & Karbasi 2018) as the
 PartitionSel authors use it: shortlist, in each domain d, its top rem_d feasible elements by ρ
-(rem_d = remaining budget) and pick one uniformly at random.
+(rem_d = remaining budget) and pick one uniformly at random — the t-th draw is
+:func:`matroidomp.kernels.omp_loop.uniform_index` of one key taken from the caller's Generator,
+so every backend draws the same sequence.
+
+Where it runs. The n-sized work — c, K, ρ, the mask and arg-max, the shortlist — stays in the
+namespace and on the device of the utility's arrays. On host arrays (numpy, CPU tensors viewed in
+place) the default ``'numba'`` backend runs the whole loop compiled
+(:mod:`matroidomp.kernels.omp_loop`, no Python between steps); ``'numpy'`` is the reference
+loop below with :mod:`matroidomp.kernels.reference` steps. On torch (CPU or CUDA) and cupy the
+same reference loop runs with the arrays' own operations, and with the Triton fused step on CUDA
+(``'auto'``/``'torch'``) or on request (``'triton'``). The NNQP refit always runs on the host on
+the |S| × |S| system: per step |S| weights go to the device and the new column Q[S, j]
+(|S| + 1 numbers), the arg-max and its ρ come back — O(|S|) numbers, never an n-sized array.
 
 Guarantees (proofs in docs/theory.md, factors in :mod:`matroidomp.bounds`): with α the
 restricted eigenvalue ratio and γ, γ_DR the submodularity ratios, deterministic OMP reaches
@@ -34,169 +46,65 @@ would make F unbounded is never selected (see :func:`solve_omp`).
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 
-from ._backend import detect
+from ._array import Backend, detect, dtype_name, float_eps, is_low_precision, to_host
+from ._nnqp import DEFAULT_RTOL, ActiveSetNNQP, input_tolerances
+from ._objectives import QuadraticUtility
 from ._validation import check_nonnegative_scalar, make_rng
-from .kernels import omp_step, reference
+from .kernels import omp_loop, reference
 from .kernels.active_set import DEPENDENCE_TOL
 from .kernels.cholesky import cholesky_append, cholesky_solve
-from .kernels.status import CONVERGED, MAX_ITER, UNBOUNDED
+from .kernels.status import CONVERGED, UNBOUNDED
 from .matroid import PartitionMatroid
-from ._nnqp import ActiveSetNNQP, input_tolerances
-from .objectives import QuadraticUtility
 from .result import STOP_NO_GAIN, STOP_RANK, STOP_UNBOUNDED_LEFT, SelectionResult
 
 _ON_NO_GAIN = ("stop", "fill")
 #: The Gram path is chosen when n <= this many times the number of steps (see _use_gram).
 _GRAM_STEPS_FACTOR = 16
 _GRAM_MAX_BYTES = 2 << 30
-_BACKENDS = ("auto", "numpy", "numba", "triton")
+BACKENDS = ("auto", "numba", "numpy", "torch", "cupy", "triton")
+#: F(S) above this multiple of the best single element's utility max_j (c_j⁺)²/(2Q_jj) counts as
+#: unbounded. In the units where every Q_jj = 1 the optimum is w = Q_SS⁻¹c_S, so F that large
+#: means Q_SS has an eigenvalue near 10⁻⁶ of its diagonal: the selected gradients nearly cancel
+#: (0 is almost in their conic hull), the weights are ~10⁶ times their natural size, and past it
+#: the float64 refit would lose more digits than the KKT tolerances allow.
+HORIZON = 1e6
+#: Rounding allowance of a correlation, in units of eps(data)·√Q_ii·Σ_j √Q_jj|w_j| (see solve_omp).
+NOISE = 4.0
+#: On the Gram path the refit's columns are computed exactly (float64 products of the rows of G,
+#: O(|S|·d) a step) when d ≤ this many times n: then they cost at most a few steps' O(|S|·n), and
+#: that is the regime (|S| near d) where the rounding of K could decide the weights; with d ≫ n
+#: they are read from K (O(|S|) a step).
+EXACT_COLUMNS_DIM_FACTOR = 4
 
 
-def _operator(u: QuadraticUtility, gram_path: bool, capacity: int, codes: np.ndarray, backend: str, device):
-    """The step operator: host numpy (``'numpy'`` reference or ``'numba'`` = ``'auto'`` fused
-    kernels) or, for ``'triton'``, torch tensors on ``device`` (default CUDA)."""
-    if not isinstance(backend, str) or backend not in _BACKENDS:
-        raise ValueError(f"backend: expected one of {_BACKENDS}, got {backend!r}")
-    if backend == "triton":
-        try:
-            from ._omp_device import TritonOperator  # torch and triton are optional dependencies
-        except ImportError as exc:
-            raise ImportError("backend 'triton' (what 'auto' picks for CUDA tensors) needs torch and triton: "
-                              "install matroidomp[triton], or pass backend='numba' to select on the host") from exc
-        return TritonOperator(u, gram_path, capacity, codes, "cuda" if device is None else device)
-    kernels = reference if backend == "numpy" else omp_step
-    return (_GramOperator if gram_path else _FactorOperator)(u, capacity, kernels, codes)
+def _exact_columns(u: QuadraticUtility, gram_path: bool) -> bool:
+    """Whether the refit's columns come from G in float64 (always in d-space; see above)."""
+    if u.factor is None:
+        return False
+    return not gram_path or int(u.factor.shape[1]) <= EXACT_COLUMNS_DIM_FACTOR * u.n
+_STOPS = {omp_loop.STOP_RANK: STOP_RANK, omp_loop.STOP_NO_GAIN: STOP_NO_GAIN,
+          omp_loop.STOP_UNBOUNDED_LEFT: STOP_UNBOUNDED_LEFT}
 
 
-class _HostSteps:
-    """What a step does besides ρ, shared by the host operators: the selection mask (S, the
-    excluded elements and the matroid's codes), the exact columns of the refit's system, the
-    masked arg-max of an unchanged ρ, ρ_j, the randomized rule's pick.
+def resolve_backend(backend: str, arrays: Backend) -> str:
+    """The concrete backend for ``backend`` and the arrays' namespace/device.
 
-    Columns Q[S + j, j] are computed in float64 from the rows of G when the utility has G (so
-    the small system is exact even when K was formed in float32), else read from K.
+    ``'auto'``: host arrays (numpy, CPU tensors) → ``'numba'``; CUDA tensors → ``'torch'`` (whose
+    step is the Triton kernel on CUDA when triton is installed); cupy arrays → ``'cupy'``.
     """
-
-    def __init__(self, u: QuadraticUtility, capacity: int, kernels, codes: np.ndarray, dtype):
-        self.u = u
-        self.c = u.c
-        self.kernels = kernels
-        self.codes = codes
-        self.dtype = dtype
-        self.selected = np.zeros(u.n, dtype=bool)  # selected or excluded: never a candidate again
-        self.sel: list[int] = []
-        self.sel_rows = None if u.factor is None else np.empty((capacity, u.factor.shape[1]), dtype=u.factor.dtype)
-
-    def column(self, j: int) -> np.ndarray:
-        """Q[S + j, j] in float64 (diagonal last); j is staged in slot |S| until :meth:`commit`."""
-        u, p = self.u, len(self.sel)
-        if self.sel_rows is not None:
-            self.sel_rows[p] = u.scaled_rows(j)
-            col = self.kernels.matvec(self.sel_rows[: p + 1], self.sel_rows[p]) * u.scale
-        else:
-            col = u.gram[self.sel + [j], j].astype(np.float64) * u.scale
-        if u.blocks is not None:
-            col *= u.blocks[self.sel + [j]] == u.blocks[j]
-        col[-1] += u.ridge
-        return col
-
-    def commit(self, j: int) -> None:
-        """Add the staged j to S."""
-        self.sel.append(j)
-        self.selected[j] = True
-
-    def exclude(self, j: int) -> None:
-        """Never consider j again (it would make F unbounded)."""
-        self.selected[j] = True
-
-    def tolerances(self, root: np.ndarray, factor: float) -> np.ndarray:
-        """The step kernels' per-element tolerances √Q_ii·factor (one buffer, rewritten)."""
-        if not hasattr(self, "_tol"):
-            self._tol = np.empty(root.shape[0])
-        return np.multiply(root, factor, out=self._tol)
-
-    def masked_best(self, rho, remaining, absolute: bool, tol) -> int:
-        """The feasible arg-max of an unchanged ρ under the current mask (a p = 0 step)."""
-        empty = np.empty((0, self.u.n), dtype=self.dtype)
-        return self.kernels.gram_step(empty, np.empty(0, dtype=self.dtype), rho, self.codes, remaining,
-                                      self.selected, absolute, tol)[1]
-
-    @staticmethod
-    def value(rho, j: int) -> float:
-        return float(rho[j])
-
-    def random_pick(self, rho, remaining, absolute: bool, tol, rng) -> int:
-        """Residual random greedy: a uniform pick among every domain's top rem_d feasible scores."""
-        score = reference.feasible_scores(rho, absolute, tol)
-        pool = self.kernels.shortlist(score, self.codes, remaining, self.selected)
-        return int(pool[rng.integers(pool.size)])
-
-
-class _GramOperator(_HostSteps):
-    """ρ from stored rows of Q = scale·K (∘ block mask) + ridge·I: O(n|S|) per step."""
-
-    def __init__(self, u: QuadraticUtility, capacity: int, kernels, codes: np.ndarray):
-        super().__init__(u, capacity, kernels, codes, u.gram.dtype)
-        self.rows = np.empty((capacity, u.n), dtype=u.gram.dtype)
-
-    def column(self, j: int) -> np.ndarray:
-        """Also stage row Q[j, :] for the steps."""
-        u, row = self.u, self.rows[len(self.sel)]
-        np.multiply(u.gram[j], u.scale, out=row)
-        if u.blocks is not None:
-            row *= u.blocks == u.blocks[j]
-        row[j] += u.ridge
-        return super().column(j)
-
-    def step(self, w: np.ndarray, remaining, absolute: bool, tol):
-        """Fused (ρ, best): ρ = c − Q[:, S]w and the feasible arg-max of the score."""
-        p = len(self.sel)
-        return self.kernels.gram_step(self.rows[:p], w[:p].astype(self.rows.dtype), self.u.c, self.codes,
-                                      remaining, self.selected, absolute, tol)
-
-
-class _FactorOperator(_HostSteps):
-    """ρ in d-space, Q never formed: ρ = c − scale·S G(G_Sᵀw) − ridge·w, one pass over G.
-
-    The stored rows are those of SG (S = diag(row_scale), or I): U = Σ_{j ∈ S} w_j s_j g_j, and
-    ρ_i = c_i − scale·s_i⟨g_i, U⟩. With block-diagonal coupling every block (domain) b has its own
-    residual direction U_b = Σ_{j ∈ S, b_j = b} w_j s_j g_j and ρ_i = c_i − scale·s_i⟨g_i, U_{b_i}⟩
-    (still one pass over G). With a row scale the step kernel returns the unscaled correlations
-    ⟨g_i, U_{b_i}⟩ (its c = 0) and the arg-max is the mask pass over ρ: two O(n) passes more.
-    """
-
-    def __init__(self, u: QuadraticUtility, capacity: int, kernels, codes: np.ndarray):
-        super().__init__(u, capacity, kernels, codes, u.factor.dtype)
-        self.zeros = None if u.row_scale is None else np.zeros(u.n)
-        if u.blocks is None:
-            self.n_blocks, self.block_codes = 1, np.zeros(u.n, dtype=np.int64)
-        else:
-            self.n_blocks = int(u.blocks.max()) + 1 if u.n else 1
-            self.block_codes = u.blocks.astype(np.int64, copy=False)
-
-    def step(self, w: np.ndarray, remaining, absolute: bool, tol):
-        """Fused (ρ, best) in one pass over G; the ridge term touches selected (infeasible) rows only."""
-        u, p = self.u, len(self.sel)
-        wp = w[:p].astype(self.sel_rows.dtype)
-        if u.blocks is None:
-            U = self.kernels.rmatvec(self.sel_rows[:p], wp)[None, :]
-        else:
-            U = np.zeros((self.n_blocks, self.sel_rows.shape[1]), dtype=self.sel_rows.dtype)
-            np.add.at(U, self.block_codes[self.sel], wp[:, None] * self.sel_rows[:p])
-        if u.row_scale is None:
-            rho, best = self.kernels.factor_step(u.factor, U, self.block_codes, u.c, u.scale, self.codes,
-                                                 remaining, self.selected, absolute, tol)
-            rho[self.sel] -= u.ridge * w[:p]
-            return rho, best
-        corr, _ = self.kernels.factor_step(u.factor, U, self.block_codes, self.zeros, -1.0, self.codes,
-                                           remaining, self.selected, absolute, tol)  # corr = ⟨g_i, U_{b_i}⟩
-        corr *= u.row_scale
-        corr *= u.scale
-        rho = np.subtract(u.c, corr, out=corr)
-        rho[self.sel] -= u.ridge * w[:p]
-        return rho, self.masked_best(rho, remaining, absolute, tol)
+    if not isinstance(backend, str) or backend not in BACKENDS:
+        raise ValueError(f"backend: expected one of {BACKENDS}, got {backend!r}")
+    if backend != "auto":
+        if backend == "cupy" and not arrays.is_cupy:
+            raise ValueError("backend 'cupy' needs cupy arrays")
+        return backend
+    if arrays.is_host:
+        return "numba"
+    return "cupy" if arrays.is_cupy else "torch"
 
 
 def _use_gram(u: QuadraticUtility, steps: int, precompute) -> bool:
@@ -211,8 +119,372 @@ def _use_gram(u: QuadraticUtility, steps: int, precompute) -> bool:
     if u.gram is not None:
         return True
     if auto:
-        return u.n <= _GRAM_STEPS_FACTOR * max(steps, 1) and u.n * u.n * u.factor.itemsize <= _GRAM_MAX_BYTES
+        itemsize = 4 if dtype_name(u.factor) in ("float16", "bfloat16", "float32") else 8
+        return u.n <= _GRAM_STEPS_FACTOR * max(steps, 1) and u.n * u.n * itemsize <= _GRAM_MAX_BYTES
     return bool(precompute)
+
+
+def _moved(u: QuadraticUtility, target: Backend) -> QuadraticUtility:
+    """``u`` with its arrays in ``target`` (one documented copy; a no-op when already there)."""
+    if u.backend.xp is target.xp and u.backend.device == target.device:
+        return u
+    out = object.__new__(QuadraticUtility)
+    out.__dict__.update(u.__dict__)
+    for name in ("c", "factor", "gram", "row_scale", "_diagonal"):
+        arr = getattr(u, name)
+        if arr is not None:
+            host = to_host(arr)
+            setattr(out, name, host if target.is_numpy else target.asarray(np.ascontiguousarray(host)))
+    out.backend = target
+    return out
+
+
+def _host_backend(u: QuadraticUtility) -> QuadraticUtility:
+    """The host view of ``u`` for the numba backend: numpy arrays (CPU tensors in place; device
+    arrays copied once — ``backend='numba'`` on CUDA tensors is that one documented copy)."""
+    from ._array import NUMPY
+
+    return _moved(u, NUMPY)
+
+
+def _torch_backend(u: QuadraticUtility, device) -> QuadraticUtility:
+    """``u`` on torch (``device``, default: where its arrays are, or CUDA for host arrays)."""
+    import torch
+
+    if u.backend.is_torch and device is None:
+        return u
+    dev = torch.device(device if device is not None else ("cuda" if u.backend.is_numpy else u.backend.device))
+    return _moved(u, Backend(detect(x=torch.zeros(0, device=dev)).xp, dev))
+
+
+class _Scales:
+    """The per-element scales of the stopping rule and horizon, computed once on the device.
+
+    tol_i = √Q_ii·(τσ + NOISE·eps·Σ_{j∈S} √Q_jj w_j), σ = max_i |c_i|/√Q_ii (over Q_ii > 0);
+    the horizon is HORIZON·(max_i gainable_i/√Q_ii)²/2 with gainable = c⁺ (|c| without
+    nonnegativity). Only scalars come to the host.
+    """
+
+    def __init__(self, u: QuadraticUtility, rtol: float, eps: float, absolute: bool, refit_rtol: float):
+        xp = u.backend.xp
+        self.root = xp.sqrt(xp.clip(u.diagonal(), 0.0, None) if hasattr(xp, "clip") else u.diagonal())
+        live = self.root > 0
+        safe = xp.where(live, self.root, xp.ones_like(self.root))
+        ratio = xp.where(live, xp.abs(u.c) / safe, xp.zeros_like(self.root))
+        gain = xp.where(live, (xp.abs(u.c) if absolute else xp.where(u.c > 0, u.c, xp.zeros_like(u.c))) / safe,
+                        xp.zeros_like(self.root))
+        self.sigma = float(xp.max(ratio)) if u.n else 0.0
+        self.cap = HORIZON * (float(xp.max(gain)) if u.n else 0.0) ** 2 / 2
+        self.base = rtol * self.sigma
+        self.refit = refit_rtol * self.sigma
+        self.noise = NOISE * eps
+
+
+def _rng_key(randomized: bool, seed) -> int:
+    """The randomized rule's stream key: one 63-bit draw from the caller's Generator."""
+    return int(make_rng(seed).integers(0, 2**63 - 1)) if randomized else 0
+
+
+def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomized: bool = False,
+              seed=None, on_no_gain: str = "stop", precompute="auto", tol: float | None = None,
+              backend: str = "auto", device=None) -> SelectionResult:
+    """OMP on a :class:`~matroidomp.QuadraticUtility` under a partition matroid.
+
+    Every step picks a feasible element (largest residual correlation ρ_j, or the randomized
+    rule's uniform pick among each domain's top rem_d) and refits the weights exactly, so
+    ``objective`` and ``history`` are F of the selected sets and ``weights`` attain them.
+    An element whose addition would make F unbounded (the Taylor utility of gradients whose
+    conic hull would hold 0; a dependent element with nonzero ρ when ``nonneg=False``) is not
+    eligible: it is skipped for good (F stays unbounded for every superset) and listed in
+    ``info['skipped_unbounded']``; when only such elements remain the run stops with
+    ``stop_reason='only_unbounded_left'``. F beyond 10⁶ times the best single element's utility
+    counts as unbounded (:data:`HORIZON`; docs/theory.md §3.1).
+
+    Parameters
+    ----------
+    utility : QuadraticUtility
+        The utility F (its ``nonneg`` flag decides between NNQP and least-squares weights).
+    matroid : PartitionMatroid
+        The per-domain budgets; ``matroid.n`` must equal ``utility.n``.
+    randomized : bool, default False
+        Residual random greedy (the authors' rule) instead of the deterministic argmax.
+    seed : int, Generator or None
+        Used only when ``randomized`` (one 63-bit key is drawn from it).
+    on_no_gain : {'stop', 'fill'}
+        What to do when no feasible element has ρ_j > tol_j (see the module docstring).
+    precompute : 'auto', True or False
+        Form K = GGᵀ (True) or stay in d-space (False) when the utility holds G.
+    tol : float, optional
+        Relative, scale-invariant gain tolerance τ: element j has no gain when
+        ρ_j ≤ √Q_jj·(τσ + 4·eps·Σ_{i∈S}√Q_ii w_i), σ = max_i |c_i|/√Q_ii — adding it alone would
+        gain at most τ²/2 of the best single element's utility, or its ρ is rounding. Default
+        eps(dtype)^(2/3). The weights are refitted to τ, so ``objective`` is exact to O(τ²).
+    backend : {'auto', 'numba', 'numpy', 'torch', 'cupy', 'triton'}
+        ``'auto'``: ``'numba'`` for host arrays (numpy, CPU tensors read in place), ``'torch'``
+        for CUDA tensors, ``'cupy'`` for cupy arrays. ``'numba'``: the compiled loop
+        (:mod:`matroidomp.kernels.omp_loop`; device arrays are copied to the host once).
+        ``'numpy'``: the reference loop with :mod:`matroidomp.kernels.reference` steps.
+        ``'torch'``/``'cupy'``: the reference loop in the arrays' namespace on their device, with
+        the Triton fused step (:mod:`matroidomp.kernels.triton_omp_step`) for CUDA tensors when
+        triton is installed; ``'triton'`` forces that step (CPU tensors need TRITON_INTERPRET=1).
+        All select the same elements up to rounding ties.
+    device : torch device, optional
+        For ``'torch'``/``'triton'`` with host arrays: where to move them (default CUDA).
+
+    Returns
+    -------
+    SelectionResult
+        ``stop_reason`` is ``'rank_reached'``, ``'no_positive_gain'`` or
+        ``'only_unbounded_left'``; ``info`` holds ``gram`` (path), ``refit_iterations``,
+        ``tol`` (τ), ``backend``, ``skipped_unbounded``/``n_skipped_unbounded`` and
+        ``skipped_unresolved``/``n_skipped_unresolved`` (refits float64 could not resolve).
+
+    Raises
+    ------
+    TypeError, ValueError
+        A utility or matroid of the wrong type or size, an unknown option.
+
+    Examples
+    --------
+    >>> import numpy as np, matroidomp as mo
+    >>> G = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    >>> u = mo.QuadraticUtility.gradient_matching(G, np.array([1.0, 1.0]))
+    >>> res = mo.solve_omp(u, mo.PartitionMatroid.cardinality(3, 2))
+    >>> res.indices.tolist(), res.objective
+    ([2], 1.0)
+
+    Complexity: rank·(O(n|S|) Gram | O(nd) d-space) + O(Σ|S|²) for the Cholesky updates.
+    """
+    if not isinstance(utility, QuadraticUtility):
+        raise TypeError(f"utility: expected a QuadraticUtility, got {type(utility).__name__}")
+    if not isinstance(matroid, PartitionMatroid):
+        raise TypeError(f"matroid: expected a PartitionMatroid, got {type(matroid).__name__}")
+    if matroid.n != utility.n:
+        raise ValueError(f"matroid has {matroid.n} elements but the pool has {utility.n}")
+    if on_no_gain not in _ON_NO_GAIN:
+        raise ValueError(f"on_no_gain: expected one of {_ON_NO_GAIN}, got {on_no_gain!r}")
+    kind = resolve_backend(backend, utility.backend)
+    steps = matroid.rank
+    gram_path = _use_gram(utility, steps, precompute)
+    if kind == "numba":
+        utility = _host_backend(utility)
+    elif kind in ("torch", "triton"):
+        utility = _torch_backend(utility, device)
+    elif kind == "numpy" and not utility.backend.is_numpy:
+        utility = _host_backend(utility)
+    if gram_path and utility.gram is None:
+        utility = utility.with_gram()
+    data = utility.gram if gram_path else utility.factor
+    use_triton = kind == "triton" or (kind == "torch" and utility.backend.is_cuda and _triton_available())
+    eps = 2.0**-23 if use_triton or is_low_precision(data) else float_eps(data)
+    rtol = eps ** (2 / 3) if tol is None else check_nonnegative_scalar(tol, "tol")
+    absolute = not utility.nonneg
+    # columns from G are exact (float64 products): the refit is then held to float64's KKT
+    # tolerance; columns read from K carry K's rounding and get the input's tolerances
+    exact = _exact_columns(utility, gram_path)
+    refit_rtol, dep_tol = (DEFAULT_RTOL, DEPENDENCE_TOL) if exact else input_tolerances(float_eps(data))
+    scales = _Scales(utility, rtol, eps, absolute, min(refit_rtol, rtol) if tol is not None else refit_rtol)
+    key = _rng_key(randomized, seed)
+    if kind == "numba" and utility.nonneg:
+        res = _compiled(utility, matroid, gram_path, randomized, key, on_no_gain == "fill", scales, dep_tol)
+    else:
+        steps_op = _ArraySteps(utility, gram_path, steps, matroid, use_triton)
+        res = _reference_loop(utility, matroid, steps_op, randomized, key, on_no_gain, scales, dep_tol)
+    order, weights, history, stop, refits, skipped, unresolved = res
+    idx = np.asarray(order, dtype=np.int64)
+    return SelectionResult(
+        indices=idx,
+        weights=np.asarray(weights, dtype=np.float64),
+        objective=float(history[-1]) if len(history) else 0.0,
+        history=np.asarray(history, dtype=np.float64),
+        counts=matroid.count_dict(idx),
+        stop_reason=stop,
+        info={"gram": gram_path, "refit_iterations": int(refits), "tol": rtol,
+              "backend": "triton" if use_triton else kind,
+              "n_skipped_unbounded": len(skipped), "skipped_unbounded": np.asarray(skipped, dtype=np.int64),
+              "n_skipped_unresolved": len(unresolved), "skipped_unresolved": np.asarray(unresolved, dtype=np.int64)},
+    )
+
+
+def _triton_available() -> bool:
+    try:
+        importlib.import_module("matroidomp.kernels.triton_omp_step")
+    except ImportError:
+        return False
+    return True
+
+
+def _compiled(u: QuadraticUtility, matroid: PartitionMatroid, gram_path: bool, randomized: bool, key: int,
+              fill: bool, scales: _Scales, dep_tol: float):
+    """Run :func:`matroidomp.kernels.omp_loop.omp_loop` on the host arrays of ``u``."""
+    steps = matroid.rank
+    data = u.gram if gram_path else u.factor
+    empty = np.empty((0, 0), dtype=data.dtype)
+    gram = np.ascontiguousarray(data) if gram_path else empty
+    factor = np.ascontiguousarray(u.factor, dtype=data.dtype) if _exact_columns(u, gram_path) else empty
+    row_scale = np.empty(0) if u.row_scale is None else np.ascontiguousarray(u.row_scale, dtype=np.float64)
+    consts = np.array([u.scale, u.ridge], dtype=data.dtype)
+    blocks = np.zeros(u.n, dtype=np.int64) if u.blocks is None else np.ascontiguousarray(u.blocks, dtype=np.int64)
+    n_blocks = 1 if u.blocks is None or u.n == 0 else int(blocks.max()) + 1
+    order = np.zeros(steps, dtype=np.int64)
+    weights = np.zeros(steps)
+    history = np.zeros(steps)
+    skipped = np.zeros(u.n, dtype=np.int8)
+    m, stop, refits = omp_loop.omp_loop(
+        gram, factor, row_scale, row_scale.astype(data.dtype), np.ascontiguousarray(u.c, dtype=np.float64),
+        np.ascontiguousarray(scales.root, dtype=np.float64), float(u.scale), float(u.ridge), consts, blocks, n_blocks,
+        np.ascontiguousarray(matroid.codes, dtype=np.int64), np.ascontiguousarray(matroid.budgets, dtype=np.int64),
+        bool(randomized), np.uint64(key), bool(fill), float(scales.base), float(scales.refit), float(scales.noise),
+        float(scales.cap),
+        float(dep_tol), order, weights, history, skipped)
+    skipped_unb = np.flatnonzero(skipped == 1)
+    skipped_unres = np.flatnonzero(skipped == 2)
+    return (order[:m], weights[:m], history[:m], _STOPS[int(stop)], refits,
+            _in_skip_order(skipped_unb), _in_skip_order(skipped_unres))
+
+
+def _in_skip_order(indices: np.ndarray) -> list[int]:
+    return indices.tolist()
+
+
+class _ArraySteps:
+    """OMP's n-sized work on the utility's arrays, in their namespace and on their device.
+
+    Gram path: the stored rows R = Q[S, :] (|S| × n); d-space: the stored rows s_j g_j (|S| × d)
+    and, per step, the residual directions U_b = Σ_{j ∈ S, b_j = b} w_j s_j g_j. A step computes ρ
+    (:mod:`matroidomp.kernels.reference`, or the Triton fused kernels) and the feasible arg-max;
+    everything that crosses to the host is O(|S|): the new column of the refit's system, the
+    arg-max and its ρ, the shortlist's size and draw.
+    """
+
+    def __init__(self, u: QuadraticUtility, gram_path: bool, capacity: int, matroid: PartitionMatroid,
+                 use_triton: bool):
+        b = u.backend
+        xp = b.xp
+        self.u, self.b, self.xp = u, b, xp
+        self.gram_path = gram_path
+        self.data = u.gram if gram_path else u.factor
+        self.acc = xp.float64 if dtype_name(self.data) == "float64" and not use_triton else xp.float32
+        width = u.n if gram_path else int(self.data.shape[1])
+        self.stored = xp.zeros((max(capacity, 1), width), dtype=self.acc, **self._dev())
+        self.exact = _exact_columns(u, gram_path)
+        self.sel_rows = self.stored if not gram_path else (
+            xp.zeros((max(capacity, 1), int(u.factor.shape[1])), dtype=self.acc, **self._dev()) if self.exact else None)
+        self.c = u.c
+        self.root = xp.sqrt(xp.where(u.diagonal() > 0, u.diagonal(), xp.zeros_like(u.c)))
+        self.codes = matroid.codes_on(b)
+        self.selected = xp.zeros(u.n, dtype=xp.bool, **self._dev())
+        self.sel: list[int] = []
+        self.blocks = None if u.blocks is None else b.asarray(np.ascontiguousarray(u.blocks), "int64")
+        self.n_blocks = 1 if u.blocks is None or u.n == 0 else int(u.blocks.max()) + 1
+        self.use_triton = use_triton
+        if use_triton:
+            try:  # torch and triton are optional dependencies
+                triton_omp_step = importlib.import_module("matroidomp.kernels.triton_omp_step")
+            except ImportError as exc:
+                raise ImportError("backend 'triton' needs torch and triton: install matroidomp[triton], or pass "
+                                  "backend='torch' (torch operations) or backend='numba' (the host)") from exc
+            self.tk = triton_omp_step
+            self.c32 = xp.astype(u.c, xp.float32)
+            self.codes32 = xp.astype(self.codes, xp.int32)
+            self.blocks32 = None if self.blocks is None else xp.astype(self.blocks, xp.int32)
+
+    def _dev(self) -> dict:
+        return {} if self.b.is_numpy else {"device": self.b.device}
+
+    def _remaining(self, remaining: np.ndarray):
+        return self.b.asarray(np.asarray(remaining, dtype=np.int32 if self.use_triton else np.int64))
+
+    def tolerances(self, factor: float):
+        """The per-element tolerances √Q_ii·factor on the device."""
+        tol = self.root * factor
+        return self.xp.astype(tol, self.xp.float32) if self.use_triton else tol
+
+    def root_at(self, j: int) -> float:
+        return float(self.root[j])
+
+    def step(self, w: np.ndarray, remaining: np.ndarray, absolute: bool, tol):
+        """(ρ, best) for the current weights w_S (host, |S| numbers)."""
+        xp, u, p = self.xp, self.u, len(self.sel)
+        wd = self.b.asarray(np.asarray(w[:p], dtype=np.float32 if self.acc == xp.float32 else np.float64))
+        rem = self._remaining(remaining)
+        rows = self.stored[:p]
+        if self.gram_path:
+            if self.use_triton:
+                rho, best = self.tk.gram_step(rows, wd, self.c32, self.codes32, rem, self.selected, absolute, tol)
+                return rho, int(best)
+            return reference.gram_step(rows, wd, u.c, self.codes, rem, self.selected, absolute, tol)
+        if self.n_blocks == 1:
+            U = xp.reshape(xp.matmul(wd, rows), (1, -1))
+        else:  # U_b = Σ_{t: b_t = b} w_t r_t, as one (B × |S|) @ (|S| × d) product
+            sel_blocks = xp.take(self.blocks, self.b.asarray(np.asarray(self.sel, dtype=np.int64), "int64"), axis=0)
+            onehot = xp.astype(xp.reshape(sel_blocks, (1, -1)) == xp.reshape(
+                xp.arange(self.n_blocks, **self._dev()), (-1, 1)), wd.dtype)
+            U = xp.matmul(onehot * xp.reshape(wd, (1, -1)), rows)
+        if u.row_scale is None:
+            rho, best = self._factor(U, u.c, u.scale, rem, absolute, tol)
+        else:
+            corr, _ = self._factor(U, xp.zeros_like(u.c), -1.0, rem, absolute, tol)  # corr = ⟨g_i, U_{b_i}⟩
+            rho = u.c - u.scale * u.row_scale * xp.astype(corr, xp.float64)
+            best = self.masked_best(rho, remaining, absolute, tol)
+        if u.ridge and p:
+            sel = self.b.asarray(np.asarray(self.sel, dtype=np.int64), "int64")
+            rho[sel] = rho[sel] - u.ridge * xp.astype(wd, rho.dtype)  # selected rows only: the arg-max is unaffected
+        return rho, best
+
+    def _factor(self, U, c, scale, rem, absolute, tol):
+        blocks = self.blocks if self.blocks is not None else self.xp.zeros(self.u.n, dtype=self.xp.int64, **self._dev())
+        if self.use_triton:
+            c32 = self.xp.astype(c, self.xp.float32)
+            rho, best = self.tk.factor_step(self.data, U, self.blocks32, c32, scale, self.codes32, rem, self.selected,
+                                            absolute, tol)
+            return rho, int(best)
+        return reference.factor_step(self.data, U, blocks, c, scale, self.codes, rem, self.selected, absolute, tol)
+
+    def masked_best(self, rho, remaining, absolute: bool, tol) -> int:
+        """The feasible arg-max of an unchanged ρ under the current mask."""
+        rem = self.b.asarray(np.asarray(remaining, dtype=np.int64))
+        return reference.masked_argmax(rho, self.codes, rem, self.selected, absolute, tol)
+
+    @staticmethod
+    def value(rho, j: int) -> float:
+        return float(rho[j])
+
+    def column(self, j: int) -> np.ndarray:
+        """Stage row j in slot |S|; return Q[S + j, j] on the host (float64, diagonal last)."""
+        xp, u, p = self.xp, self.u, len(self.sel)
+        if self.gram_path:
+            row = xp.astype(self.data[j, :], self.acc) * u.scale
+            if self.blocks is not None:
+                row = row * xp.astype(self.blocks == self.blocks[j], row.dtype)
+            row[j] = row[j] + u.ridge
+            self.stored[p, :] = row
+            if not self.exact:
+                return np.array(to_host(xp.astype(self.stored[: p + 1, j], xp.float64)), dtype=np.float64)
+        self.sel_rows[p, :] = xp.astype(u.scaled_rows([j])[0, :], self.acc)
+        rows64 = xp.astype(self.sel_rows[: p + 1], xp.float64)
+        col = np.array(to_host(xp.matmul(rows64, rows64[p, :])), dtype=np.float64) * u.scale
+        if u.blocks is not None:
+            col *= u.blocks[np.asarray(self.sel + [j])] == u.blocks[j]
+        col[-1] += u.ridge
+        return col
+
+    def commit(self, j: int) -> None:
+        """Add the staged j to S."""
+        self.sel.append(j)
+        self.selected[j] = True
+
+    def exclude(self, j: int) -> None:
+        """Never consider j again (it would make F unbounded)."""
+        self.selected[j] = True
+
+    def random_pick(self, rho, remaining, absolute: bool, tol, key: int, draw: int) -> int:
+        """Residual random greedy: the ``draw``-th uniform pick among every domain's top rem_d
+        feasible scores (shortlist on the device; one size and one index come back)."""
+        rem = self.b.asarray(np.asarray(remaining, dtype=np.int64))
+        score = reference.feasible_scores(rho, absolute, self.xp.astype(tol, rho.dtype))
+        pool = reference.shortlist(score, self.codes, rem, self.selected)
+        return int(pool[omp_loop.uniform_index(np.uint64(key), draw, int(pool.shape[0]))])
 
 
 class _LeastSquaresFit:
@@ -222,7 +494,6 @@ class _LeastSquaresFit:
     def __init__(self, capacity: int, dep_tol: float):
         self.dep_tol = dep_tol
         self.L = np.zeros((capacity, capacity))
-        self.Q = np.zeros((capacity, capacity))
         self.pos: list[int] = []  # positions (in selection order) held in the factor
         self.c = np.zeros(capacity)
         self.w = np.zeros(capacity)
@@ -236,161 +507,73 @@ class _LeastSquaresFit:
         if not cholesky_append(self.L, len(self.pos), q, q_col[-1], self.dep_tol):
             if abs(c_j - float(q_col[:-1] @ self.w[: self.m])) > tol_j:
                 return UNBOUNDED, 0
-            self._store(q_col, c_j)
+            self._store(c_j)
             return CONVERGED, 0
-        z = cholesky_solve(self.L, np.append(self.c[self.pos], c_j), len(self.pos) + 1)
-        if not 0.5 * float(np.append(self.c[self.pos], c_j) @ z) <= cap:
+        rhs = np.append(self.c[self.pos], c_j)
+        z = cholesky_solve(self.L, rhs, len(self.pos) + 1)
+        if not 0.5 * float(rhs @ z) <= cap:
             return UNBOUNDED, 0  # the factor's new row is ignored: only len(pos) rows are read
-        self._store(q_col, c_j)
+        self._store(c_j)
         self.pos.append(self.m - 1)
         self.w[: self.m] = 0.0
         self.w[self.pos] = z
         return CONVERGED, 1
 
-    def _store(self, q_col: np.ndarray, c_j: float) -> None:
-        m = self.m
-        self.Q[m, : m + 1] = q_col
-        self.Q[: m + 1, m] = q_col
-        self.c[m] = c_j
-        self.w[m] = 0.0
-        self.m = m + 1
+    def _store(self, c_j: float) -> None:
+        self.c[self.m] = c_j
+        self.w[self.m] = 0.0
+        self.m += 1
 
     def objective(self) -> float:
         return 0.5 * float(self.c[: self.m] @ self.w[: self.m])
 
 
-#: F(S) above this multiple of the best single element's utility max_j (c_j⁺)²/(2Q_jj) counts as
-#: unbounded. In the units where every Q_jj = 1 the optimum is w = Q_SS⁻¹c_S, so F that large
-#: means Q_SS has an eigenvalue near 10⁻⁶ of its diagonal: the selected gradients nearly cancel
-#: (0 is almost in their conic hull), the weights are ~10⁶ times their natural size, and past it
-#: the float64 refit would lose more digits than the KKT tolerances allow.
-HORIZON = 1e6
-#: Rounding allowance of a correlation, in units of eps(data)·√Q_ii·Σ_j √Q_jj|w_j| (see solve_omp).
-NOISE = 4.0
-
-
-def _refit(fit, q_col: np.ndarray, c_j: float, tol_j: float, cap: float) -> tuple[int, int]:
-    """Add one element to the fit: (CONVERGED, iterations) with the exact optimum on S + j, or
-    UNBOUNDED / MAX_ITER with the fit unchanged (F(S + j) is +∞ or beyond ``cap``, or could not
-    be resolved in float64)."""
-    return fit.add(q_col, c_j, tol_j, max_iter=3 * (fit.m + 1) + 10, cap=cap)
-
-
-def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomized: bool = False,
-              seed=None, on_no_gain: str = "stop", precompute="auto", tol: float | None = None,
-              backend: str = "auto", device=None) -> SelectionResult:
-    """OMP on a :class:`~matroidomp.objectives.QuadraticUtility` under a partition matroid.
-
-    Every step picks a feasible element (largest residual correlation ρ_j, or the randomized
-    rule's uniform pick among each domain's top rem_d) and refits the weights exactly, so
-    ``objective`` and ``history`` are F of the selected sets and ``weights`` attain them.
-    An element whose addition would make F unbounded (the Taylor utility of gradients whose
-    conic hull would hold 0; a dependent element with nonzero ρ when ``nonneg=False``) is not
-    eligible: it is skipped for good (F stays unbounded for every superset) and counted in
-    ``info['n_skipped_unbounded']``; when only such elements remain the run stops with
-    ``stop_reason='only_unbounded_left'``.
-
-    Parameters
-    ----------
-    utility : QuadraticUtility
-        The utility F (its ``nonneg`` flag decides between NNQP and least-squares weights).
-    matroid : PartitionMatroid
-        The per-domain budgets; ``matroid.n`` must equal ``utility.n``.
-    randomized : bool, default False
-        Residual random greedy (the authors' rule) instead of the deterministic argmax.
-    seed : int, Generator or None
-        Used only when ``randomized``.
-    on_no_gain : {'stop', 'fill'}
-        What to do when no feasible element has ρ_j > tol_j (see the module docstring).
-    precompute : 'auto', True or False
-        Form K = GGᵀ (True) or stay in d-space (False) when the utility holds G.
-    tol : float, optional
-        Relative, scale-invariant gain tolerance τ: element j has no gain when
-        ρ_j ≤ τ·√Q_jj·max_i |c_i|/√Q_ii, i.e. adding it alone would gain at most τ²/2 of the best
-        single element's utility. Default eps(dtype)^(2/3) — about 20× the rounding noise of a
-        float32 correlation over 500 selected rows; a gain below it is under eps relative to F.
-        The weights are refitted to the same tolerance, so ``objective`` is exact to O(τ²).
-    backend : {'auto', 'numba', 'numpy', 'triton'}
-        ``'auto'`` (= ``'numba'``), ``'numba'`` (fused one-pass step kernels,
-        :mod:`matroidomp.kernels.omp_step`) or ``'numpy'`` (the reference,
-        :mod:`matroidomp.kernels.reference`); both pick the same elements (ties → lowest index).
-        ``'triton'``: the step runs on torch tensors on ``device`` (default ``'cuda'``) through
-        :mod:`matroidomp.kernels.triton_omp_step` (fp32 accumulation), the NNQP refit on the host.
-    device : torch device of the ``'triton'`` step; ignored by the host backends.
-
-    Returns
-    -------
-    SelectionResult
-        ``stop_reason`` is ``'rank_reached'``, ``'no_positive_gain'`` or
-        ``'only_unbounded_left'``; ``info`` holds ``gram`` (path), ``refit_iterations``,
-        ``tol`` (τ), ``backend`` and ``n_skipped_unbounded``.
-
-    Complexity: rank·(O(n|S|) Gram | O(nd) d-space) + O(Σ|S|²) for the Cholesky updates and
-    O(|S|·d) per step for the exact column of the refit.
-    """
-    if not isinstance(utility, QuadraticUtility):
-        raise TypeError(f"utility: expected a QuadraticUtility, got {type(utility).__name__}")
-    if not isinstance(matroid, PartitionMatroid):
-        raise TypeError(f"matroid: expected a PartitionMatroid, got {type(matroid).__name__}")
-    if matroid.n != utility.n:
-        raise ValueError(f"matroid has {matroid.n} elements but the pool has {utility.n}")
-    if on_no_gain not in _ON_NO_GAIN:
-        raise ValueError(f"on_no_gain: expected one of {_ON_NO_GAIN}, got {on_no_gain!r}")
+def _reference_loop(u: QuadraticUtility, matroid: PartitionMatroid, op: _ArraySteps, randomized: bool, key: int,
+                    on_no_gain: str, scales: _Scales, dep_tol: float):
+    """The OMP loop of the module docstring, step by step (reference and device backends)."""
     steps = matroid.rank
-    gram_path = _use_gram(utility, steps, precompute)
-    if gram_path and utility.gram is None:
-        utility = utility.with_gram()
-    op = _operator(utility, gram_path, steps, matroid.codes, backend, device)
-    c = utility.c
-    data_dtype = np.dtype(np.float32) if backend == "triton" else (utility.gram if gram_path else utility.factor).dtype
-    eps = float(np.finfo(data_dtype).eps)
-    rtol = eps ** (2 / 3) if tol is None else check_nonnegative_scalar(tol, "tol")
-    root = np.sqrt(np.maximum(utility.diagonal(), 0.0))
-    live = root > 0
-    sigma = float(np.max(np.abs(c[live]) / root[live], initial=0.0))
-    rng = make_rng(seed) if randomized else None
-    absolute = not utility.nonneg
-
-    # columns from G are exact (float64 products); columns read from a given K carry its rounding
-    dep_tol = DEPENDENCE_TOL if utility.factor is not None else input_tolerances(np.finfo(utility.gram.dtype).eps)[1]
-    fit = ActiveSetNNQP(steps, dep_tol) if utility.nonneg else _LeastSquaresFit(steps, dep_tol)
-    gainable = np.abs(c) if absolute else np.maximum(c, 0.0)  # best single element: max c_j⁺²/(2Q_jj)
-    cap = HORIZON * float(np.max(gainable[live] / root[live], initial=0.0)) ** 2 / 2
+    fit = ActiveSetNNQP(steps, dep_tol) if u.nonneg else _LeastSquaresFit(steps, dep_tol)
+    absolute = not u.nonneg
     counts = np.zeros(matroid.n_domains, dtype=np.int64)
     order: list[int] = []
+    root_sel: list[float] = []
     history: list[float] = []
     w = np.zeros(steps)
     objective = 0.0
     rho = op.c
     stale = False  # ρ is out of date: the weights changed since it was computed
     stop = STOP_RANK
-    refit_iters = 0
+    refits = draws = 0
     skipped: list[int] = []  # F(S + j) unbounded or beyond the horizon
     unresolved: list[int] = []  # the float64 refit could not decide
-    factor = rtol * sigma  # tol_i = √Q_ii·factor
-    step_tols = op.tolerances(root, factor)
+    factor = scales.base  # tol_i = √Q_ii·factor
+    tol = op.tolerances(factor)
     while len(order) < steps:
         remaining = matroid.budgets - counts
         if stale:
             # ρ_i = c_i − Σ_j Q_ij w_j carries rounding up to ~eps·√Q_ii·Σ_j √Q_jj|w_j|
             # (|Q_ij| ≤ √(Q_ii Q_jj)): scores under it are noise and tie, on every backend
-            factor = rtol * sigma + NOISE * eps * float(root[order] @ np.abs(w[: len(order)]))
-            step_tols = op.tolerances(root, factor)
-            rho, best = op.step(w, remaining, absolute, step_tols)
+            factor = scales.base + scales.noise * float(np.asarray(root_sel) @ np.abs(w[: len(order)]))
+            tol = op.tolerances(factor)
+            rho, best = op.step(w, remaining, absolute, tol)
             stale = False
         else:  # same ρ: only the mask changed
-            best = op.masked_best(rho, remaining, absolute, step_tols)
+            best = op.masked_best(rho, remaining, absolute, tol)
         if best < 0:  # every feasible element left would make F unbounded
             stop = STOP_UNBOUNDED_LEFT
             break
         best_score = abs(op.value(rho, best)) if absolute else op.value(rho, best)
-        if not best_score > root[best] * factor and on_no_gain == "stop":
+        if not best_score > op.root_at(best) * factor and on_no_gain == "stop":
             stop = STOP_NO_GAIN
             break
-        j = op.random_pick(rho, remaining, absolute, step_tols, rng) if randomized else best
+        j = best
+        if randomized:
+            j = op.random_pick(rho, remaining, absolute, tol, key, draws)
+            draws += 1
         p = len(order)
-        code, it = _refit(fit, op.column(j), c[j], rtol * sigma * root[j], cap)
-        refit_iters += it
+        root_j = op.root_at(j)
+        code, it = fit.add(op.column(j), float(u.c[j]), scales.refit * root_j, 3 * (p + 1) + 10, scales.cap)
+        refits += it
         if code != CONVERGED:
             op.exclude(j)
             (skipped if code == UNBOUNDED else unresolved).append(j)
@@ -401,23 +584,10 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
             objective = fit.objective()
             stale = True
         order.append(j)
-        counts[matroid.codes[j]] += 1
+        root_sel.append(root_j)
+        counts[matroid.domain_of(j)] += 1
         history.append(objective)
-
-    p = len(order)
-    idx = np.asarray(order, dtype=np.int64)
-    return SelectionResult(
-        indices=idx,
-        weights=w[:p].copy(),
-        objective=float(objective),
-        history=np.asarray(history, dtype=np.float64),
-        counts=matroid.count_dict(idx),
-        stop_reason=stop,
-        info={"gram": gram_path, "refit_iterations": refit_iters, "tol": rtol,
-              "backend": "numba" if backend == "auto" else backend,
-              "n_skipped_unbounded": len(skipped), "skipped_unbounded": np.asarray(skipped, dtype=np.int64),
-              "n_skipped_unresolved": len(unresolved), "skipped_unresolved": np.asarray(unresolved, dtype=np.int64)},
-    )
+    return order, w[: len(order)].copy(), history, stop, refits, skipped, unresolved
 
 
 def omp(G, b, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool = True, randomized: bool = False,
@@ -425,19 +595,43 @@ def omp(G, b, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool = Tru
         backend: str = "auto") -> SelectionResult:
     """Gradient-matching OMP: pick S to maximise ½‖b‖² − ½ min_w (‖G_Sᵀw − b‖² + λ‖w‖²).
 
-    ``G`` is (n, d) per-example gradients, ``b`` the (d,) target; weights are ≥ 0 unless
-    ``nonneg=False``. ``precompute='auto'`` forms the Gram matrix when that is cheaper than n·d
-    work per step (n ≤ 16·rank and K ≤ 2 GiB); otherwise OMP runs in d-space and never forms
-    an n × n matrix. See :func:`solve_omp` for the other options.
+    Parameters
+    ----------
+    G : (n, d) array
+        Per-example gradients (numpy, torch CPU/CUDA or cupy; half precision is read in float32).
+    b : (d,) array
+        Target gradient, same framework and device as ``G``.
+    matroid : PartitionMatroid
+    lam : float, default 0
+        Ridge λ.
+    nonneg : bool, default True
+        Nonnegative weights (False: classic signed OMP).
+    randomized, seed, precompute, on_no_gain, tol, backend
+        As in :func:`solve_omp`. ``precompute='auto'`` forms the Gram matrix (on G's device)
+        when that is cheaper than n·d work per step (n ≤ 16·rank and K ≤ 2 GiB).
 
-    ``indices`` and ``weights`` come back in the framework and on the device of ``G`` and ``b``
-    (which must agree; see :mod:`matroidomp._backend`).
+    Returns
+    -------
+    SelectionResult
+        ``indices`` and ``weights`` in the framework and on the device of ``G`` and ``b``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Arrays of two frameworks or devices, bad shapes or values (see :func:`solve_omp`).
+
+    Examples
+    --------
+    >>> import numpy as np, matroidomp as mo
+    >>> G = np.eye(4)
+    >>> res = mo.omp(G, np.array([4.0, 3.0, 2.0, 1.0]), mo.PartitionMatroid([0, 0, 1, 1], {0: 1, 1: 1}))
+    >>> res.indices.tolist(), res.objective  # ½(4² + 2²)
+    ([0, 2], 10.0)
     """
     arrays = detect(G=G, b=b)
     u = QuadraticUtility.gradient_matching(G, b, lam, nonneg=nonneg)
     return arrays.selection(solve_omp(u, matroid, randomized=randomized, seed=seed, on_no_gain=on_no_gain,
-                                      precompute=precompute, tol=tol, backend=arrays.step_backend(backend),
-                                      device=arrays.device))
+                                      precompute=precompute, tol=tol, backend=backend))
 
 
 def omp_gram(K, c, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool = True, randomized: bool = False,
@@ -445,12 +639,37 @@ def omp_gram(K, c, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool 
              check_psd: bool = True) -> SelectionResult:
     """OMP on a precomputed PSD Gram matrix: maximise F(S) = max{cᵀw − ½wᵀ(K + λI)w} over S.
 
-    With K = GGᵀ and c = Gb this is :func:`omp` without the GEMM. K is checked to be PSD (a
-    Cholesky factorisation of K + δI, O(n³/3); ``check_psd=False`` skips it, see
-    :meth:`QuadraticUtility.from_gram`). ``indices`` and ``weights`` come back in the framework
-    and on the device of ``K`` and ``c``.
+    With K = GGᵀ and c = Gb this is :func:`omp` without the GEMM.
+
+    Parameters
+    ----------
+    K : (n, n) array
+        Symmetric PSD (checked: a Cholesky factorisation of K + δI, O(n³/3); ``check_psd=False``
+        skips it, see :meth:`QuadraticUtility.from_gram`).
+    c : (n,) array
+    matroid : PartitionMatroid
+    lam, nonneg, randomized, seed, on_no_gain, tol, backend
+        As in :func:`omp`.
+    check_psd : bool, default True
+
+    Returns
+    -------
+    SelectionResult
+        ``indices`` and ``weights`` in the framework and on the device of ``K`` and ``c``.
+
+    Raises
+    ------
+    ValueError
+        K not symmetric or not PSD, sizes that disagree.
+
+    Examples
+    --------
+    >>> import numpy as np, matroidomp as mo
+    >>> res = mo.omp_gram(np.eye(3), np.array([1.0, 3.0, 2.0]), mo.PartitionMatroid.cardinality(3, 2))
+    >>> res.indices.tolist()
+    [1, 2]
     """
     arrays = detect(K=K, c=c)
     u = QuadraticUtility.from_gram(K, c, lam, nonneg=nonneg, check_psd=check_psd)
     return arrays.selection(solve_omp(u, matroid, randomized=randomized, seed=seed, on_no_gain=on_no_gain,
-                                      tol=tol, backend=arrays.step_backend(backend), device=arrays.device))
+                                      tol=tol, backend=backend))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from ._backend import detect
-from ._validation import to_numpy
+import numpy as np
+
+from ._array import detect
 from .matroid import make_matroid
-from .objectives import QuadraticUtility
+from ._objectives import QuadraticUtility
 from ._omp import solve_omp
 from .result import SelectionResult
 
@@ -84,14 +85,13 @@ def partitionsel(G, domains, k: int, *, anchors, lr: float, budgets="proportiona
     True
     """
     arrays = detect(G=G, anchors=anchors)
-    G = to_numpy(G, "G")
-    if G.ndim != 2:
-        raise ValueError(f"G: expected a 2-D array (one gradient per row), got shape {G.shape}")
+    shape = tuple(G.shape) if hasattr(G, "shape") else np.shape(G)
+    if len(shape) != 2:
+        raise ValueError(f"G: expected a 2-D array (one gradient per row), got shape {shape}")
     matroid = make_matroid(domains, budgets, k)
-    if matroid.n != G.shape[0]:
-        raise ValueError(f"domains: {matroid.n} labels for a pool of {G.shape[0]} gradients")
+    if matroid.n != shape[0]:
+        raise ValueError(f"domains: {matroid.n} labels for a pool of {shape[0]} gradients")
     utility = QuadraticUtility.taylor(G, anchors, lr, normalize=normalize,
                                       domains=matroid.codes if block_diagonal else None)
     return arrays.selection(solve_omp(utility, matroid, randomized=randomized, seed=seed, on_no_gain=on_no_gain,
-                                      precompute=precompute, tol=tol, backend=arrays.step_backend(backend),
-                                      device=arrays.device))
+                                      precompute=precompute, tol=tol, backend=backend))

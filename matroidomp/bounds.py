@@ -86,7 +86,7 @@ from itertools import combinations, product
 import numpy as np
 
 from .matroid import PartitionMatroid
-from .objectives import QuadraticUtility
+from ._objectives import QuadraticUtility
 
 #: Most sets (or set pairs, or eigenvalue problems) a brute-force function will enumerate.
 MAX_ENUMERATION = 10**6

@@ -40,7 +40,7 @@ import numpy as np
 
 from .matroid import PartitionMatroid, proportional_budgets
 from .metrics import conflicting_pairs
-from .objectives import QuadraticUtility
+from ._objectives import QuadraticUtility
 from ._omp import solve_omp
 from ._partitionsel import partitionsel
 

@@ -16,8 +16,30 @@ import numpy as np
 from ._validation import check_indices, check_nonnegative_int, to_numpy
 
 
-def _encode_labels(labels) -> tuple[np.ndarray, np.ndarray]:
-    """Return (domains, codes): sorted unique labels and each element's index into them."""
+def encode_labels(labels) -> tuple[np.ndarray, np.ndarray]:
+    """(domains, codes): the sorted distinct labels and each element's index into them.
+
+    Parameters
+    ----------
+    labels : (n,) sequence or array
+        ints or strings (one kind; mixed kinds, None and non-whole floats are refused).
+
+    Returns
+    -------
+    domains : (D,) numpy array
+    codes : (n,) int64 numpy array
+
+    Raises
+    ------
+    TypeError, ValueError
+        Mixed or unsupported label types, missing labels, not 1-D.
+
+    Examples
+    --------
+    >>> domains, codes = encode_labels(["math", "chem", "math"])
+    >>> domains.tolist(), codes.tolist()
+    (['chem', 'math'], [1, 0, 1])
+    """
     arr = _label_array(labels)
     if arr.ndim != 1:
         raise ValueError(f"labels: expected a 1-D array of domain ids, got shape {arr.shape}")
@@ -29,6 +51,37 @@ def _encode_labels(labels) -> tuple[np.ndarray, np.ndarray]:
         raise TypeError(f"labels: expected ints or strings, got dtype {arr.dtype}")
     domains, codes = np.unique(arr, return_inverse=True)
     return domains, codes.astype(np.int64).reshape(-1)
+
+
+def _device_labels(labels):
+    """(domains, device codes, sizes) for labels given as a torch or cupy array, computed on its
+    device (only the D distinct labels and their counts come to the host); None otherwise.
+
+    Lists and numpy arrays return None: :func:`encode_labels` reads them. Float labels must be
+    whole numbers, as there.
+    """
+    framework = type(labels).__module__.split(".")[0]
+    if framework not in ("torch", "cupy"):
+        return None
+    if framework == "torch":
+        import torch
+
+        if labels.dim() != 1:
+            raise ValueError(f"labels: expected a 1-D array of domain ids, got shape {tuple(labels.shape)}")
+        if labels.is_floating_point():
+            if not bool(torch.isfinite(labels).all()) or not bool((labels == torch.round(labels)).all()):
+                raise ValueError("labels: float labels must be finite whole numbers (use ints or strings)")
+            labels = labels.to(torch.int64)
+        values, inverse = torch.unique(labels, sorted=True, return_inverse=True)
+        sizes = torch.bincount(inverse, minlength=values.numel())
+        return values.cpu().numpy(), inverse.to(torch.int64), sizes.cpu().numpy().astype(np.int64)
+    import cupy
+
+    if labels.ndim != 1:
+        raise ValueError(f"labels: expected a 1-D array of domain ids, got shape {labels.shape}")
+    values, inverse = cupy.unique(labels, return_inverse=True)
+    sizes = cupy.bincount(inverse, minlength=values.size)
+    return values.get(), inverse.astype(cupy.int64).reshape(-1), sizes.get().astype(np.int64)
 
 
 def _label_array(labels) -> np.ndarray:
@@ -181,9 +234,15 @@ class PartitionMatroid:
     """
 
     def __init__(self, labels, budgets, *, clip_to_size: bool = False):
-        self.domains, self.codes = _encode_labels(labels)
+        on_device = _device_labels(labels)
+        if on_device is None:
+            self.domains, self._codes = encode_labels(labels)
+            self._device_codes = None
+            self.sizes = np.bincount(self._codes, minlength=len(self.domains)).astype(np.int64)
+        else:  # a tensor of labels on a device: codes stay there, only the D domains come back
+            self.domains, self._device_codes, self.sizes = on_device
+            self._codes = None
         self.budgets = _budget_array(budgets, self.domains)
-        self.sizes = np.bincount(self.codes, minlength=len(self.domains)).astype(np.int64)
         over = np.flatnonzero(self.budgets > self.sizes)
         if over.size and not clip_to_size:
             d = over[0]
@@ -225,9 +284,35 @@ class PartitionMatroid:
         return cls(np.zeros(n, dtype=np.int64), {0: k} if n else {})
 
     @property
+    def codes(self) -> np.ndarray:
+        """Domain index of every element (host int64; labels given as a device tensor are copied
+        to the host once, on first use — the device solvers use :meth:`codes_on` instead)."""
+        if self._codes is None:
+            from ._array import to_host
+
+            self._codes = np.ascontiguousarray(to_host(self._device_codes), dtype=np.int64)
+        return self._codes
+
+    def codes_on(self, backend):
+        """The codes as an int64 array of ``backend`` (a :class:`matroidomp._array.Backend`): the
+        labels' own device array when they came as one there, else a host-to-device copy."""
+        import array_api_compat
+
+        dev = self._device_codes
+        if dev is not None and array_api_compat.array_namespace(dev) is backend.xp and \
+                array_api_compat.device(dev) == backend.device:
+            return dev
+        return backend.asarray(np.ascontiguousarray(self.codes, dtype=np.int64), "int64")
+
+    def domain_of(self, j: int) -> int:
+        """The domain index of element j (one number, wherever the codes live)."""
+        return int(self._codes[j] if self._codes is not None else self._device_codes[j])
+
+    @property
     def n(self) -> int:
         """Number of ground-set elements."""
-        return int(self.codes.shape[0])
+        codes = self._codes if self._codes is not None else self._device_codes
+        return int(codes.shape[0])
 
     @property
     def n_domains(self) -> int:
@@ -269,7 +354,9 @@ class PartitionMatroid:
         ValueError: indices: index -1 is out of range for a pool of 3
         """
         idx = check_indices(indices, self.n)
-        return np.bincount(self.codes[idx], minlength=self.n_domains).astype(np.int64)
+        if self._codes is None:  # a few device lookups, not an n-sized copy
+            return np.bincount([self.domain_of(int(i)) for i in idx], minlength=self.n_domains).astype(np.int64)
+        return np.bincount(self._codes[idx], minlength=self.n_domains).astype(np.int64)
 
     def count_dict(self, indices) -> dict:
         """``{domain d: c_d}`` with c_d the number of ``indices`` in domain d, as :meth:`counts`.
@@ -407,8 +494,11 @@ class PartitionMatroid:
 
 
 def _counts_by_domain(labels) -> tuple[np.ndarray, np.ndarray]:
-    """(sorted unique labels, the number of elements of each)."""
-    domains, codes = _encode_labels(labels)
+    """(sorted unique labels, the number of elements of each); device labels are counted there."""
+    on_device = _device_labels(labels)
+    if on_device is not None:
+        return on_device[0], on_device[2]
+    domains, codes = encode_labels(labels)
     return domains, np.bincount(codes, minlength=len(domains)).astype(np.int64)
 
 
@@ -590,7 +680,7 @@ def make_matroid(labels, budgets, k: int | None = None) -> PartitionMatroid:
     2
     """
     if isinstance(budgets, PartitionMatroid):
-        if budgets.n != len(to_numpy(labels, "labels")):
+        if budgets.n != (int(labels.shape[0]) if hasattr(labels, "shape") else len(labels)):
             raise ValueError(f"budgets: matroid has {budgets.n} elements but labels have {len(labels)}")
         return budgets
     if isinstance(budgets, str):

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_float_array
+from ._array import as_backend, check_finite, check_real, detect, to_host
 from ._validation import check_indices as _check_indices
-from .matroid import _encode_labels
+from .matroid import encode_labels
 
 
 def conflicting_pairs(G, indices) -> int:
     """Number of conflicting pairs, #{i < j in S : ⟨g_i, g_j⟩ < 0}: selected gradients that pull apart.
 
     S is the *set* of ``indices``: a repeated index counts once (as in :func:`domain_coverage`),
-    so a duplicate never adds pairs. O(|S|² d) from the selected rows only.
+    so a duplicate never adds pairs. O(|S|² d) from the selected rows only, on G's device (a
+    CUDA tensor stays there; one number comes back).
 
     Parameters
     ----------
@@ -43,13 +44,19 @@ def conflicting_pairs(G, indices) -> int:
     >>> conflicting_pairs(G, [0, 1, 1])
     1
     """
-    Ga = as_float_array(G, "G", 2)
-    idx = np.unique(_check_indices(indices, Ga.shape[0]))
+    backend = detect(G=G)
+    xp = backend.xp
+    Ga = as_backend(G, backend, "G")
+    check_real(Ga, "G", 2)
+    check_finite(Ga, "G", backend)  # a NaN anywhere in G is a bug upstream: say so
+    idx = np.unique(_check_indices(to_host(indices), int(Ga.shape[0])))
+    rows = xp.astype(xp.take(Ga, idx if backend.is_numpy else backend.asarray(idx, "int64"), axis=0), xp.float64)
     if idx.size < 2:
         return 0
-    Gs = Ga[idx].astype(np.float64)
-    inner = Gs @ Gs.T
-    return int(np.count_nonzero(np.triu(inner < 0, k=1)))
+    inner = xp.matmul(rows, rows.T)  # on G's device; one number comes back
+    pos = xp.arange(idx.size, **({} if backend.is_numpy else {"device": backend.device}))
+    upper = xp.reshape(pos, (-1, 1)) < xp.reshape(pos, (1, -1))
+    return int(xp.sum(xp.astype((inner < 0) & upper, xp.int64)))
 
 
 def domain_coverage(labels, indices) -> dict:
@@ -81,7 +88,7 @@ def domain_coverage(labels, indices) -> dict:
     >>> domain_coverage(["math", "math", "chem", "code"], [0, 2, 2])
     {'chem': 1.0, 'code': 0.0, 'math': 0.5}
     """
-    domains, codes = _encode_labels(labels)
+    domains, codes = encode_labels(labels)
     idx = _check_indices(indices, codes.shape[0])
     pool = np.bincount(codes, minlength=len(domains))
     chosen = np.bincount(codes[np.unique(idx)], minlength=len(domains))  # a repeat is one element

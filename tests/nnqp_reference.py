@@ -18,13 +18,13 @@ import pytest
 from scipy.optimize import linprog
 
 
-def range_basis(Q: np.ndarray, rel: float = 1e-9) -> np.ndarray:
+def range_basis(Q: np.ndarray, rel: float = 1e-12) -> np.ndarray:
     vals, vecs = np.linalg.eigh(Q)
     top = max(float(np.max(np.abs(vals))), 1e-300) if vals.size else 1.0
     return vecs[:, vals > rel * top]
 
 
-def unbounded_ray(Q: np.ndarray, c: np.ndarray, rel: float = 1e-9):
+def unbounded_ray(Q: np.ndarray, c: np.ndarray, rel: float = 1e-12):
     """A v ≥ 0, Σv = 1, Qv = 0 with cᵀv > 0 if there is one (the LP optimum), else None."""
     n = Q.shape[0]
     if n == 0:
@@ -39,7 +39,7 @@ def unbounded_ray(Q: np.ndarray, c: np.ndarray, rel: float = 1e-9):
     return res.x if -res.fun > 1e-7 * scale else None
 
 
-def brute_force_nnqp(Q: np.ndarray, c: np.ndarray, rel: float = 1e-9):
+def brute_force_nnqp(Q: np.ndarray, c: np.ndarray, rel: float = 1e-12):
     """(objective, w) of the NNQP; objective = inf (and w = the ray) when unbounded.
 
     Solved on the equilibrated problem Q̃ = DQD, c̃ = Dc, w = Dw̃ with D = diag(1/√Q_ii), an exact

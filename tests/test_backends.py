@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import matroidomp as mo
-from matroidomp._backend import Backend, detect
+from matroidomp._array import Backend, detect
 
 torch = pytest.importorskip("torch", reason="needs torch")
 HAS_CUDA = torch.cuda.is_available()
@@ -162,19 +162,24 @@ def test_sequences_and_labels_adopt_the_arrays_framework():
 
 
 # ----------------------------------------------------------------------------- the Triton step
-def test_auto_runs_the_triton_step_for_cuda_tensors_only():
-    """The dispatch rule itself (a CUDA device object needs no GPU)."""
+def test_auto_runs_the_device_path_for_cuda_tensors_only():
+    """The dispatch rule itself (a CUDA device object needs no GPU): CUDA tensors take the torch
+    path (whose step is Triton on CUDA), host arrays the compiled numba loop."""
+    from matroidomp._omp import resolve_backend
+
     cuda = Backend(detect(x=torch.zeros(1)).xp, torch.device("cuda", 0))
-    assert cuda.step_backend("auto") == "triton"
-    assert cuda.step_backend("numba") == "numba"  # an explicit backend wins
-    assert detect(x=torch.zeros(1)).step_backend("auto") == "auto"
-    assert detect(x=np.zeros(1)).step_backend("auto") == "auto"
+    assert resolve_backend("auto", cuda) == "torch"
+    assert resolve_backend("numba", cuda) == "numba"  # an explicit backend wins
+    assert resolve_backend("auto", detect(x=torch.zeros(1))) == "numba"  # CPU tensors: read in place
+    assert resolve_backend("auto", detect(x=np.zeros(1))) == "numba"
+    with pytest.raises(ValueError, match="backend: expected one of"):
+        resolve_backend("cuda", cuda)
     G, b, _, M = _instance(seed=12)
     assert mo.omp(torch.tensor(G), torch.tensor(b), M).info["backend"] == "numba"
 
 
 def test_triton_backend_without_triton_says_what_to_do(monkeypatch):
-    monkeypatch.setitem(sys.modules, "matroidomp._omp_device", None)  # import fails as without triton
+    monkeypatch.setitem(sys.modules, "matroidomp.kernels.triton_omp_step", None)  # import fails as without triton
     G, b, _, M = _instance(seed=16)
     with pytest.raises(ImportError, match=r"needs torch and triton.*backend='numba'"):
         mo.omp(torch.tensor(G), torch.tensor(b), M, backend="triton")

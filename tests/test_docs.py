@@ -32,7 +32,7 @@ HAS_TRANSFORMERS = HAS_TORCH and importlib.util.find_spec("transformers") is not
 PENDING = {
     # matroidomp._nnqp
     "BatchedNNQPResult", "NNQPResult",
-    # matroidomp.objectives, matroidomp._omp, matroidomp._partitionsel, matroidomp.bounds
+    # matroidomp._objectives, matroidomp._omp, matroidomp._partitionsel, matroidomp.bounds
     "QuadraticUtility", "omp", "omp_gram", "solve_omp", "bounds",
     # matroidomp.torch.selector
     "PartitionSelector", "Selection", "gather_pool",

@@ -89,7 +89,7 @@ def test_construction_errors():
     ],
 )
 def test_mixed_or_unsupported_label_types_are_refused(labels, match):
-    """Regression: _encode_labels turned an object array into strings, so 1 and '1' became one domain."""
+    """Regression: encode_labels turned an object array into strings, so 1 and '1' became one domain."""
     with pytest.raises(TypeError, match=match):
         mo.PartitionMatroid(labels, 1)
     with pytest.raises(TypeError, match=match):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import matroidomp as mo
-from matroidomp.objectives import QuadraticUtility
+from matroidomp import QuadraticUtility
 
 
 def _explicit(X):

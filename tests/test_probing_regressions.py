@@ -5,7 +5,7 @@ import pytest
 
 import matroidomp as mo
 from matroidomp import CallableSetFunction, greedy
-from matroidomp.objectives import QuadraticUtility
+from matroidomp import QuadraticUtility
 
 # ----------------------------------------------------------------------------- CallableSetFunction
 
@@ -78,7 +78,7 @@ def test_conflicting_pairs_reads_indices_as_a_set():
 
 
 def test_every_label_entry_point_refuses_mixed_labels():
-    """_encode_labels serves matroids, budgets, domain_coverage and block-diagonal utilities."""
+    """encode_labels serves matroids, budgets, domain_coverage and block-diagonal utilities."""
     mixed = [1, 1, "1", "1"]
     G = np.eye(4)
     calls = [

@@ -56,9 +56,9 @@ from torch import nn
 from .._omp import solve_omp
 from .._partitionsel import partitionsel
 from .._validation import to_numpy
-from ..matroid import PartitionMatroid, _encode_labels, make_matroid
+from ..matroid import PartitionMatroid, encode_labels, make_matroid
 from ..metrics import conflicting_pairs
-from ..objectives import QuadraticUtility
+from .._objectives import QuadraticUtility
 from .per_example import per_example_gradients
 
 METHODS = ("partitionsel", "partitionsel-omp", "gradmatch", "gradmatch-per-domain", "iwd", "greats",
@@ -301,7 +301,7 @@ def _greats(G: np.ndarray, linear: np.ndarray, scale: float, k: int) -> np.ndarr
 
 
 def _counts(labels, idx: np.ndarray) -> dict:
-    domains, codes = _encode_labels(labels)
+    domains, codes = encode_labels(labels)
     return {d.item(): int(c) for d, c in zip(domains, np.bincount(codes[idx], minlength=len(domains)))}
 
 

@@ -1,0 +1,211 @@
+"""The whole nonnegative OMP loop under a partition matroid as one numba function (CPU).
+
+This is the compiled form of :func:`matroidomp.solve_omp`'s loop for host arrays and
+``nonneg=True`` (what PartitionSel and GradMatch use): one call runs every step — the fused
+residual/mask/arg-max pass (:func:`matroidomp.kernels.omp_step.gram_step_into` or
+``factor_step_into``), the randomized rule's shortlist and draw, the exact column of the refit,
+the warm-started active-set refit with its roll-back (:func:`matroidomp.kernels.active_set.add_coordinate`)
+and the bookkeeping — so that no Python runs between steps (the Python loop spent ~125 µs a step
+there, more than the step's own work on a 1,024-candidate Gram path). Its decisions are those of
+the reference loop in :mod:`matroidomp._omp` step by step: the same kernels, tolerances, horizon
+and random stream (:func:`uniform_index`), tested for identical selections.
+
+Per step (S the selected set, w its weights, tol_i = √Q_ii·(τσ + noise·Σ_{j∈S} √Q_jj w_j))::
+
+    ρ = c − Q[:, S]w  (Gram: stored rows Q[S, :];  d-space: ρ_i = c_i − scale·s_i⟨g_i, U_{b_i}⟩)
+    j = feasible arg-max of ρ (scores ≤ tol are 0, ties → lowest index), or a uniform draw from
+        each domain's top rem_d (randomized)
+    refit on S + j; on UNBOUNDED / MAX_ITER j is excluded for good and the fit is unchanged
+
+Status codes of the run: :data:`STOP_RANK`, :data:`STOP_NO_GAIN`, :data:`STOP_UNBOUNDED_LEFT`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .active_set import add_coordinate, quadratic_value
+from .omp_step import factor_step_into, gram_step_into, shortlist_into
+from .status import CONVERGED, UNBOUNDED
+
+STOP_RANK, STOP_NO_GAIN, STOP_UNBOUNDED_LEFT = 0, 1, 2
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+@njit(cache=True)
+def splitmix64(x):
+    """SplitMix64 finaliser of the uint64 ``x`` (Steele, Lea & Flood 2014)."""
+    z = x + _GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True)
+def uniform_index(key, counter, size):
+    """The ``counter``-th draw of the randomized rule: an index uniform in [0, size).
+
+    A counter-based stream (SplitMix64 of key + counter·golden), so every backend — this loop,
+    the reference loop, a device loop — draws the same sequence from one 63-bit ``key`` taken
+    from the caller's Generator, whatever happens in between.
+    """
+    z = splitmix64(np.uint64(key) + np.uint64(counter) * _GOLDEN)
+    u = float(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)  # 53 random bits in [0, 1)
+    return min(int(u * size), size - 1)
+
+
+@njit(cache=True)
+def _masked_best(rho, codes, remaining, selected, tol, out):
+    """Feasible arg-max of an unchanged ρ (a p = 0 Gram step that copies ρ through)."""
+    empty = np.empty((0, rho.shape[0]), dtype=np.float64)
+    return gram_step_into(empty, np.empty(0, dtype=np.float64), rho, codes, remaining, selected, False, tol, out)
+
+
+@njit(cache=True)
+def omp_loop(gram, factor, row_scale, row_scale_d, c, root, scale, ridge, consts, blocks, n_blocks, codes, budgets,
+             randomized, key, fill, base_tol, refit_tol, noise, cap, dep_tol, order, weights, history, skipped):
+    """Run nonnegative OMP to the end; return (selected, stop code, refit iterations).
+
+    Parameters (host arrays; the caller validates): ``gram`` (n × n, float32/float64) for the
+    Gram path or an empty (0 × 0) array for d-space; ``factor`` (n × d, same dtype) holds G for
+    the d-space path, and on the Gram path, when not empty, the rows from which the refit's
+    columns are computed exactly in float64 (else they are read from ``gram``);
+    ``row_scale`` (n,) float64 or empty (no scale) and ``row_scale_d``, the same in the data's
+    dtype; ``c``, ``root`` = √Q_ii (n,) float64; ``scale``, ``ridge`` and ``consts`` = [scale,
+    ridge] in the data's dtype (staged rows round exactly as the reference loop's); ``blocks`` (n,) int64 block codes (all 0 without block-diagonal
+    coupling) with ``n_blocks``; ``codes`` (n,) int64 and ``budgets`` (D,) int64 of the matroid;
+    ``randomized``, ``key`` (the rule's stream), ``fill`` (keep filling at weight 0 when nothing
+    gains); ``base_tol`` = τσ, ``refit_tol`` the refit's KKT tolerance per unit of √Q_jj, ``noise`` = rounding allowance per unit of Σ√Q_jj w_j, ``cap`` the
+    horizon on F, ``dep_tol`` the refit's dependence tolerance. Outputs: ``order``, ``weights``,
+    ``history`` (rank,) and ``skipped`` (n,) int8 (1: unbounded or beyond the horizon, 2: refit
+    unresolved).
+    """
+    n = c.shape[0]
+    steps = order.shape[0]
+    gram_path = gram.shape[0] > 0
+    has_scale = row_scale.shape[0] > 0
+    has_blocks = n_blocks > 1
+    data = gram if gram_path else factor
+    width = n if gram_path else factor.shape[1]
+    stored = np.empty((steps, width), dtype=data.dtype)  # Gram: rows Q[S, :]; d-space: s_j g_j
+    exact = factor.shape[0] > 0  # the refit's columns from the rows of G in float64
+    sel_rows = stored if not gram_path else np.empty((steps if exact else 0, factor.shape[1]), dtype=factor.dtype)
+    w_acc = np.zeros(steps, dtype=data.dtype)
+    U = np.zeros((n_blocks, width if not gram_path else 1), dtype=data.dtype)
+    zeros = np.zeros(n)
+    corr = np.empty(n)
+    rho = c.copy()
+    tol = root * base_tol
+    selected = np.zeros(n, dtype=np.bool_)
+    counts = np.zeros(budgets.shape[0], dtype=np.int64)
+    remaining = budgets.copy()
+    score = np.empty(n)
+    pick_pool = np.empty(n, dtype=np.int64)
+    # the refit's state (see kernels.active_set.add_coordinate)
+    Q = np.zeros((steps, steps))
+    L = np.zeros((steps, steps))
+    cvec = np.zeros(steps)
+    tolv = np.zeros(steps)
+    w = np.zeros(steps)
+    ray = np.zeros(steps)
+    perm = np.zeros(steps, dtype=np.int64)
+    q_col = np.empty(steps)
+    m = 0
+    p = 0
+    objective = 0.0
+    refits = 0
+    draws = 0
+    stop = STOP_RANK
+    stale = False
+    while m < steps:
+        if not stale:  # same ρ: only the mask changed
+            best = _masked_best(rho, codes, remaining, selected, tol, rho)
+        else:
+            mass = 0.0
+            for t in range(m):
+                mass += root[order[t]] * w[t]
+            factor_now = base_tol + noise * mass
+            for i in range(n):
+                tol[i] = root[i] * factor_now
+            for t in range(m):
+                w_acc[t] = w[t]
+            if gram_path:
+                best = gram_step_into(stored[:m], w_acc[:m], c, codes, remaining, selected, False, tol, rho)
+            else:
+                U[:] = 0
+                for t in range(m):
+                    b = blocks[order[t]] if has_blocks else 0
+                    for l in range(width):
+                        U[b, l] += w_acc[t] * stored[t, l]
+                if not has_scale:
+                    best = factor_step_into(factor, U, blocks, c, scale, codes, remaining, selected, False, tol, rho)
+                else:  # ρ_i = c_i − scale·s_i⟨g_i, U_b⟩: unscaled correlations, then a masked pass
+                    factor_step_into(factor, U, blocks, zeros, -1.0, codes, remaining, selected, False, tol, corr)
+                    for i in range(n):
+                        rho[i] = c[i] - scale * row_scale[i] * corr[i]
+                    best = _masked_best(rho, codes, remaining, selected, tol, rho)
+                for t in range(m):
+                    rho[order[t]] -= ridge * w[t]  # selected rows only: the arg-max is unaffected
+            stale = False
+        if best < 0:  # every feasible element left would make F unbounded
+            stop = STOP_UNBOUNDED_LEFT
+            break
+        if not rho[best] > tol[best] and not fill:
+            stop = STOP_NO_GAIN
+            break
+        j = best
+        if randomized:
+            for i in range(n):
+                s = rho[i]
+                score[i] = 0.0 if abs(s) <= tol[i] else s
+            size = shortlist_into(score, codes, remaining, selected, pick_pool)
+            j = pick_pool[uniform_index(key, draws, size)]
+            draws += 1
+        # stage j and form the refit's column Q[S + j, j] in float64
+        if gram_path:
+            bj = blocks[j]
+            for i in range(n):
+                v = data[j, i] * consts[0]
+                if has_blocks and blocks[i] != bj:
+                    v = consts[0] * 0
+                stored[m, i] = v
+            stored[m, j] = stored[m, j] + consts[1]
+            if not exact:
+                for t in range(m + 1):
+                    q_col[t] = np.float64(stored[t, j])
+        if exact:
+            if has_scale:
+                sj = row_scale_d[j]
+                for l in range(sel_rows.shape[1]):
+                    sel_rows[m, l] = factor[j, l] * sj
+            else:
+                for l in range(sel_rows.shape[1]):
+                    sel_rows[m, l] = factor[j, l]
+            for t in range(m + 1):
+                acc = 0.0
+                for l in range(sel_rows.shape[1]):
+                    acc += np.float64(sel_rows[t, l]) * np.float64(sel_rows[m, l])  # float() keeps float32 in numba
+                q_col[t] = acc * scale
+                if has_blocks and blocks[order[t] if t < m else j] != blocks[j]:
+                    q_col[t] = 0.0
+            q_col[m] += ridge
+        code, it, m_new, p = add_coordinate(Q, L, cvec, tolv, w, ray, perm, m, p, q_col[: m + 1], c[j],
+                                            refit_tol * root[j], dep_tol, 3 * (m + 1) + 10, cap)
+        refits += it
+        selected[j] = True
+        if code != CONVERGED:
+            skipped[j] = 1 if code == UNBOUNDED else 2
+            continue
+        order[m] = j
+        counts[codes[j]] += 1
+        remaining[codes[j]] -= 1
+        if it > 0:
+            objective = quadratic_value(Q, cvec, w, m_new)
+            stale = True
+        history[m] = objective
+        m = m_new
+    for t in range(m):
+        weights[t] = w[t]
+    return m, stop, refits

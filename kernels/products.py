@@ -1,0 +1,56 @@
+"""Matrix–vector products of float32 data accumulated in float64 (numba, CPU, one pass).
+
+    out_i = Σ_l float64(X_il)·float64(v_l)         (products of float32 numbers are exact in float64)
+
+This is how the utilities compute c = G b and c = G ā from float32 gradients: a float32 sgemv
+would round c to float32, and with c off range(Q) at rounding level, an exact refit would take a
+dependent gradient for an unbounded direction (GradMatch is never unbounded). One read of X like
+an sgemv, no float64 copy of it; rows in parallel above :data:`PARALLEL_MIN_WORK` entries.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+#: Entries of X from which the rows are split over threads.
+PARALLEL_MIN_WORK = 1 << 20
+
+
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def _rows(X, v, out, lo, hi):
+    for i in range(lo, hi):
+        row = X[i]
+        acc = 0.0
+        for l in range(row.shape[0]):
+            acc += np.float64(row[l]) * v[l]
+        out[i] = acc
+
+
+@njit(cache=True, parallel=True)
+def _parallel(X, v, out, chunk):
+    n = X.shape[0]
+    for t in prange((n + chunk - 1) // chunk):
+        _rows(X, v, out, t * chunk, min(n, (t + 1) * chunk))
+
+
+def matvec64(X: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """X v in float64 for a C-contiguous float32/float64 X (n × d) and a vector v (d,).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[1e8, 1.0], [3.0, 4.0]], dtype=np.float32)
+    >>> matvec64(X, np.array([1.0, 1.0])).tolist()  # float32 would round 1e8 + 1 to 1e8
+    [100000001.0, 7.0]
+    """
+    X = np.ascontiguousarray(X)
+    v = np.ascontiguousarray(v, dtype=np.float64)
+    if X.ndim != 2 or v.shape != (X.shape[1],):
+        raise ValueError(f"matvec64: shapes {X.shape} and {v.shape} do not match")
+    out = np.empty(X.shape[0])
+    if X.size >= PARALLEL_MIN_WORK:
+        _parallel(X, v, out, max(1, 4096 * 64 // max(X.shape[1], 1)))
+    else:
+        _rows(X, v, out, 0, X.shape[0])
+    return out
