@@ -1,6 +1,7 @@
 """Matrix–vector products of float32 data accumulated in float64 (numba, CPU, one pass).
 
     out_i = Σ_l float64(X_il)·float64(v_l)         (products of float32 numbers are exact in float64)
+    sq_i  = Σ_l float64(X_il)²                      (:func:`row_stats`, in the same pass)
 
 This is how the utilities compute c = G b and c = G ā from float32 gradients: a float32 sgemv
 would round c to float32, and with c off range(Q) at rounding level, an exact refit would take a
@@ -32,6 +33,52 @@ def _parallel(X, v, out, chunk):
     n = X.shape[0]
     for t in prange((n + chunk - 1) // chunk):
         _rows(X, v, out, t * chunk, min(n, (t + 1) * chunk))
+
+
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def _stats_rows(X, v, sq, out, lo, hi):
+    for i in range(lo, hi):
+        row = X[i]
+        acc = 0.0
+        nrm = 0.0
+        for l in range(row.shape[0]):
+            x = np.float64(row[l])
+            acc += x * v[l]
+            nrm += x * x
+        out[i] = acc
+        sq[i] = nrm
+
+
+@njit(cache=True, parallel=True)
+def _stats_parallel(X, v, sq, out, chunk):
+    n = X.shape[0]
+    for t in prange((n + chunk - 1) // chunk):
+        _stats_rows(X, v, sq, out, t * chunk, min(n, (t + 1) * chunk))
+
+
+def row_stats(X: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(‖x_i‖², X v) in float64 from one read of X — what a utility needs of G (row norms for the
+    normalisation and range checks, c = Gb or Gā), and a finiteness check: a NaN or Inf entry
+    makes its row's squared norm non-finite (float32 squares cannot overflow float64).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sq, c = row_stats(np.array([[3.0, 4.0], [1.0, 0.0]], dtype=np.float32), np.array([1.0, 2.0]))
+    >>> sq.tolist(), c.tolist()
+    ([25.0, 1.0], [11.0, 1.0])
+    """
+    X = np.ascontiguousarray(X)
+    v = np.ascontiguousarray(v, dtype=np.float64)
+    if X.ndim != 2 or v.shape != (X.shape[1],):
+        raise ValueError(f"row_stats: shapes {X.shape} and {v.shape} do not match")
+    sq = np.empty(X.shape[0])
+    out = np.empty(X.shape[0])
+    if X.size >= PARALLEL_MIN_WORK:
+        _stats_parallel(X, v, sq, out, max(1, 4096 * 64 // max(X.shape[1], 1)))
+    else:
+        _stats_rows(X, v, sq, out, 0, X.shape[0])
+    return sq, out
 
 
 def matvec64(X: np.ndarray, v: np.ndarray) -> np.ndarray:

@@ -169,13 +169,14 @@ def check_real(x, name: str, ndim: int) -> None:
         raise ValueError(f"{name}: expected a {ndim}-D array, got shape {tuple(x.shape)}")
 
 
-def float_array(x, name: str, ndim: int, backend: Backend, *, float64: bool = False):
+def float_array(x, name: str, ndim: int, backend: Backend, *, float64: bool = False, finite: bool = True):
     """Validate a real array of rank ``ndim`` in ``backend``; return it as a float array there.
 
     float32 and float64 stay as they are (float64 when ``float64``); integers and booleans become
     float64. float16/bfloat16: upcast to float32 on the host (numpy) as before; on a device they
     are kept (read in blocks and accumulated in float32 by the functions below) unless ``float64``.
-    NaN or Inf raise, naming the first bad row (entry).
+    NaN or Inf raise, naming the first bad row (entry) — unless ``finite=False``: the caller then
+    checks finiteness itself in a pass it makes anyway (:func:`row_stats`).
     """
     x = as_backend(x, backend, name)
     check_real(x, name, ndim)
@@ -191,8 +192,20 @@ def float_array(x, name: str, ndim: int, backend: Backend, *, float64: bool = Fa
         x = np.ascontiguousarray(x)
     elif backend.is_torch:
         x = x.detach().contiguous()
-    check_finite(x, name, backend)
+    if finite:
+        check_finite(x, name, backend)
     return x
+
+
+def row_stats(X, v, backend: Backend):
+    """(‖x_i‖², X v), both float64, from one read of X (numpy: the numba kernel
+    :func:`matroidomp.kernels.products.row_stats`; other namespaces: row blocks on the device).
+    A non-finite entry shows as a non-finite squared norm of its row."""
+    if backend.is_numpy:
+        from .kernels.products import row_stats as kernel
+
+        return kernel(X, np.asarray(v, dtype=np.float64))
+    return sq_row_norms(X, backend), matvec(X, v, backend)
 
 
 def check_finite(x, name: str, backend: Backend) -> None:
@@ -257,6 +270,8 @@ def matvec(X, v, backend: Backend):
 def gram(X, backend: Backend):
     """K = X Xᵀ in X's accumulation precision (float32 for half-precision X, by tiles)."""
     xp = backend.xp
+    if backend.is_numpy:
+        return np.matmul(X, X.T)  # BLAS syrk-free sgemm/dgemm, no wrapper in between
     if not is_low_precision(X):
         return xp.matmul(X, X.T)
     n = int(X.shape[0])

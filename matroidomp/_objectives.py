@@ -24,6 +24,7 @@ import numpy as np
 
 from ._array import (
     Backend,
+    check_finite,
     detect,
     dtype_name,
     float_array,
@@ -31,6 +32,7 @@ from ._array import (
     gram,
     is_low_precision,
     matvec,
+    row_stats,
     sq_row_norms,
     to_host,
 )
@@ -53,46 +55,60 @@ def _tiny_float(X) -> float:
     return {"float16": 6.104e-05, "bfloat16": 1.1755e-38, "float32": 1.1754944e-38}.get(dtype_name(X), 2.2250738585072014e-308)
 
 
-def _inverse_row_norms(X, name: str, backend: Backend):
-    """s_i = 1/‖x_i‖ in float64 (O(nd) time, bounded scratch); zero rows, and rows whose squared
-    norm leaves float64's range, raise naming the row."""
+def _first(mask, xp) -> tuple[int, int]:
+    """(first index, count) of the True entries of a boolean vector."""
+    return int(xp.argmax(xp.astype(mask, xp.int8))), int(xp.sum(xp.astype(mask, xp.int64)))
+
+
+def _checked_norms(X, sq, name: str, backend: Backend):
+    """Raise when a squared row norm is not finite (a NaN/Inf entry, named by its row, or a
+    float64 row whose norm overflows), or when a norm leaves X's dtype: overflow, or a nonzero row
+    that squares to below its smallest normal number (it would act as a zero row)."""
     xp = backend.xp
-    sq = sq_row_norms(X, backend)
+    if not bool(xp.all(xp.isfinite(sq))):
+        check_finite(X, name, backend)  # a NaN or Inf entry: named by its row
+    over = ~(sq <= _max_float(X))
+    if bool(xp.any(over)):
+        first, count = _first(over, xp)
+        raise ValueError(f"{name}: the squared norm of row {first} overflows {dtype_name(X)} "
+                         f"({count} row(s)); rescale the gradients")
+    under = sq < _tiny_float(X)  # a zero row is fine; a nonzero row that squares to ~0 is not
+    if bool(xp.any(under)):
+        under = under & (xp.max(xp.abs(xp.astype(X, xp.float64) if is_low_precision(X) else X), axis=1) > 0)
+    if bool(xp.any(under)):
+        first, count = _first(under, xp)
+        raise ValueError(f"{name}: the squared norm of row {first} underflows {dtype_name(X)} "
+                         f"({count} row(s)); rescale the gradients")
+    return sq
+
+
+def _inverse_norms(X, sq, name: str, backend: Backend):
+    """s_i = 1/‖x_i‖ in float64 from the squared norms; zero rows, and rows whose squared norm
+    leaves float64's range, raise naming the row (NaN/Inf entries first)."""
+    xp = backend.xp
+    if not bool(xp.all(xp.isfinite(sq))):
+        check_finite(X, name, backend)
     zero = sq == 0
     if bool(xp.any(zero)):
-        first, count = int(xp.argmax(xp.astype(zero, xp.int8))), int(xp.sum(xp.astype(zero, xp.int64)))
+        first, count = _first(zero, xp)
         raise ValueError(f"{name}: row {first} is all zeros and cannot be L2-normalised "
                          f"({count} zero row(s)); drop it or pass normalize=False")
     bad = ~(xp.isfinite(sq) & (sq >= 2.2250738585072014e-308))
     if bool(xp.any(bad)):
-        first, count = int(xp.argmax(xp.astype(bad, xp.int8))), int(xp.sum(xp.astype(bad, xp.int64)))
+        first, count = _first(bad, xp)
         raise ValueError(f"{name}: the squared norm of row {first} leaves the float64 range "
                          f"({count} row(s)); rescale the gradients")
     return 1.0 / xp.sqrt(sq)
 
 
-def _check_row_norms(G, name: str, backend: Backend):
-    """‖g_i‖² in float64; raise when one overflows or underflows G's dtype (naming the row).
+def _inverse_row_norms(X, name: str, backend: Backend):
+    """s_i = 1/‖x_i‖ for a small matrix (the anchors): its own norms pass."""
+    return _inverse_norms(X, sq_row_norms(X, backend), name, backend)
 
-    Every Gram entry is bounded by the row norms (|⟨g_i, g_j⟩| ≤ ‖g_i‖‖g_j‖), so squared norms
-    within range mean GGᵀ is finite in G's dtype; a nonzero row whose squared norm underflows
-    would act as a zero row.
-    """
-    xp = backend.xp
-    sq = sq_row_norms(G, backend)
-    over = ~(sq <= _max_float(G))
-    if bool(xp.any(over)):
-        first, count = int(xp.argmax(xp.astype(over, xp.int8))), int(xp.sum(xp.astype(over, xp.int64)))
-        raise ValueError(f"{name}: the squared norm of row {first} overflows {dtype_name(G)} "
-                         f"({count} row(s)); rescale the gradients")
-    under = sq < _tiny_float(G)  # a zero row is fine; a nonzero row that squares to ~0 is not
-    if bool(xp.any(under)):
-        under = under & (xp.max(xp.abs(xp.astype(G, xp.float64) if is_low_precision(G) else G), axis=1) > 0)
-    if bool(xp.any(under)):
-        first, count = int(xp.argmax(xp.astype(under, xp.int8))), int(xp.sum(xp.astype(under, xp.int64)))
-        raise ValueError(f"{name}: the squared norm of row {first} underflows {dtype_name(G)} "
-                         f"({count} row(s)); rescale the gradients")
-    return sq
+
+def _check_row_norms(G, name: str, backend: Backend):
+    """‖g_i‖² in float64, checked (see :func:`_checked_norms`)."""
+    return _checked_norms(G, sq_row_norms(G, backend), name, backend)
 
 
 class QuadraticUtility(SetFunction):
@@ -204,12 +220,14 @@ class QuadraticUtility(SetFunction):
         6.5
         """
         backend = detect(G=G, b=b)
-        Ga = float_array(G, "G", 2, backend)
+        Ga = float_array(G, "G", 2, backend, finite=False)  # checked below, in the pass that forms c
         ba = float_array(b, "b", 1, backend)
         if int(ba.shape[0]) != int(Ga.shape[1]):
             raise ValueError(f"b: length {int(ba.shape[0])} does not match G's {int(Ga.shape[1])} columns")
-        c = matvec(Ga, ba, backend)
-        return cls(c, factor=Ga, ridge=check_nonnegative_scalar(lam, "lam"), nonneg=nonneg)
+        lam = check_nonnegative_scalar(lam, "lam")
+        sq, c = row_stats(Ga, ba, backend)
+        _checked_norms(Ga, sq, "G", backend)
+        return cls._checked(backend, c, Ga, None, 1.0, lam, None, nonneg, sq)
 
     @classmethod
     def taylor(cls, G, anchors, lr: float, *, normalize: bool = True, domains=None,
@@ -253,7 +271,7 @@ class QuadraticUtility(SetFunction):
         """
         backend = detect(G=G, anchors=anchors)
         xp = backend.xp
-        Ga = float_array(G, "G", 2, backend)
+        Ga = float_array(G, "G", 2, backend, finite=False)  # checked below, in the pass that forms c
         A = float_array(anchors, "anchors", 1, backend) if _ndim(anchors) == 1 else float_array(anchors, "anchors", 2, backend)
         if A.ndim == 1:
             A = xp.reshape(A, (1, -1))
@@ -262,23 +280,39 @@ class QuadraticUtility(SetFunction):
         if int(A.shape[1]) != int(Ga.shape[1]):
             raise ValueError(f"anchors: dimension {int(A.shape[1])} does not match G's {int(Ga.shape[1])}")
         eta = max(check_nonnegative_scalar(lr, "lr"), LR_FLOOR)
+        A64 = xp.astype(A, xp.float64)
+        if normalize:
+            A64 = A64 * xp.reshape(_inverse_row_norms(A, "anchors", backend), (-1, 1))
+        sq, corr = row_stats(Ga, xp.mean(A64, axis=0), backend)  # one pass over G: norms, ⟨g_i, ā⟩, finiteness
         s = None  # row scale
         if normalize:
-            s = _inverse_row_norms(Ga, "G", backend)
-            A64 = xp.astype(A, xp.float64) * xp.reshape(_inverse_row_norms(A, "anchors", backend), (-1, 1))
+            s = _inverse_norms(Ga, sq, "G", backend)
+            corr = corr * s
             sq_norms = xp.ones(int(Ga.shape[0]), dtype=xp.float64, device=backend.device) if not backend.is_numpy \
                 else np.ones(Ga.shape[0])  # ‖s_i g_i‖² = 1
         else:
-            A64 = xp.astype(A, xp.float64)
-            sq_norms = _check_row_norms(Ga, "G", backend)
+            sq_norms = _checked_norms(Ga, sq, "G", backend)
         if int(sq_norms.shape[0]) and not eta * eta * float(xp.max(sq_norms)) <= _max_float(Ga):
             raise ValueError(f"lr: {lr:g} is too large: lr²·‖g_i‖² overflows {dtype_name(Ga)}")
-        corr = matvec(Ga, xp.mean(A64, axis=0), backend)
-        if s is not None:
-            corr = corr * s
         c = eta * corr + 0.5 * eta**2 * sq_norms
-        out = cls(c, factor=Ga, row_scale=s, scale=eta**2, blocks=domains, nonneg=nonneg)
-        out._diagonal = eta**2 * sq_norms  # Q_ii = η²‖s_i g_i‖², known without another pass
+        blocks = None
+        if domains is not None:
+            _, blocks = encode_labels(domains)
+            if blocks.shape[0] != int(Ga.shape[0]):
+                raise ValueError(f"domains: length {blocks.shape[0]} does not match the number of rows of G "
+                                 f"({int(Ga.shape[0])})")
+        return cls._checked(backend, c, Ga, s, eta**2, 0.0, blocks, nonneg, sq_norms)
+
+    @classmethod
+    def _checked(cls, backend: Backend, c, factor, row_scale, scale: float, ridge: float, blocks, nonneg: bool,
+                 sq_scaled) -> "QuadraticUtility":
+        """A factor utility from arrays the constructors validated (no second pass over G);
+        ``sq_scaled`` = ‖s_i g_i‖² gives Q's diagonal."""
+        out = object.__new__(cls)
+        out.backend, out.c, out.factor, out.row_scale = backend, c, factor, row_scale
+        out.gram, out.scale, out.ridge, out.blocks, out.nonneg = None, scale, ridge, blocks, bool(nonneg)
+        out.n = int(c.shape[0])
+        out._diagonal = scale * sq_scaled
         return out
 
     @classmethod
@@ -369,6 +403,56 @@ class QuadraticUtility(SetFunction):
         its own tolerance relative to its correlations nor anyone else's.
         """
         return coordinate_tolerances(to_host(self.diagonal()), to_host(self.c), rtol)
+
+    def block_diagonal(self, blocks) -> "QuadraticUtility":
+        """The same utility with every cross-block entry of Q set to 0 (no copy of G or K).
+
+        Parameters
+        ----------
+        blocks : (n,) labels
+            Block (domain) of every element.
+
+        Returns
+        -------
+        QuadraticUtility
+
+        Examples
+        --------
+        >>> import numpy as np, matroidomp as mo
+        >>> u = mo.QuadraticUtility.from_gram(np.array([[1.0, 0.5], [0.5, 1.0]]), np.ones(2))
+        >>> u.block_diagonal([0, 1]).q_columns([0, 1]).tolist()
+        [[1.0, 0.0], [0.0, 1.0]]
+        """
+        _, codes = encode_labels(blocks)
+        if codes.shape[0] != self.n:
+            raise ValueError(f"blocks: length {codes.shape[0]} does not match the pool ({self.n})")
+        out = object.__new__(QuadraticUtility)
+        out.__dict__.update(self.__dict__)
+        out.blocks = codes
+        return out
+
+    def q_row(self, j: int):
+        """Q[j, :] as a float64 n-vector on the utility's device (O(n) from K, O(nd) from G).
+
+        Examples
+        --------
+        >>> import numpy as np, matroidomp as mo
+        >>> u = mo.QuadraticUtility.gradient_matching(np.array([[1.0, 0.0], [1.0, 1.0]]), np.ones(2), 0.5)
+        >>> u.q_row(1).tolist()
+        [1.0, 2.5]
+        """
+        xp, b = self.backend.xp, self.backend
+        if self.gram is not None:
+            row = xp.astype(self.gram[j, :], xp.float64) * self.scale
+        else:
+            row = matvec(self.factor, xp.astype(self.scaled_rows([j])[0, :], xp.float64), b)
+            row = row * self.scale
+            if self.row_scale is not None:
+                row = row * self.row_scale
+        if self.blocks is not None:
+            row = row * b.asarray((self.blocks == self.blocks[j]).astype(np.float64), "float64")
+        row[j] = row[j] + self.ridge
+        return row
 
     def scaled_rows(self, rows):
         """The rows s_i g_i of SG (G's dtype; a copy of |rows| rows only), on the device."""

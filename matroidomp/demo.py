@@ -38,10 +38,10 @@ import time
 
 import numpy as np
 
+from . import baselines
 from .matroid import PartitionMatroid, proportional_budgets
 from .metrics import conflicting_pairs
 from ._objectives import QuadraticUtility
-from ._omp import solve_omp
 from ._partitionsel import partitionsel
 
 #: Pool share of each domain (the two smallest carry the target-relevant directions).
@@ -142,48 +142,9 @@ def make_data(n: int, d: int, seed: int):
 # ----------------------------------------------------------------------------- methods
 
 
-def _random(G, labels, anchors, k, lr, budgets, seed):
-    """k indices uniformly at random."""
-    return np.random.default_rng([seed, 1]).choice(G.shape[0], size=k, replace=False)
-
-
-def _stratified(G, labels, anchors, k, lr, budgets, seed):
-    """k_d indices uniformly at random inside every domain d."""
-    rng = np.random.default_rng([seed, 2])
-    parts = [rng.choice(np.flatnonzero(labels == dom), size=kd, replace=False) for dom, kd in budgets.items()]
-    return np.concatenate(parts).astype(np.int64)
-
-
-def _per_domain_omp(G, labels, anchors, k, lr, budgets, seed):
-    """Nonnegative OMP inside every domain with its budget, each matching the full target."""
-    parts = []
-    for dom, kd in budgets.items():
-        members = np.flatnonzero(labels == dom)
-        utility = QuadraticUtility.taylor(G[members], anchors, lr)  # each domain matches the full target
-        res = solve_omp(utility, PartitionMatroid.cardinality(members.size, kd), on_no_gain="fill")
-        parts.append(members[res.indices])
-    return np.concatenate(parts).astype(np.int64)
-
-
-def _agnostic_omp(G, labels, anchors, k, lr, budgets, seed):
-    """Nonnegative OMP under |S| <= k, domains ignored."""
-    utility = QuadraticUtility.taylor(G, anchors, lr)
-    return solve_omp(utility, PartitionMatroid.cardinality(G.shape[0], k), on_no_gain="fill").indices
-
-
-def _partitionsel(G, labels, anchors, k, lr, budgets, seed):
-    """PartitionSel as published: residual random greedy under the proportional budgets."""
-    return partitionsel(G, labels, k, anchors=anchors, lr=lr, budgets=budgets,
-                        seed=np.random.default_rng([seed, 3])).indices
-
-
-def _partitionsel_deterministic(G, labels, anchors, k, lr, budgets, seed):
-    """PartitionSel's deterministic variant: arg-max OMP under the proportional budgets."""
-    return partitionsel(G, labels, k, anchors=anchors, lr=lr, budgets=budgets, randomized=False).indices
-
-
-_RUNNERS = dict(zip(METHODS, (_partitionsel, _random, _stratified, _per_domain_omp, _agnostic_omp,
-                              _partitionsel_deterministic)))
+#: The demo's rows and the :mod:`matroidomp.baselines` method each one runs (with its own seed stream).
+BASELINES = dict(zip(METHODS, ("partitionsel", "random", "stratified-random", "gradmatch-per-domain", "gradmatch",
+                               "partitionsel-omp")))
 
 
 def run(n: int, d: int, k: int, seed: int = 0, lr: float = 2e-4) -> tuple[list[dict], dict]:
@@ -218,7 +179,7 @@ def run(n: int, d: int, k: int, seed: int = 0, lr: float = 2e-4) -> tuple[list[d
     >>> info["budgets"], info["sizes"]
     ({0: 4, 1: 2, 2: 1, 3: 1}, {0: 20, 1: 10, 2: 6, 3: 4})
     >>> [(r["method"], r["counts"][3]) for r in rows[:2]]
-    [('PartitionSel', 1), ('random', 1)]
+    [('PartitionSel', 1), ('random', 0)]
     >>> all(sum(r["counts"].values()) == 8 for r in rows)  # every method selects exactly k
     True
     >>> rows[0]["counts"] == info["budgets"]  # PartitionSel meets every budget exactly
@@ -229,15 +190,15 @@ def run(n: int, d: int, k: int, seed: int = 0, lr: float = 2e-4) -> tuple[list[d
     # warm up (numba kernels load from cache on first use) so that no method pays for it
     partitionsel(G[:8], np.zeros(8, dtype=np.int64), 2, anchors=anchors, lr=lr, budgets={0: 2})
     matroid = PartitionMatroid(labels, budgets)
-    utility = QuadraticUtility.taylor(G, anchors, lr)
     rows = []
-    for method in METHODS:
+    for i, method in enumerate(METHODS):
         t0 = time.perf_counter()
-        idx = np.asarray(_RUNNERS[method](G, labels, anchors, k, lr, budgets, seed), dtype=np.int64)
+        utility = QuadraticUtility.taylor(G, anchors, lr)  # each method pays for its utility
+        res = baselines.select(BASELINES[method], utility, labels, k, budgets=budgets,
+                               seed=np.random.default_rng([seed, i + 1]))
         elapsed = time.perf_counter() - t0
-        rows.append(dict(method=method, indices=idx, objective=utility.value(idx),
-                         counts=matroid.count_dict(idx), conflicting_pairs=conflicting_pairs(G, idx),
-                         time_s=elapsed))
+        rows.append(dict(method=method, indices=res.indices, objective=res.objective, counts=res.counts,
+                         conflicting_pairs=conflicting_pairs(G, res.indices), time_s=elapsed))
     sizes = {dom.item(): int(s) for dom, s in zip(matroid.domains, matroid.sizes)}
     return rows, dict(budgets=budgets, sizes=sizes)
 

@@ -103,6 +103,7 @@ def test_label_callers_keep_working_with_their_usual_inputs():
     for domains in (labels, np.array(labels), np.array(labels, dtype=object), torch.tensor([0, 1, 0, 2])):
         res = mo.partitionsel(G, domains, 2, anchors=G[0], lr=0.1, block_diagonal=True)
         assert sum(res.counts.values()) == 2
-    from matroidomp.torch.selector import _counts
+    from matroidomp import baselines
 
-    assert _counts(np.array(labels), np.array([0, 2])) == {"chem": 0, "code": 0, "math": 2}
+    u = mo.QuadraticUtility.taylor(G, G[0], 0.1)
+    assert baselines.select("full", u, np.array(labels), 4).counts == {"chem": 1, "code": 1, "math": 2}

@@ -53,16 +53,13 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from .._omp import solve_omp
-from .._partitionsel import partitionsel
-from .._validation import to_numpy
-from ..matroid import PartitionMatroid, encode_labels, make_matroid
-from ..metrics import conflicting_pairs
+from .. import baselines
+from .._array import to_host
 from .._objectives import QuadraticUtility
+from ..metrics import conflicting_pairs
 from .per_example import per_example_gradients
 
-METHODS = ("partitionsel", "partitionsel-omp", "gradmatch", "gradmatch-per-domain", "iwd", "greats",
-           "random", "stratified-random", "full")
+METHODS = baselines.METHODS
 _KEYS = ("input_ids", "attention_mask", "answer_mask")
 
 
@@ -93,16 +90,57 @@ class Selection:
 class PartitionSelector:
     """Selects ``k`` (or ``round(ratio · n)``) of a pool of n examples each training step.
 
-    ``modules``: names of the nn.Linear modules whose weights span the gradients (see
-    :func:`~matroidomp.torch.last_layer_linears`); ``budgets``: ``'proportional'``, ``'equal'``
-    or ``{domain: k_d}`` (methods that use domains); ``projection_dim``, ``normalize``,
-    ``chunk_size``: as in :func:`~matroidomp.torch.per_example_gradients` (one projection seed,
-    ``seed``, for pool and anchors).
+    Per step: per-example gradients of pool and anchors (one call, on the model's device), one
+    Taylor utility on that device, one call of the method (:func:`matroidomp.baselines.select`),
+    and every statistic of the step from its result — nothing n-sized leaves the device on
+    ``backend='torch'`` (the default ``'auto'`` picks it for CUDA models; CPU models read the
+    gradients in place with the compiled numba loop).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    modules : sequence of str
+        Names of the nn.Linear modules whose weights span the gradients (see
+        :func:`~matroidomp.torch.last_layer_linears`).
+    method : str, default 'partitionsel'
+        One of :data:`METHODS` (see :mod:`matroidomp.baselines`).
+    ratio, k : float or int
+        Exactly one: the share or the number of pool examples to select.
+    budgets : 'proportional', 'proportional-authors', 'equal' or mapping
+        Per-domain budgets of the methods that use domains.
+    projection_dim, normalize, chunk_size
+        As in :func:`~matroidomp.torch.per_example_gradients` (one projection seed, ``seed``, for
+        pool and anchors).
+    seed : int, default 0
+        Seed of the projection and of the methods' randomness (repeated calls differ, a run is
+        reproducible).
+    backend : str, default 'auto'
+        The OMP backend (:func:`matroidomp.solve_omp`).
+
+    Raises
+    ------
+    ValueError
+        An unknown method, both or neither of ratio and k, out-of-range values.
+
+    Examples
+    --------
+    >>> import torch, transformers
+    >>> from matroidomp.torch import PartitionSelector, last_layer_linears
+    >>> config = transformers.Qwen2Config(vocab_size=32, hidden_size=16, intermediate_size=32,
+    ...     num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1)
+    >>> model = transformers.Qwen2ForCausalLM(config).eval()
+    >>> ids = torch.randint(0, 32, (8, 6), generator=torch.Generator().manual_seed(0))
+    >>> batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "answer_mask": torch.ones_like(ids)}
+    >>> selector = PartitionSelector(model, last_layer_linears(model, 1), k=4)
+    >>> sel = selector.select(batch, [0, 0, 0, 0, 0, 1, 1, 1], batch, lr=1e-3)
+    >>> sel.indices.shape, sel.counts
+    (torch.Size([4]), {0: 2, 1: 2})
     """
 
     def __init__(self, model: nn.Module, modules: Sequence[str], *, method: str = "partitionsel",
                  ratio: float | None = None, k: int | None = None, budgets="proportional",
-                 projection_dim: int | None = None, normalize: bool = True, seed: int = 0, chunk_size: int = 8):
+                 projection_dim: int | None = None, normalize: bool = True, seed: int = 0, chunk_size: int = 8,
+                 backend: str = "auto"):
         if method not in METHODS:
             raise ValueError(f"method: unknown {method!r}; use one of {METHODS}")
         if (ratio is None) == (k is None):
@@ -115,6 +153,7 @@ class PartitionSelector:
         self.ratio, self.k, self.budgets = ratio, k, budgets
         self.projection_dim, self.normalize, self.seed, self.chunk_size = projection_dim, normalize, seed, chunk_size
         self.rng = np.random.default_rng(seed)
+        self.backend = backend
 
     def select(self, pool: Mapping, domains, validation: Mapping, lr: float) -> Selection:
         """Per-example gradients of ``pool`` and ``validation`` (dicts of ``input_ids``,
@@ -150,9 +189,9 @@ class PartitionSelector:
             raise ValueError("validation batch is empty: at least one anchor is needed")
         if domains is None:
             raise ValueError("pool has no domain labels (domains is None)")
-        labels = to_numpy(domains, "domains").reshape(-1)
-        if labels.shape[0] != n:
-            raise ValueError(f"domains: {labels.shape[0]} labels for a pool of {n} examples")
+        n_labels = int(domains.shape[0]) if hasattr(domains, "shape") else len(domains)
+        if n_labels != n:
+            raise ValueError(f"domains: {n_labels} labels for a pool of {n} examples")
         k = k if k is not None else max(1, round(self.ratio * n))
         if k > n:
             raise ValueError(f"k: cannot select {k} examples from a pool of {n}")
@@ -161,38 +200,40 @@ class PartitionSelector:
         G, A = self._gradients(pool, validation)
         grad_seconds = time.perf_counter() - start
 
+        # one utility on the gradients' device, one call of the method, everything from its result
         start = time.perf_counter()
         utility = QuadraticUtility.taylor(G, A, lr, normalize=False)
-        idx = self._run(G, A, labels, k, lr, utility)
-        objective, weights = utility.solve(idx)
+        res = baselines.select(self.method, utility, domains, k, budgets=self.budgets, seed=self.rng,
+                               backend=self.backend)
+        pairs = conflicting_pairs(G, res.indices)
         select_seconds = time.perf_counter() - start
 
         device = pool["input_ids"].device
         return Selection(
             method=self.method,
-            indices=torch.as_tensor(idx, dtype=torch.long, device=device),
-            weights=torch.as_tensor(weights, dtype=torch.float32, device=device),
-            counts=_counts(labels, idx),
-            objective=float(objective),
-            conflicting_pairs=conflicting_pairs(G, idx),
+            indices=torch.as_tensor(res.indices, dtype=torch.long, device=device),
+            weights=torch.as_tensor(res.weights, dtype=torch.float32, device=device),
+            counts=res.counts,
+            objective=float(res.objective),
+            conflicting_pairs=pairs,
             grad_seconds=grad_seconds,
             select_seconds=select_seconds,
         )
 
-    def gradients(self, batch: Mapping) -> np.ndarray:
+    def gradients(self, batch: Mapping) -> torch.Tensor:
         """The rows g_i of ``batch`` (n × d); under torch.distributed each rank computes its shard
         of ⌈n / W⌉ rows and the shards are all-gathered (see the module docstring); a checksum
         Σ_t (t mod 1009 + 1) · input_ids[t] (with n) gathered first rejects ranks whose pools differ."""
         return self._gradients(batch, None)[0]
 
-    def _gradients(self, pool: Mapping, validation: Mapping | None) -> tuple[np.ndarray, np.ndarray | None]:
+    def _gradients(self, pool: Mapping, validation: Mapping | None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(G, A): the pool rows as in :meth:`gradients` and the anchor rows, computed in the same
         call as this rank's pool rows (one pass of the projection matrix for both)."""
         n = int(pool["input_ids"].shape[0])
         rank, world = _rank_world()
         if world == 1:
             rows = self._local_gradients(pool, validation)
-            return to_numpy(rows[:n], "G"), None if validation is None else to_numpy(rows[n:], "A")
+            return rows[:n], None if validation is None else rows[n:]
         ids = torch.as_tensor(pool["input_ids"]).long().cpu().reshape(-1)
         mine = torch.stack([torch.tensor(n), (ids * (torch.arange(ids.numel()) % 1009 + 1)).sum()])
         mine = mine.to(next(self.model.parameters()).device)
@@ -207,7 +248,7 @@ class PartitionSelector:
         local = rows[:size].contiguous()
         shards = [torch.empty_like(local) for _ in range(world)]
         dist.all_gather(shards, local)
-        return to_numpy(torch.cat(shards)[:n], "G"), None if validation is None else to_numpy(rows[size:], "A")
+        return torch.cat(shards)[:n], None if validation is None else rows[size:]
 
     def _local_gradients(self, *batches: Mapping | None) -> torch.Tensor:
         """Gradient rows of the given batches (``None`` skipped), stacked in order, from one call:
@@ -221,42 +262,12 @@ class PartitionSelector:
             self.model, *joined, self.modules, chunk_size=self.chunk_size,
             projection_dim=self.projection_dim, seed=self.seed, normalize=self.normalize)
 
-    def _run(self, G, A, labels, k: int, lr: float, utility: QuadraticUtility) -> np.ndarray:
-        """Indices (int64, selection order) chosen by the method."""
-        n, m = G.shape[0], self.method
-        if m == "full":
-            return np.arange(n)
-        if m == "random":
-            return self.rng.choice(n, size=k, replace=False)
-        if m in ("partitionsel", "partitionsel-omp", "iwd"):
-            return partitionsel(G, labels, k, anchors=A, lr=lr, budgets=self.budgets, normalize=False,
-                                randomized=m != "partitionsel-omp", block_diagonal=m == "iwd",
-                                seed=self.rng, on_no_gain="fill").indices
-        if m == "gradmatch":
-            return solve_omp(utility, PartitionMatroid.cardinality(n, k), on_no_gain="fill").indices
-        if m == "greats":  # c − ½η² diag(K) = η s
-            return _greats(G, utility.c - 0.5 * utility.scale * np.einsum("ij,ij->i", G, G), utility.scale, k)
-        matroid = make_matroid(labels, self.budgets, k)
-        parts = []
-        for d, k_d in enumerate(matroid.budgets):
-            if k_d == 0:
-                continue
-            rows = np.flatnonzero(matroid.codes == d)
-            if m == "stratified-random":
-                parts.append(self.rng.choice(rows, size=int(k_d), replace=False))
-            else:  # gradmatch-per-domain
-                sub = QuadraticUtility.taylor(G[rows], A, lr, normalize=False)
-                parts.append(rows[solve_omp(sub, PartitionMatroid.cardinality(rows.size, int(k_d)),
-                                            on_no_gain="fill").indices])
-        return np.concatenate(parts).astype(np.int64)
-
-
 def gather_pool(pool: Mapping, domains) -> tuple[dict, np.ndarray]:
     """All-gather the local pools of the W ranks (``input_ids``, ``attention_mask``, ``answer_mask``,
     n_r × T_r each, the same n_r on every rank) into one pool of W·n_r rows, right-padded with
     zeros to T = max_r T_r, rank r's rows at [r·n_r, (r+1)·n_r); ``domains`` (n_r labels, ints or
     strings) are gathered alike (as Python objects). Returns (pool, labels) on every rank."""
-    labels = to_numpy(domains, "domains").reshape(-1)
+    labels = np.asarray(to_host(domains) if hasattr(domains, "shape") else list(domains)).reshape(-1)
     n = _batch_rows(pool, "pool")
     if labels.shape[0] != n:
         raise ValueError(f"domains: {labels.shape[0]} labels for a pool of {n} examples")
@@ -285,24 +296,6 @@ def _rank_world() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
-
-
-def _greats(G: np.ndarray, linear: np.ndarray, scale: float, k: int) -> np.ndarray:
-    """Greedy on u_i = linear_i − scale · Σ_{j∈S} ⟨g_i, g_j⟩ (linear = η s, scale = η²)."""
-    u = linear.astype(np.float64).copy()
-    picked = np.zeros(G.shape[0], dtype=bool)
-    order = []
-    for _ in range(k):
-        j = int(np.argmax(np.where(picked, -np.inf, u)))
-        picked[j] = True
-        order.append(j)
-        u -= scale * (G @ G[j]).astype(np.float64)
-    return np.asarray(order, dtype=np.int64)
-
-
-def _counts(labels, idx: np.ndarray) -> dict:
-    domains, codes = encode_labels(labels)
-    return {d.item(): int(c) for d, c in zip(domains, np.bincount(codes[idx], minlength=len(domains)))}
 
 
 def _batch_rows(batch: Mapping, name: str) -> int:
