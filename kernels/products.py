@@ -6,16 +6,15 @@
 This is how the utilities compute c = G b and c = G ā from float32 gradients: a float32 sgemv
 would round c to float32, and with c off range(Q) at rounding level, an exact refit would take a
 dependent gradient for an unbounded direction (GradMatch is never unbounded). One read of X like
-an sgemv, no float64 copy of it; rows in parallel above :data:`PARALLEL_MIN_WORK` entries.
+an sgemv, no float64 copy of it. Serial on purpose: it runs right before the Gram GEMM, and on a
+few cores numba's OpenMP threads and OpenBLAS's then spin against each other (measured: the whole
+OMP call at n = 256, d = 8192 took 3.0× the GEMM with these rows in parallel, 1.5× serial).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
-
-#: Entries of X from which the rows are split over threads.
-PARALLEL_MIN_WORK = 1 << 20
+from numba import njit
 
 
 @njit(cache=True, fastmath={"reassoc", "contract"})
@@ -26,13 +25,6 @@ def _rows(X, v, out, lo, hi):
         for l in range(row.shape[0]):
             acc += np.float64(row[l]) * v[l]
         out[i] = acc
-
-
-@njit(cache=True, parallel=True)
-def _parallel(X, v, out, chunk):
-    n = X.shape[0]
-    for t in prange((n + chunk - 1) // chunk):
-        _rows(X, v, out, t * chunk, min(n, (t + 1) * chunk))
 
 
 @njit(cache=True, fastmath={"reassoc", "contract"})
@@ -47,13 +39,6 @@ def _stats_rows(X, v, sq, out, lo, hi):
             nrm += x * x
         out[i] = acc
         sq[i] = nrm
-
-
-@njit(cache=True, parallel=True)
-def _stats_parallel(X, v, sq, out, chunk):
-    n = X.shape[0]
-    for t in prange((n + chunk - 1) // chunk):
-        _stats_rows(X, v, sq, out, t * chunk, min(n, (t + 1) * chunk))
 
 
 def row_stats(X: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -74,10 +59,7 @@ def row_stats(X: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"row_stats: shapes {X.shape} and {v.shape} do not match")
     sq = np.empty(X.shape[0])
     out = np.empty(X.shape[0])
-    if X.size >= PARALLEL_MIN_WORK:
-        _stats_parallel(X, v, sq, out, max(1, 4096 * 64 // max(X.shape[1], 1)))
-    else:
-        _stats_rows(X, v, sq, out, 0, X.shape[0])
+    _stats_rows(X, v, sq, out, 0, X.shape[0])
     return sq, out
 
 
@@ -96,8 +78,5 @@ def matvec64(X: np.ndarray, v: np.ndarray) -> np.ndarray:
     if X.ndim != 2 or v.shape != (X.shape[1],):
         raise ValueError(f"matvec64: shapes {X.shape} and {v.shape} do not match")
     out = np.empty(X.shape[0])
-    if X.size >= PARALLEL_MIN_WORK:
-        _parallel(X, v, out, max(1, 4096 * 64 // max(X.shape[1], 1)))
-    else:
-        _rows(X, v, out, 0, X.shape[0])
+    _rows(X, v, out, 0, X.shape[0])
     return out
