@@ -2,7 +2,7 @@
 
 One problem, shared by every library: n = 10,000 Gaussian points in 64 dimensions, similarity
 s_ij = (1 + cos(x_i, x_j)) / 2 (nonnegative, float32, 400 MB, built once by
-``matroidomp.submodular.similarity_matrix``), k = 500. Timed, each from that precomputed matrix
+``matroidomp._submodular.similarity_matrix``), k = 500. Timed, each from that precomputed matrix
 (so every method pays its own input checks and conversions; numba compilation is excluded by a
 warm-up on a small matrix):
 
@@ -33,7 +33,7 @@ import pytest
 
 from matroidomp import PartitionMatroid, proportional_budgets
 from matroidomp import greedy
-from matroidomp.submodular import FacilityLocation, similarity_matrix
+from matroidomp._submodular import FacilityLocation, similarity_matrix
 
 try:
     from apricot import FacilityLocationSelection

@@ -37,8 +37,8 @@ torch_func = pytest.importorskip("torch.func")
 transformers = pytest.importorskip("transformers")
 
 from matroidomp.torch import PartitionSelector, last_layer_linears, per_example_gradients  # noqa: E402
-from matroidomp.torch.per_example import _params, _sum_of_mean_nll, select_linears  # noqa: E402
-from matroidomp.torch.training import mean_answer_loss  # noqa: E402
+from matroidomp.torch._per_example import _params, sum_of_mean_nll, select_linears  # noqa: E402
+from matroidomp.torch._training import mean_answer_loss  # noqa: E402
 
 N, T, K, ANCHORS, CHUNK, VOCAB, LAST, P = 256, 64, 32, 4, 16, 512, 2, 1024
 SHARES = (0.50, 0.25, 0.15, 0.10)
@@ -88,7 +88,7 @@ def vmap_gradients(model, batch, modules, chunk_size=CHUNK):
     def loss(p, ids, attn, answer):
         out = torch.func.functional_call(model, (p, frozen), (),
                                          {"input_ids": ids[None], "attention_mask": attn[None]})
-        return _sum_of_mean_nll(out.logits, ids[None], attn[None], answer[None])
+        return sum_of_mean_nll(out.logits, ids[None], attn[None], answer[None])
 
     per_example = torch.func.vmap(torch.func.grad(loss), in_dims=(None, 0, 0, 0))
     rows = []
@@ -107,7 +107,7 @@ def loop_gradients(model, batch, modules):
     for i in range(batch["input_ids"].shape[0]):
         length = int(batch["attention_mask"][i].sum())
         ids, attn, answer = (batch[key][i : i + 1, :length] for key in KEYS)
-        loss = _sum_of_mean_nll(model(input_ids=ids, attention_mask=attn).logits, ids, attn, answer)
+        loss = sum_of_mean_nll(model(input_ids=ids, attention_mask=attn).logits, ids, attn, answer)
         rows.append(torch.cat([g.flatten() for g in torch.autograd.grad(loss, params)]))
     return torch.stack(rows)
 
@@ -117,7 +117,7 @@ def summed_gradients(model, batch, modules, chunk_size=CHUNK):
     params = [p for lin in select_linears(model, modules).values() for p in _params(lin)]
     for start in range(0, batch["input_ids"].shape[0], chunk_size):
         ids, attn, answer = (batch[key][start : start + chunk_size] for key in KEYS)
-        loss = _sum_of_mean_nll(model(input_ids=ids, attention_mask=attn).logits, ids, attn, answer)
+        loss = sum_of_mean_nll(model(input_ids=ids, attention_mask=attn).logits, ids, attn, answer)
         torch.autograd.grad(loss, params)
 
 

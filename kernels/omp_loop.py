@@ -57,10 +57,65 @@ def uniform_index(key, counter, size):
 
 
 @njit(cache=True)
+def settle_ties(best, rho, codes, remaining, selected, tol):
+    """The lowest-index feasible i with score_i ≥ score_best − tol_best (see
+    :mod:`matroidomp.kernels.reference`): scores within the best's rounding allowance are ties."""
+    if best < 0:
+        return best
+    top = rho[best]
+    if abs(top) <= tol[best]:
+        top = 0.0
+    floor = top - tol[best]
+    for i in range(best):
+        if not selected[i] and remaining[codes[i]] > 0:
+            s = rho[i]
+            if abs(s) <= tol[i]:
+                s = 0.0
+            if s >= floor:
+                return i
+    return best
+
+
+@njit(cache=True)
+def tolerant_pool(score, codes, remaining, selected, tol, pool, size, out):
+    """The shortlist ``pool[:size]`` with near-ties at each domain's cut settled by index, into
+    ``out``; returns its size (the rule of :func:`matroidomp.kernels.reference.tolerant_shortlist`)."""
+    n_domains = remaining.shape[0]
+    cut = np.full(n_domains, -1, dtype=np.int64)
+    for q in range(size):  # the last kept element of each domain: lowest score, highest index among equals
+        i = pool[q]
+        d = codes[i]
+        if cut[d] < 0 or score[i] < score[cut[d]] or (score[i] == score[cut[d]] and i > cut[d]):
+            cut[d] = i
+    above = np.zeros(n_domains, dtype=np.int64)
+    for i in range(score.shape[0]):
+        d = codes[i]
+        if cut[d] >= 0 and not selected[i] and score[i] > score[cut[d]] + tol[cut[d]]:
+            above[d] += 1
+    taken = np.zeros(n_domains, dtype=np.int64)
+    m = 0
+    for i in range(score.shape[0]):
+        d = codes[i]
+        if cut[d] < 0 or selected[i] or remaining[d] <= 0:
+            continue
+        v = score[cut[d]]
+        t = tol[cut[d]]
+        if score[i] > v + t:
+            out[m] = i
+            m += 1
+        elif score[i] >= v - t and taken[d] < remaining[d] - above[d]:
+            out[m] = i
+            m += 1
+            taken[d] += 1
+    return m
+
+
+@njit(cache=True)
 def _masked_best(rho, codes, remaining, selected, tol, out):
-    """Feasible arg-max of an unchanged ρ (a p = 0 Gram step that copies ρ through)."""
+    """Feasible arg-max of an unchanged ρ (a p = 0 Gram step that copies ρ through), ties settled."""
     empty = np.empty((0, rho.shape[0]), dtype=np.float64)
-    return gram_step_into(empty, np.empty(0, dtype=np.float64), rho, codes, remaining, selected, False, tol, out)
+    best = gram_step_into(empty, np.empty(0, dtype=np.float64), rho, codes, remaining, selected, False, tol, out)
+    return settle_ties(best, rho, codes, remaining, selected, tol)
 
 
 @njit(cache=True)
@@ -103,6 +158,7 @@ def omp_loop(gram, factor, row_scale, row_scale_d, c, root, scale, ridge, consts
     remaining = budgets.copy()
     score = np.empty(n)
     pick_pool = np.empty(n, dtype=np.int64)
+    settled_pool = np.empty(n, dtype=np.int64)
     # the refit's state (see kernels.active_set.add_coordinate)
     Q = np.zeros((steps, steps))
     L = np.zeros((steps, steps))
@@ -133,6 +189,7 @@ def omp_loop(gram, factor, row_scale, row_scale_d, c, root, scale, ridge, consts
                 w_acc[t] = w[t]
             if gram_path:
                 best = gram_step_into(stored[:m], w_acc[:m], c, codes, remaining, selected, False, tol, rho)
+                best = settle_ties(best, rho, codes, remaining, selected, tol)
             else:
                 U[:] = 0
                 for t in range(m):
@@ -141,6 +198,7 @@ def omp_loop(gram, factor, row_scale, row_scale_d, c, root, scale, ridge, consts
                         U[b, l] += w_acc[t] * stored[t, l]
                 if not has_scale:
                     best = factor_step_into(factor, U, blocks, c, scale, codes, remaining, selected, False, tol, rho)
+                    best = settle_ties(best, rho, codes, remaining, selected, tol)
                 else:  # ρ_i = c_i − scale·s_i⟨g_i, U_b⟩: unscaled correlations, then a masked pass
                     factor_step_into(factor, U, blocks, zeros, -1.0, codes, remaining, selected, False, tol, corr)
                     for i in range(n):
@@ -161,7 +219,8 @@ def omp_loop(gram, factor, row_scale, row_scale_d, c, root, scale, ridge, consts
                 s = rho[i]
                 score[i] = 0.0 if abs(s) <= tol[i] else s
             size = shortlist_into(score, codes, remaining, selected, pick_pool)
-            j = pick_pool[uniform_index(key, draws, size)]
+            size = tolerant_pool(score, codes, remaining, selected, tol, pick_pool, size, settled_pool)
+            j = settled_pool[uniform_index(key, draws, size)]
             draws += 1
         # stage j and form the refit's column Q[S + j, j] in float64
         if gram_path:

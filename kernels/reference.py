@@ -12,6 +12,10 @@ live. One OMP step, with S the selected set and w its weights::
     feasible_i = not selected_i and remaining[codes_i] > 0
     best = argmax of score over feasible i  (ties → lowest index; −1 if nothing is feasible)
 
+:func:`settle_ties` is the rule OMP applies on top of every kernel's arg-max: the lowest-index
+feasible element whose score is within the best's rounding allowance tol_best of the maximum
+(duplicated gradients differ in the last bits of ρ from one backend's summation order to another's).
+
 Accumulation is float32 for float16/bfloat16/float32 inputs and float64 for float64 inputs; ρ
 has the dtype of c combined with the accumulation dtype (the scale multiplies in that dtype).
 :func:`shortlist` is the candidate set of the residual random greedy rule: in every domain d its
@@ -133,6 +137,39 @@ def masked_argmax(rho, codes, remaining, selected, absolute=False, tol=0.0) -> i
     masked = xp.where(ok, feasible_scores(rho, absolute, tol), xp.full_like(rho, -float("inf")))
     best = int(xp.argmax(masked))
     return best if bool(ok[best]) else -1
+
+
+def settle_ties(rho, best: int, codes, remaining, selected, absolute=False, tol=0.0) -> int:
+    """The lowest-index feasible i with score_i ≥ score_best − tol_best (−1 stays −1).
+
+    Parameters
+    ----------
+    rho : (n,) array
+    best : int
+        A kernel's arg-max.
+    codes, remaining, selected, absolute
+        As in :func:`masked_argmax`.
+    tol : (n,) array
+        The per-element tolerances (the allowance is the best's).
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rho = np.array([1.0, 2.0 - 1e-12, 2.0])
+    >>> settle_ties(rho, 2, np.zeros(3, np.int64), np.array([3]), np.zeros(3, bool), tol=np.full(3, 1e-9))
+    1
+    """
+    if best < 0:
+        return best
+    xp = _xp(rho)
+    ok = feasible(codes, remaining, selected)
+    masked = xp.where(ok, feasible_scores(rho, absolute, tol), xp.full_like(rho, -float("inf")))
+    near = masked >= masked[best] - tol[best]
+    return int(xp.argmax(xp.astype(near, xp.int8)))
 
 
 def gram_step(rows, w, c, codes, remaining, selected, absolute=False, tol=0.0):
@@ -288,6 +325,63 @@ def shortlist(score, codes, remaining, selected):
     rank = _scatter(xp, rank, by_domain, positions - xp.astype(starts, order.dtype))
     keep = rank < xp.astype(xp.take(remaining, dom, axis=0), rank.dtype)
     return xp.sort(order[keep])
+
+
+def tolerant_shortlist(score, codes, remaining, selected, tol):
+    """:func:`shortlist` with near-ties at each domain's cut settled by index.
+
+    In domain d let v_d be the score of the last element the exact shortlist keeps and τ_d its
+    tolerance: the elements scoring above v_d + τ_d stay, and the remaining places go to the
+    lowest-index elements scoring within [v_d − τ_d, v_d + τ_d] — so duplicated gradients, whose
+    scores differ only in the last bits from one backend's summation order to another's, enter
+    the randomized rule's candidate set alike on every backend.
+
+    Parameters
+    ----------
+    score : (n,) array
+        Scores (already zeroed below their tolerance, :func:`feasible_scores`).
+    codes, remaining, selected
+        As in :func:`feasible`.
+    tol : (n,) array
+
+    Returns
+    -------
+    (m,) int array
+        Sorted indices.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> score = np.array([0.5, 1.0 + 1e-12, 1.0, 1.0 - 1e-12])
+    >>> tolerant_shortlist(score, np.zeros(4, np.int64), np.array([2]), np.zeros(4, bool), np.full(4, 1e-9)).tolist()
+    [1, 2]
+    >>> shortlist(score, np.zeros(4, np.int64), np.array([2]), np.zeros(4, bool)).tolist()
+    [1, 2]
+    """
+    xp = _xp(score, codes, remaining)
+    base = shortlist(score, codes, remaining, selected)
+    if base.shape[0] == 0:
+        return base
+    ok = feasible(codes, remaining, selected)
+    keep = []
+    base_codes = xp.take(codes, base, axis=0)
+    base_scores = xp.take(score, base, axis=0)
+    for d in range(int(remaining.shape[0])):
+        rem = int(remaining[d])
+        members = base[base_codes == d]
+        if rem <= 0 or members.shape[0] == 0:
+            continue
+        member_scores = base_scores[base_codes == d]
+        cut = int(xp.argmin(member_scores))  # the last kept element (lowest score; highest index among equals)
+        cut_scores = member_scores == member_scores[cut]
+        cut = int(xp.max(xp.where(cut_scores, members, xp.full_like(members, -1))))
+        v, t = score[cut], tol[cut]
+        in_d = ok & (codes == d)
+        above = xp.nonzero(in_d & (score > v + t))[0]
+        band = xp.nonzero(in_d & (score >= v - t) & (score <= v + t))[0]
+        keep.append(above)
+        keep.append(band[: rem - int(above.shape[0])])
+    return xp.sort(xp.concat(keep))
 
 
 def _scatter(xp, out, index, values):

@@ -1,4 +1,4 @@
-"""Gain kernels of the classic submodular functions (numba, CPU) behind :mod:`matroidomp.submodular`.
+"""Gain kernels of the classic submodular functions (numba, CPU) behind :mod:`matroidomp._submodular`.
 
 Each function keeps one statistic of the selected set S (its *state*) that makes a marginal gain
 Δ(j | S) = f(S + j) − f(S) cheap. The data are stored candidate-major (row j belongs to
@@ -12,7 +12,7 @@ candidate j), so a gain reads one contiguous row:
 with φ = √ or log1p, A_j the items candidate j covers and A_S those S covers. A batch of b
 candidates costs b gains; adding j to a state costs one gain and returns f(S + j).
 
-Public names (``matroidomp.submodular`` imports them):
+Public names (``matroidomp._submodular`` imports them):
 
 - facility location: :func:`fl_gain` (one candidate), :func:`fl_gains_serial`,
   :func:`fl_gains_parallel` (a batch into ``out``), :func:`fl_gains` (a batch, the variant picked

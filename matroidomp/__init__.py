@@ -7,15 +7,15 @@ nonnegative weights), :func:`nnqp`, :func:`nnqp_batched`, :func:`nnls` (active s
 
 from . import bounds
 from ._greedy import greedy, stochastic_greedy
-from .matroid import PartitionMatroid, equal_budgets, make_matroid, proportional_budgets
-from .metrics import conflicting_pairs, domain_coverage
+from ._matroid import PartitionMatroid, equal_budgets, make_matroid, proportional_budgets
+from ._metrics import conflicting_pairs, domain_coverage
 from ._nnqp import BatchedNNQPResult, NNQPResult, nnls, nnqp, nnqp_batched
 from ._objectives import QuadraticUtility
 from ._omp import omp, omp_gram, solve_omp
 from ._partitionsel import partitionsel
-from .result import SelectionResult
-from .setfunction import CallableSetFunction, GainState, SetFunction
-from .submodular import Coverage, FacilityLocation, FeatureBased, similarity_matrix
+from ._result import SelectionResult
+from ._setfunction import CallableSetFunction, GainState, SetFunction
+from ._submodular import Coverage, FacilityLocation, FeatureBased, similarity_matrix
 
 __version__ = "0.1.0"
 

@@ -23,9 +23,9 @@ import math
 import numpy as np
 
 from ._validation import make_rng
-from .matroid import PartitionMatroid
-from .result import STOP_NO_GAIN, STOP_RANK, SelectionResult
-from .setfunction import GainState, SetFunction
+from ._matroid import PartitionMatroid
+from ._result import STOP_NO_GAIN, STOP_RANK, SelectionResult
+from ._setfunction import GainState, SetFunction
 
 #: Largest batch of stale bounds lazy greedy re-evaluates at once.
 _MAX_BATCH = 64
@@ -127,7 +127,7 @@ def greedy(f: SetFunction, matroid, *, lazy: bool = True) -> SelectionResult:
         only entries at the top are re-evaluated (in batches that double while the top stays
         stale) until the top is exact, which makes it the argmax. Selects exactly the set naive
         greedy selects whenever f's computed gains never increase as S grows (true for the
-        functions of :mod:`matroidomp.submodular`); use ``lazy=False`` for a non-submodular f.
+        functions of :mod:`matroidomp._submodular`); use ``lazy=False`` for a non-submodular f.
 
     Returns
     -------

@@ -40,8 +40,8 @@ from ._matrix_checks import check_gram, check_symmetric
 from ._matrix_checks import check_psd as check_psd_matrix
 from ._nnqp import coordinate_tolerances, nnqp
 from ._validation import check_indices, check_nonnegative_scalar
-from .matroid import encode_labels
-from .setfunction import GainState, SetFunction
+from ._matroid import encode_labels
+from ._setfunction import GainState, SetFunction
 
 #: Learning rates are floored here, as in the authors' code, so that η² stays representable.
 LR_FLOOR = 1e-12

@@ -58,8 +58,8 @@ from .kernels import omp_loop, reference
 from .kernels.active_set import DEPENDENCE_TOL
 from .kernels.cholesky import cholesky_append, cholesky_solve
 from .kernels.status import CONVERGED, UNBOUNDED
-from .matroid import PartitionMatroid
-from .result import STOP_NO_GAIN, STOP_RANK, STOP_UNBOUNDED_LEFT, SelectionResult
+from ._matroid import PartitionMatroid
+from ._result import STOP_NO_GAIN, STOP_RANK, STOP_UNBOUNDED_LEFT, SelectionResult
 
 _ON_NO_GAIN = ("stop", "fill")
 #: The Gram path is chosen when n <= this many times the number of steps (see _use_gram).
@@ -412,8 +412,9 @@ class _ArraySteps:
         if self.gram_path:
             if self.use_triton:
                 rho, best = self.tk.gram_step(rows, wd, self.c32, self.codes32, rem, self.selected, absolute, tol)
-                return rho, int(best)
-            return reference.gram_step(rows, wd, u.c, self.codes, rem, self.selected, absolute, tol)
+                return rho, self._settle(rho, int(best), rem, absolute, tol)
+            rho, best = reference.gram_step(rows, wd, u.c, self.codes, rem, self.selected, absolute, tol)
+            return rho, self._settle(rho, best, rem, absolute, tol)
         if self.n_blocks == 1:
             U = xp.reshape(xp.matmul(wd, rows), (1, -1))
         else:  # U_b = Σ_{t: b_t = b} w_t r_t, as one (B × |S|) @ (|S| × d) product
@@ -423,6 +424,7 @@ class _ArraySteps:
             U = xp.matmul(onehot * xp.reshape(wd, (1, -1)), rows)
         if u.row_scale is None:
             rho, best = self._factor(U, u.c, u.scale, rem, absolute, tol)
+            best = self._settle(rho, best, rem, absolute, tol)
         else:
             corr, _ = self._factor(U, xp.zeros_like(u.c), -1.0, rem, absolute, tol)  # corr = ⟨g_i, U_{b_i}⟩
             rho = u.c - u.scale * u.row_scale * xp.astype(corr, xp.float64)
@@ -441,10 +443,16 @@ class _ArraySteps:
             return rho, int(best)
         return reference.factor_step(self.data, U, blocks, c, scale, self.codes, rem, self.selected, absolute, tol)
 
+    def _settle(self, rho, best: int, rem, absolute: bool, tol) -> int:
+        """OMP's tie rule after any kernel's arg-max (:func:`matroidomp.kernels.reference.settle_ties`)."""
+        codes = self.codes32 if self.use_triton else self.codes
+        return reference.settle_ties(rho, best, codes, rem, self.selected, absolute, tol)
+
     def masked_best(self, rho, remaining, absolute: bool, tol) -> int:
-        """The feasible arg-max of an unchanged ρ under the current mask."""
+        """The feasible arg-max of an unchanged ρ under the current mask, ties settled."""
         rem = self.b.asarray(np.asarray(remaining, dtype=np.int64))
-        return reference.masked_argmax(rho, self.codes, rem, self.selected, absolute, tol)
+        best = reference.masked_argmax(rho, self.codes, rem, self.selected, absolute, tol)
+        return reference.settle_ties(rho, best, self.codes, rem, self.selected, absolute, tol)
 
     @staticmethod
     def value(rho, j: int) -> float:
@@ -482,8 +490,9 @@ class _ArraySteps:
         """Residual random greedy: the ``draw``-th uniform pick among every domain's top rem_d
         feasible scores (shortlist on the device; one size and one index come back)."""
         rem = self.b.asarray(np.asarray(remaining, dtype=np.int64))
-        score = reference.feasible_scores(rho, absolute, self.xp.astype(tol, rho.dtype))
-        pool = reference.shortlist(score, self.codes, rem, self.selected)
+        tol = self.xp.astype(tol, rho.dtype)
+        score = reference.feasible_scores(rho, absolute, tol)
+        pool = reference.tolerant_shortlist(score, self.codes, rem, self.selected, tol)
         return int(pool[omp_loop.uniform_index(np.uint64(key), draw, int(pool.shape[0]))])
 
 

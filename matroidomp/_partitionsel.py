@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ._array import detect
-from .matroid import make_matroid
+from ._matroid import make_matroid
 from ._objectives import QuadraticUtility
 from ._omp import solve_omp
-from .result import SelectionResult
+from ._result import SelectionResult
 
 
 def partitionsel(G, domains, k: int, *, anchors, lr: float, budgets="proportional", normalize: bool = True,

@@ -40,8 +40,8 @@ from ._array import to_host
 from ._objectives import QuadraticUtility
 from ._omp import solve_omp
 from ._validation import check_nonnegative_int, make_rng
-from .matroid import PartitionMatroid, make_matroid
-from .result import STOP_RANK, SelectionResult
+from ._matroid import PartitionMatroid, make_matroid
+from ._result import STOP_RANK, SelectionResult
 
 METHODS = ("partitionsel", "partitionsel-omp", "gradmatch", "gradmatch-per-domain", "iwd", "greats", "random",
            "stratified-random", "full")

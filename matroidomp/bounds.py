@@ -85,7 +85,7 @@ from itertools import combinations, product
 
 import numpy as np
 
-from .matroid import PartitionMatroid
+from ._matroid import PartitionMatroid
 from ._objectives import QuadraticUtility
 
 #: Most sets (or set pairs, or eigenvalue problems) a brute-force function will enumerate.

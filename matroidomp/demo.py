@@ -39,8 +39,8 @@ import time
 import numpy as np
 
 from . import baselines
-from .matroid import PartitionMatroid, proportional_budgets
-from .metrics import conflicting_pairs
+from ._matroid import PartitionMatroid, proportional_budgets
+from ._metrics import conflicting_pairs
 from ._objectives import QuadraticUtility
 from ._partitionsel import partitionsel
 

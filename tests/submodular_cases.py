@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from matroidomp import PartitionMatroid
-from matroidomp.submodular import Coverage, FacilityLocation, FeatureBased
+from matroidomp._submodular import Coverage, FacilityLocation, FeatureBased
 
 KINDS = ("facility", "feature_sqrt", "feature_log1p", "coverage")
 

@@ -34,18 +34,18 @@ PENDING = {
     "BatchedNNQPResult", "NNQPResult",
     # matroidomp._objectives, matroidomp._omp, matroidomp._partitionsel, matroidomp.bounds
     "QuadraticUtility", "omp", "omp_gram", "solve_omp", "bounds",
-    # matroidomp.torch.selector
+    # matroidomp.torch._selector
     "PartitionSelector", "Selection", "gather_pool",
 }
 
 #: Modules whose every public function and class is checked strictly (module, needs torch).
 STRICT_MODULES = [
-    ("matroidomp._greedy", False), ("matroidomp.submodular", False), ("matroidomp.setfunction", False),
-    ("matroidomp.metrics", False), ("matroidomp.result", False), ("matroidomp.matroid", False),
+    ("matroidomp._greedy", False), ("matroidomp._submodular", False), ("matroidomp._setfunction", False),
+    ("matroidomp._metrics", False), ("matroidomp._result", False), ("matroidomp._matroid", False),
     ("matroidomp.demo", False), ("matroidomp.kernels.omp_step", False), ("matroidomp.kernels.reference", False),
     ("matroidomp.kernels.cholesky", False), ("matroidomp.kernels.submodular_gains", False),
-    ("matroidomp.torch.per_example", True),
-    ("matroidomp.torch.training", True), ("matroidomp.bench.data", True), ("matroidomp.bench.tasks", True),
+    ("matroidomp.torch._per_example", True),
+    ("matroidomp.torch._training", True), ("matroidomp.bench.data", True), ("matroidomp.bench.tasks", True),
     ("matroidomp.bench.text", True), ("matroidomp.bench.model", True), ("matroidomp.bench.runner", True),
     ("matroidomp.bench.report", True), ("matroidomp.bench.cli", True),
 ]

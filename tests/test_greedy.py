@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from matroidomp import CallableSetFunction, PartitionMatroid
 from matroidomp import greedy, stochastic_greedy
-from matroidomp.result import STOP_NO_GAIN, STOP_RANK
-from matroidomp.submodular import Coverage, FacilityLocation
+from matroidomp._result import STOP_NO_GAIN, STOP_RANK
+from matroidomp._submodular import Coverage, FacilityLocation
 from submodular_cases import KINDS, brute_force_opt, make_function, random_matroid, reference
 
 FAST = settings(max_examples=150, deadline=None)

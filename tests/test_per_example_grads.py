@@ -13,7 +13,7 @@ from torch.func import functional_call, grad, vmap
 from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
 
 from matroidomp.torch import last_layer_linears, per_example_gradients, select_linears
-from matroidomp.torch.per_example import _project
+from matroidomp.torch._per_example import _project
 
 VOCAB = 101
 SHAPE = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,

@@ -14,7 +14,7 @@ from lm_cases import answer_batch, tiny_qwen2
 
 from matroidomp import proportional_budgets
 from matroidomp.torch import PartitionSelector, last_layer_linears
-from matroidomp.torch.selector import METHODS
+from matroidomp.torch._selector import METHODS
 
 K = 8
 

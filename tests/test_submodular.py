@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from sklearn.metrics.pairwise import cosine_similarity, euclidean_distances
 
 from matroidomp.kernels import submodular_gains as kg
-from matroidomp.submodular import (
+from matroidomp._submodular import (
     _PARALLEL_MIN,
     Coverage,
     FacilityLocation,

@@ -23,7 +23,7 @@ import torch
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from ..torch.selector import METHODS
+from ..torch._selector import METHODS
 from .data import DataConfig, build_tasks, load_jsonl
 from .model import load_local_model, pretrained_model
 from .report import comparison_table, results_table, summarize, write_report

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import transformers
 
-from ..torch.training import mean_answer_loss
+from ..torch._training import mean_answer_loss
 from .data import Example
 from .text import encode_examples
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from ..torch.selector import METHODS
+from ..torch._selector import METHODS
 
 REFERENCE = "partitionsel"
 TIMES = ("grad_seconds", "select_seconds", "train_seconds")
@@ -34,7 +34,7 @@ class Summary:
     Parameters
     ----------
     methods : list of str
-        In :data:`matroidomp.torch.selector.METHODS` order.
+        In :data:`matroidomp.torch._selector.METHODS` order.
     domains : list of str
         Sorted.
     final : dict

@@ -46,8 +46,8 @@ import transformers
 from tqdm.auto import tqdm
 
 from ..torch import PartitionSelector, last_layer_linears
-from ..torch.selector import METHODS
-from ..torch.training import mean_answer_loss, selective_step
+from ..torch._selector import METHODS
+from ..torch._training import mean_answer_loss, selective_step
 from .data import DataConfig, Example, TaskData, _check_int
 from .text import decode_answers, encode_examples, encode_prompts
 
@@ -600,7 +600,7 @@ def run(method: str, seed: int, work: Workload, emit: Callable[[dict], None], *,
     Parameters
     ----------
     method : str
-        One of :data:`matroidomp.torch.selector.METHODS`.
+        One of :data:`matroidomp.torch._selector.METHODS`.
     seed : int
         Seed of the pools, anchors and the selector.
     work : Workload
@@ -683,7 +683,7 @@ def sweep(methods: Sequence[str], seeds: Sequence[int], work: Workload, results:
     Parameters
     ----------
     methods : sequence of str
-        Selection methods (:data:`matroidomp.torch.selector.METHODS`).
+        Selection methods (:data:`matroidomp.torch._selector.METHODS`).
     seeds : sequence of int
         Seeds, each >= 0.
     work : Workload

@@ -8,8 +8,8 @@ ranks' local pools under data parallelism); :func:`selective_step`
 are imported on first use).
 """
 
-from .per_example import last_layer_linears, per_example_gradients, select_linears
-from .selector import PartitionSelector, Selection, gather_pool
+from ._per_example import last_layer_linears, per_example_gradients, select_linears
+from ._selector import PartitionSelector, Selection, gather_pool
 
 _TRAINING = ("PartitionSelTrainer", "mean_answer_loss", "selective_step")
 
@@ -19,7 +19,7 @@ __all__ = ["PartitionSelector", "Selection", "gather_pool", "last_layer_linears"
 
 def __getattr__(name):
     if name in _TRAINING:
-        from . import training
+        from . import _training
 
-        return getattr(training, name)
+        return getattr(_training, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

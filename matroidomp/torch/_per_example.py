@@ -311,7 +311,7 @@ def _chunk_gradients(model, linears, ids, attn, answer) -> list[torch.Tensor]:
     try:
         with torch.enable_grad():
             logits = model(input_ids=ids, attention_mask=attn).logits
-            loss = _sum_of_mean_nll(logits, ids, attn, answer)
+            loss = sum_of_mean_nll(logits, ids, attn, answer)
     finally:
         for h in handles:
             h.remove()
@@ -347,8 +347,29 @@ def _assemble(linears, calls, grads) -> list[torch.Tensor]:
     return blocks
 
 
-def _sum_of_mean_nll(logits, ids, attn, answer) -> torch.Tensor:
-    """Σ_b of the mean NLL over answer tokens of row b (token t predicted from position t − 1)."""
+def sum_of_mean_nll(logits, ids, attn, answer) -> torch.Tensor:
+    """Σ_b ℓ_b, ℓ_b the mean NLL over the answer tokens of row b (token t predicted from t − 1).
+
+    Parameters
+    ----------
+    logits : (n, T, V) tensor
+    ids, attn, answer : (n, T) tensors
+        Token ids, attention mask and answer mask.
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar (differentiable): the sum of the per-example losses whose gradients the selector
+        matches.
+
+    Examples
+    --------
+    >>> import torch
+    >>> logits = torch.zeros(1, 3, 4)  # uniform predictions: every token costs log 4
+    >>> ids = torch.tensor([[0, 1, 2]])
+    >>> round(float(sum_of_mean_nll(logits, ids, torch.ones(1, 3), torch.ones(1, 3))), 4)
+    1.3863
+    """
     target = (answer[:, 1:].bool() & attn[:, 1:].bool()).float()
     nll = nn.functional.cross_entropy(
         logits[:, :-1].float().transpose(1, 2), ids[:, 1:], reduction="none"

@@ -28,8 +28,8 @@ import torch
 from torch import nn
 from transformers import Trainer
 
-from .per_example import _sum_of_mean_nll
-from .selector import _KEYS, PartitionSelector, Selection
+from ._per_example import sum_of_mean_nll
+from ._selector import BATCH_KEYS, PartitionSelector, Selection
 
 
 def mean_answer_loss(model: nn.Module, batch: Mapping) -> torch.Tensor:
@@ -77,7 +77,7 @@ def mean_answer_loss(model: nn.Module, batch: Mapping) -> torch.Tensor:
     """
     ids, attn = batch["input_ids"], batch["attention_mask"]
     logits = model(input_ids=ids, attention_mask=attn).logits
-    return _sum_of_mean_nll(logits, ids, attn, batch["answer_mask"]) / ids.shape[0]
+    return sum_of_mean_nll(logits, ids, attn, batch["answer_mask"]) / ids.shape[0]
 
 
 def selective_step(selector: PartitionSelector, model: nn.Module, optimizer: torch.optim.Optimizer,
@@ -307,4 +307,4 @@ class PartitionSelTrainer(Trainer):
         rows = self._anchor_rng.choice(len(self.validation), size=min(self.anchors, len(self.validation)),
                                        replace=False)
         batch = self.data_collator([self.validation[int(i)] for i in rows])
-        return {key: batch[key].to(self.args.device) for key in _KEYS}
+        return {key: batch[key].to(self.args.device) for key in BATCH_KEYS}

@@ -1,6 +1,6 @@
 """Classic monotone submodular functions with memoised incremental gains.
 
-Each class is a :class:`~matroidomp.setfunction.SetFunction` whose gain state keeps the one
+Each class is a :class:`~matroidomp._setfunction.SetFunction` whose gain state keeps the one
 statistic that makes a marginal gain cheap:
 
 - :class:`FacilityLocation`  f(S) = sum_i max_{j in S} s_ij       state: current max per point
@@ -41,7 +41,7 @@ from .kernels.submodular_gains import (
     gram_to_sq_distance,
     is_symmetric,
 )
-from .setfunction import GainState, SetFunction
+from ._setfunction import GainState, SetFunction
 
 #: Batches at least this large are evaluated by the parallel kernel (same per-candidate code);
 #: the kernels' :data:`~matroidomp.kernels.submodular_gains.PARALLEL_MIN`, under its old name.

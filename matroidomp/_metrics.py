@@ -6,7 +6,7 @@ import numpy as np
 
 from ._array import as_backend, check_finite, check_real, detect, to_host
 from ._validation import check_indices as _check_indices
-from .matroid import encode_labels
+from ._matroid import encode_labels
 
 
 def conflicting_pairs(G, indices) -> int:

@@ -56,11 +56,11 @@ from torch import nn
 from .. import baselines
 from .._array import to_host
 from .._objectives import QuadraticUtility
-from ..metrics import conflicting_pairs
-from .per_example import per_example_gradients
+from .._metrics import conflicting_pairs
+from ._per_example import per_example_gradients
 
 METHODS = baselines.METHODS
-_KEYS = ("input_ids", "attention_mask", "answer_mask")
+BATCH_KEYS = ("input_ids", "attention_mask", "answer_mask")
 
 
 @dataclass(frozen=True)
@@ -181,7 +181,7 @@ class PartitionSelector:
         k = None if self.k is None else self.k * world
         sel = self._select(pool, domains, validation, lr, k)
         mine = sel.shard(rank, world)
-        return sel, {key: pool[key][mine] for key in _KEYS}
+        return sel, {key: pool[key][mine] for key in BATCH_KEYS}
 
     def _select(self, pool: Mapping, domains, validation: Mapping, lr: float, k: int | None) -> Selection:
         n = _batch_rows(pool, "pool")
@@ -244,7 +244,7 @@ class PartitionSelector:
                              f"input_ids differ: (n, checksum) per rank {[o.tolist() for o in seen]})")
         size = -(-n // world)
         shard = torch.arange(rank * size, (rank + 1) * size).clamp_(max=n - 1)
-        rows = self._local_gradients({key: pool[key][shard] for key in _KEYS}, validation)
+        rows = self._local_gradients({key: pool[key][shard] for key in BATCH_KEYS}, validation)
         local = rows[:size].contiguous()
         shards = [torch.empty_like(local) for _ in range(world)]
         dist.all_gather(shards, local)
@@ -257,7 +257,7 @@ class PartitionSelector:
         device = next(self.model.parameters()).device
         T = max(b["input_ids"].shape[1] for b in batches)
         joined = [torch.cat([nn.functional.pad(torch.as_tensor(b[key]).to(device), (0, T - b[key].shape[1]))
-                             for b in batches]) for key in _KEYS]
+                             for b in batches]) for key in BATCH_KEYS]
         return per_example_gradients(
             self.model, *joined, self.modules, chunk_size=self.chunk_size,
             projection_dim=self.projection_dim, seed=self.seed, normalize=self.normalize)
@@ -281,7 +281,7 @@ def gather_pool(pool: Mapping, domains) -> tuple[dict, np.ndarray]:
         raise ValueError(f"data-parallel selection needs the same local pool size on every rank, got {sizes}")
     T = max(int(s[1]) for s in shapes)
     out = {}
-    for key in _KEYS:
+    for key in BATCH_KEYS:
         local = torch.as_tensor(pool[key], device=ids.device)
         local = nn.functional.pad(local, (0, T - local.shape[1])).contiguous()
         parts = [torch.empty_like(local) for _ in range(world)]
@@ -299,7 +299,7 @@ def _rank_world() -> tuple[int, int]:
 
 
 def _batch_rows(batch: Mapping, name: str) -> int:
-    missing = [key for key in _KEYS if key not in batch]
+    missing = [key for key in BATCH_KEYS if key not in batch]
     if missing:
-        raise ValueError(f"{name}: missing {missing}; expected a dict with {list(_KEYS)}")
+        raise ValueError(f"{name}: missing {missing}; expected a dict with {list(BATCH_KEYS)}")
     return int(batch["input_ids"].shape[0])
