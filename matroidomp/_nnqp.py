@@ -62,9 +62,9 @@ def input_tolerances(eps: float) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class NNQPResult:
-    """Solution of an NNQP/NNLS.
+    """Solution of an NNQP/NNLS (what :func:`nnqp` and :func:`nnls` return).
 
-    Attributes
+    Parameters
     ----------
     w : array
         The maximiser (status ``'converged'``), or the last feasible iterate.
@@ -79,6 +79,13 @@ class NNQPResult:
     ray : array or None
         For ``'unbounded'``: v ≥ 0 with max v = 1, (Q + ρI)v = 0 to rounding and cᵀv > 0, so
         the objective of w + t·v grows without bound in t. None otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np, matroidomp as mo
+    >>> res = mo.nnqp(np.eye(2), np.array([1.0, -1.0]))
+    >>> res.converged, res.unbounded, res.w.tolist()
+    (True, False, [1.0, 0.0])
     """
 
     w: np.ndarray
@@ -350,9 +357,9 @@ def _nnls(A, b, lam, max_iter, tol) -> NNQPResult:
 
 @dataclass(frozen=True)
 class BatchedNNQPResult:
-    """Solutions of B independent NNQPs.
+    """Solutions of B independent NNQPs (what :func:`nnqp_batched` returns).
 
-    Attributes
+    Parameters
     ----------
     w : (B, k) array
     objective : (B,) array
@@ -362,6 +369,13 @@ class BatchedNNQPResult:
     n_iter : (B,) numpy int array
     ray : (B, k) array
         The certificate of every unbounded problem (zero rows elsewhere).
+
+    Examples
+    --------
+    >>> import numpy as np, matroidomp as mo
+    >>> res = mo.nnqp_batched(np.stack([np.eye(2), np.zeros((2, 2))]), np.ones((2, 2)))
+    >>> res.converged.tolist(), res.unbounded.tolist()
+    ([True, False], [False, True])
     """
 
     w: np.ndarray

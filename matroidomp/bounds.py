@@ -75,6 +75,16 @@ value by at most r·max τ_j²/(2λ_min) per run).
 Brute force: every function here enumerates sets and refuses, with a ValueError, any instance
 that needs more than :data:`MAX_ENUMERATION` sets or set pairs (tables are indexed by bitmask:
 n ≤ :data:`MAX_ELEMENTS`).
+
+Examples
+--------
+>>> import numpy as np, matroidomp as mo
+>>> from matroidomp import bounds
+>>> u = mo.QuadraticUtility.gradient_matching(np.eye(3), np.array([3.0, 1.0, 2.0]))
+>>> round(bounds.restricted_eigenvalue_ratio(u, 2), 6)  # orthogonal gradients: α = 1
+1.0
+>>> round(bounds.omp_cardinality_guarantee(1.0), 4)
+0.6321
 """
 
 from __future__ import annotations

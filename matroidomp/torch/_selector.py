@@ -65,10 +65,31 @@ BATCH_KEYS = ("input_ids", "attention_mask", "answer_mask")
 
 @dataclass(frozen=True)
 class Selection:
-    """One selection step: ``indices`` into the pool (long tensor, selection order), ``weights``
-    w_S of the Taylor utility's optimum on S, ``counts`` {domain: selected}, ``objective`` F(S),
-    ``conflicting_pairs`` #{i < j in S : ⟨g_i, g_j⟩ < 0}, and seconds spent in per-example
-    gradients and in selection."""
+    """One selection step of :class:`PartitionSelector`.
+
+    Parameters
+    ----------
+    method : str
+    indices : torch.Tensor
+        Long tensor of pool indices in selection order, on the pool's device.
+    weights : torch.Tensor
+        w_S of the Taylor utility's optimum on S (reported, not applied in training).
+    counts : dict
+        {domain: number selected}.
+    objective : float
+        F(S) on the step's Taylor utility (the same utility for every method).
+    conflicting_pairs : int
+        #{i < j in S : ⟨g_i, g_j⟩ < 0}.
+    grad_seconds, select_seconds : float
+        Wall time of the per-example gradients and of the selection.
+
+    Examples
+    --------
+    >>> import torch
+    >>> sel = Selection("random", torch.tensor([4, 0, 7, 2, 5]), torch.ones(5), {0: 5}, 1.0, 0, 0.1, 0.01)
+    >>> sel.shard(0, 2).tolist(), sel.shard(1, 2).tolist()
+    ([4, 0, 7], [2, 5])
+    """
 
     method: str
     indices: torch.Tensor
@@ -263,10 +284,38 @@ class PartitionSelector:
             projection_dim=self.projection_dim, seed=self.seed, normalize=self.normalize)
 
 def gather_pool(pool: Mapping, domains) -> tuple[dict, np.ndarray]:
-    """All-gather the local pools of the W ranks (``input_ids``, ``attention_mask``, ``answer_mask``,
-    n_r × T_r each, the same n_r on every rank) into one pool of W·n_r rows, right-padded with
-    zeros to T = max_r T_r, rank r's rows at [r·n_r, (r+1)·n_r); ``domains`` (n_r labels, ints or
-    strings) are gathered alike (as Python objects). Returns (pool, labels) on every rank."""
+    """All-gather the local pools of the W ranks into one pool of W·n_r rows (torch.distributed).
+
+    Parameters
+    ----------
+    pool : mapping
+        This rank's ``input_ids``, ``attention_mask``, ``answer_mask`` (n_r × T_r each, the same
+        n_r on every rank); right-padded with zeros to T = max_r T_r, rank r's rows at
+        [r·n_r, (r+1)·n_r).
+    domains : sequence
+        This rank's n_r labels (ints or strings), gathered alike (as Python objects).
+
+    Returns
+    -------
+    (dict, numpy.ndarray)
+        The gathered pool and labels, the same on every rank.
+
+    Raises
+    ------
+    ValueError
+        Local pools of different sizes, or labels that do not match the pool.
+
+    Examples
+    --------
+    >>> import os, torch, torch.distributed as dist
+    >>> os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT="29533")
+    >>> dist.init_process_group("gloo", rank=0, world_size=1)
+    >>> ids = torch.ones(2, 3, dtype=torch.long)
+    >>> pool, labels = gather_pool({"input_ids": ids, "attention_mask": ids, "answer_mask": ids}, ["a", "b"])
+    >>> tuple(pool["input_ids"].shape), labels.tolist()
+    ((2, 3), ['a', 'b'])
+    >>> dist.destroy_process_group()
+    """
     labels = np.asarray(to_host(domains) if hasattr(domains, "shape") else list(domains)).reshape(-1)
     n = _batch_rows(pool, "pool")
     if labels.shape[0] != n:
