@@ -6,16 +6,20 @@ Same contract as :mod:`matroidomp.kernels.reference` (see there for the math)::
 
 Each pass walks the pool in chunks: a chunk's correlations are accumulated in the dtype of w / U
 (float32 for float16/float32 data, float64 for float64), subtracted from c in ρ's dtype, masked
-and reduced to the chunk's best (ties → lowest index); chunk winners are reduced in index order,
-so the result does not depend on the chunking. Once the work (n·p or n·d multiply-adds) reaches
-:data:`PARALLEL_MIN_WORK` the chunks run on all numba threads, each thread taking the next chunk
-from a shared atomic counter (dynamic scheduling: a thread slowed by another process — or by
-OpenBLAS's workers still spinning after a BLAS call — takes fewer chunks instead of holding up
-the pass as a static split would); below it one serial pass avoids the thread wake-up. The dot
-products are compiled with reassociation allowed, so they vectorise; the d-space pass takes
-four rows per sweep (four independent accumulators, one load of the residual direction for four
-rows in the one-block case). Results differ from numpy's BLAS by float32 rounding only. No
-scratch of O(n): the Gram pass keeps one accumulator of :data:`GRAM_CHUNK` entries per thread.
+and folded into the chunk's best without a data-dependent branch per element (ties → lowest
+index); chunk winners are reduced in index order, so the result does not depend on the
+chunking. Once the work (n·p or n·d multiply-adds) reaches :data:`PARALLEL_MIN_WORK` and there
+are two chunks or more, the chunks run on all numba threads (``prange``, a static split); below
+it one serial pass avoids the thread wake-up, which costs more than the work on small pools.
+
+The dot products are compiled with reassociation allowed, so they vectorise. The d-space pass
+reads G one row after the other: one sequential stream per thread is what the hardware
+prefetchers serve best (two or four interleaved rows with their own accumulators measured 1.4×
+slower single-threaded on the 2-core development machine; the pass is memory bound, within a
+few per cent of one numpy ``G @ v``). The Gram pass adds four rows of Q[S, :] per vectorised
+sweep into an accumulator of at most :data:`GRAM_CHUNK` entries, allocated once per call (per
+thread in parallel): no scratch of O(n) besides ρ. Results differ from numpy's BLAS by float32
+rounding only.
 
 Entry points callable from other numba code (they pick serial or parallel execution themselves
 and write ρ into a preallocated array; ``c`` and ``rho`` may be the same array)::
@@ -25,8 +29,8 @@ and write ρ into a preallocated array; ``c`` and ``rho`` may be the same array)
     shortlist_into(score, codes, remaining, selected, out) -> size   (sorted indices in out[:size])
 
 The Python wrappers :func:`gram_step` and :func:`factor_step` validate and convert their inputs
-and run the same compiled drivers. The shortlist of the randomized rule is one scan keeping a
-bounded heap per domain, O(n log k).
+and run the same compiled drivers with the module's tuning constants as they are at the call.
+The shortlist of the randomized rule is one scan keeping a bounded heap per domain, O(n log k).
 """
 
 from __future__ import annotations
@@ -35,32 +39,35 @@ import numpy as np
 from numba import njit, prange
 
 #: Multiply-adds (n·p or n·d) from which a step runs its chunks on all threads.
-PARALLEL_MIN_WORK = 1 << 18
-#: Pool elements per chunk: Gram path (columns; the float accumulator row stays in L1) and
-#: d-space path (rows of G: 64 rows of d = 1,024 float32 are 256 KB, a fair share of L2).
+PARALLEL_MIN_WORK = 1 << 19
+#: Pool elements per chunk: Gram path (columns: the accumulator row stays in L1/L2) and d-space
+#: path (rows of G: 256 rows of d = 1,024 float32 are 1 MB).
 GRAM_CHUNK = 2048
-FACTOR_CHUNK = 64
+FACTOR_CHUNK = 256
 
 _FAST = {"reassoc", "contract"}
 
 
 @njit(cache=True, inline="always")
-def _score(r, absolute, tol_i):
-    """The score of one element: |r| or r, 0 within the tolerance."""
+def _fold(k, r, codes, remaining, selected, absolute, tol, best, top):
+    """Fold element k with ρ_k = r into a chunk's running (best, top).
+
+    score = |r| or r, 0 within tol_k. Among feasible elements a strictly larger score wins, so
+    ties keep the lowest index; the first feasible element is taken whatever its score, with a
+    NaN score counted as −inf, so that a NaN never blocks a later element and the winner does
+    not depend on the chunking (lowest index of the largest non-NaN feasible score, else the
+    first feasible element). The mask is a select, not a branch: the only branches left are
+    taken when the running best changes. Callers index arrays sliced to their chunk with k ≥ 0
+    from range(m), so that numba emits no negative-index wrap-around checks."""
     s = abs(r) if absolute else r
-    if abs(s) <= tol_i:
+    if abs(s) <= tol[k]:
         s = 0.0 * s
-    return s
-
-
-@njit(cache=True, inline="always")
-def _finish(k, r, rho, codes, remaining, selected, absolute, tol, best, top):
-    """Store ρ_k = r and fold element k into the running (best, top) of a chunk."""
-    rho[k] = r
-    if not selected[k] and remaining[codes[k]] > 0:
-        s = _score(r, absolute, tol[k])
-        if best < 0 or s > top:
-            return k, s
+    ok = (remaining[np.uint64(codes[k])] > 0) & (not selected[k])  # codes ≥ 0: no wrap-around check
+    masked = s if ok else -np.inf
+    if masked > top:
+        return k, masked
+    if best < 0 and ok:
+        return k, (masked if masked == masked else -np.inf)
     return best, top
 
 
@@ -74,44 +81,75 @@ def _better(best, top, b, s):
 
 # ----------------------------------------------------------------------------- Gram path
 @njit(cache=True, fastmath=_FAST)
+def _gram_accumulate(rows, w, lo, hi, acc):
+    """acc[:hi − lo] = rows[:, lo:hi]ᵀw (p ≥ 1) in acc's dtype, four rows per vectorised sweep:
+    a quarter of the accumulator loads and stores of a row-by-row axpy."""
+    m = hi - lo
+    p = rows.shape[0]
+    t = p % 4  # the first sweep takes the p mod 4 leftover rows and initialises acc
+    if t == 0:
+        r0, r1, r2, r3 = rows[0, lo:hi], rows[1, lo:hi], rows[2, lo:hi], rows[3, lo:hi]
+        w0, w1, w2, w3 = w[0], w[1], w[2], w[3]
+        for i in range(m):
+            acc[i] = (r0[i] * w0 + r1[i] * w1) + (r2[i] * w2 + r3[i] * w3)
+        t = 4
+    elif t == 1:
+        r0, w0 = rows[0, lo:hi], w[0]
+        for i in range(m):
+            acc[i] = r0[i] * w0
+    elif t == 2:
+        r0, r1, w0, w1 = rows[0, lo:hi], rows[1, lo:hi], w[0], w[1]
+        for i in range(m):
+            acc[i] = r0[i] * w0 + r1[i] * w1
+    else:
+        r0, r1, r2, w0, w1, w2 = rows[0, lo:hi], rows[1, lo:hi], rows[2, lo:hi], w[0], w[1], w[2]
+        for i in range(m):
+            acc[i] = (r0[i] * w0 + r1[i] * w1) + r2[i] * w2
+    while t < p:
+        r0, r1, r2, r3 = rows[t, lo:hi], rows[t + 1, lo:hi], rows[t + 2, lo:hi], rows[t + 3, lo:hi]
+        w0, w1, w2, w3 = w[t], w[t + 1], w[t + 2], w[t + 3]
+        for i in range(m):
+            acc[i] += (r0[i] * w0 + r1[i] * w1) + (r2[i] * w2 + r3[i] * w3)
+        t += 4
+
+
+@njit(cache=True)
+def _gram_fold(c, acc, codes, remaining, selected, absolute, tol, lo, hi, rho):
+    """ρ[lo:hi] = c[lo:hi] − acc[:hi − lo] and the chunk's (best, score)."""
+    m = hi - lo
+    c, codes, selected, tol, rho = c[lo:hi], codes[lo:hi], selected[lo:hi], tol[lo:hi], rho[lo:hi]
+    best = -1
+    top = -np.inf
+    for k in range(m):
+        r = c[k] - acc[k]
+        rho[k] = r
+        best, top = _fold(k, r, codes, remaining, selected, absolute, tol, best, top)
+    return (best + lo if best >= 0 else best), top
+
+
+@njit(cache=True)
+def _copy_fold(c, codes, remaining, selected, absolute, tol, lo, hi, rho):
+    """ρ[lo:hi] = c[lo:hi] (a step with p = 0: only the mask changed) and the chunk's (best, score)."""
+    m = hi - lo
+    c, codes, selected, tol, rho = c[lo:hi], codes[lo:hi], selected[lo:hi], tol[lo:hi], rho[lo:hi]
+    best = -1
+    top = -np.inf
+    for k in range(m):
+        r = c[k]
+        rho[k] = r
+        best, top = _fold(k, r, codes, remaining, selected, absolute, tol, best, top)
+    return (best + lo if best >= 0 else best), top
+
+
+@njit(cache=True, inline="always")
 def _gram_cols(rows, w, c, codes, remaining, selected, absolute, tol, lo, hi, rho, acc):
     """ρ[lo:hi] = c − rowsᵀw and the chunk's (best, score); best = −1 if none is feasible.
 
     ``acc`` (at least hi − lo entries, w's dtype) is scratch. With p = 0, ρ = c."""
-    m = hi - lo
-    p = rows.shape[0]
-    best = -1
-    top = -np.inf
-    if p == 0:
-        for i in range(lo, hi):
-            best, top = _finish(i, c[i] + 0.0 * c[i], rho, codes, remaining, selected, absolute, tol, best, top)
-        return best, top
-    zero = w.dtype.type(0)
-    for i in range(m):
-        acc[i] = zero
-    t = 0
-    while t + 4 <= p:  # four rows per sweep: a quarter of the accumulator loads and stores
-        w0, w1, w2, w3 = w[t], w[t + 1], w[t + 2], w[t + 3]
-        for i in range(m):
-            acc[i] += (rows[t, lo + i] * w0 + rows[t + 1, lo + i] * w1) + \
-                      (rows[t + 2, lo + i] * w2 + rows[t + 3, lo + i] * w3)
-        t += 4
-    if p - t == 3:
-        w0, w1, w2 = w[t], w[t + 1], w[t + 2]
-        for i in range(m):
-            acc[i] += (rows[t, lo + i] * w0 + rows[t + 1, lo + i] * w1) + rows[t + 2, lo + i] * w2
-    elif p - t == 2:
-        w0, w1 = w[t], w[t + 1]
-        for i in range(m):
-            acc[i] += rows[t, lo + i] * w0 + rows[t + 1, lo + i] * w1
-    elif p - t == 1:
-        w0 = w[t]
-        for i in range(m):
-            acc[i] += rows[t, lo + i] * w0
-    for i in range(m):
-        k = lo + i
-        best, top = _finish(k, c[k] - acc[i], rho, codes, remaining, selected, absolute, tol, best, top)
-    return best, top
+    if rows.shape[0] == 0:
+        return _copy_fold(c, codes, remaining, selected, absolute, tol, lo, hi, rho)
+    _gram_accumulate(rows, w, lo, hi, acc)
+    return _gram_fold(c, acc, codes, remaining, selected, absolute, tol, lo, hi, rho)
 
 
 @njit(cache=True, parallel=True)
@@ -122,7 +160,7 @@ def _gram_parallel(rows, w, c, codes, remaining, selected, absolute, tol, rho, c
     bests = np.empty(n_chunks, dtype=np.int64)
     tops = np.empty(n_chunks, dtype=np.float64)
     for t in prange(n_chunks):
-        acc = np.empty(chunk, dtype=w.dtype)  # hoisted by numba: one per thread, not per chunk
+        acc = np.empty(chunk, dtype=w.dtype)  # hoisted by numba: one per thread and call
         lo = t * chunk
         bests[t], tops[t] = _gram_cols(rows, w, c, codes, remaining, selected, absolute, tol, lo,
                                        min(n, lo + chunk), rho, acc)
@@ -134,8 +172,11 @@ def _gram_run(rows, w, c, codes, remaining, selected, absolute, tol, rho, min_wo
     """The Gram step with explicit tuning: parallel from ``min_work`` multiply-adds and two chunks."""
     n = c.shape[0]
     chunk = max(chunk, 1)
-    if rows.shape[0] * n >= min_work and n > chunk:
+    if rows.shape[0] > 0 and rows.shape[0] * n >= min_work and n > chunk:
         return _gram_parallel(rows, w, c, codes, remaining, selected, absolute, tol, rho, chunk)
+    if rows.shape[0] == 0:
+        best, _ = _copy_fold(c, codes, remaining, selected, absolute, tol, 0, n, rho)
+        return best
     acc = np.empty(min(chunk, n), dtype=w.dtype)
     best = -1
     top = -np.inf
@@ -147,14 +188,42 @@ def _gram_run(rows, w, c, codes, remaining, selected, absolute, tol, rho, min_wo
 
 @njit(cache=True)
 def gram_step_into(rows, w, c, codes, remaining, selected, absolute, tol, rho):
-    """ρ = c − rowsᵀw written into ``rho``; returns the feasible arg-max (−1 if none is feasible).
+    """ρ = c − rowsᵀw written into ``rho``; returns the feasible arg-max: :func:`gram_step` for numba code.
 
-    For other numba code (no checks, no allocation of O(n)): ``rows`` (p, n) float32/float64
-    C-contiguous (p may be 0), ``w`` (p,) of the accumulation dtype (float32 for float32 rows,
-    float64 for float64), ``c`` (n,) float64, ``codes`` (n,) int64, ``remaining`` (D,) int64,
-    ``selected`` (n,) bool, ``absolute`` bool, ``tol`` (n,) float64, ``rho`` (n,) float64 (may
-    be ``c`` itself). Serial below :data:`PARALLEL_MIN_WORK` multiply-adds, parallel above (the
-    module constants as they were when this function was compiled).
+    No checks and no allocation of O(n); callable from other ``@njit`` functions (a compiled OMP
+    loop). Serial below :data:`PARALLEL_MIN_WORK` multiply-adds, chunks on all threads above
+    (the module constants as they were when this function was compiled).
+
+    Parameters
+    ----------
+    rows : numpy.ndarray of float32 or float64, shape (p, n), C-contiguous
+        Q[S, :]; p may be 0 (then ρ = c).
+    w : numpy.ndarray, shape (p,)
+        The weights in the accumulation dtype: float32 for float32 rows, float64 for float64.
+    c : numpy.ndarray of float64, shape (n,)
+    codes : numpy.ndarray of int64, shape (n,)
+        Domain codes in [0, D).
+    remaining : numpy.ndarray of int64, shape (D,)
+    selected : numpy.ndarray of bool, shape (n,)
+    absolute : bool
+    tol : numpy.ndarray of float64, shape (n,)
+    rho : numpy.ndarray of float64, shape (n,)
+        Output; may be ``c`` itself.
+
+    Returns
+    -------
+    int
+        The feasible element of largest score (ties: lowest index), −1 if none is feasible.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rows = np.array([[2.0, 1.0, 0.0]])  # Q[S, :] for S = {0}
+    >>> c, rho = np.array([1.0, 1.0, 0.2]), np.empty(3)
+    >>> codes, remaining = np.array([0, 0, 1]), np.array([1, 1])
+    >>> gram_step_into(rows, np.array([0.5]), c, codes, remaining, np.array([True, False, False]),
+    ...                False, np.zeros(3), rho), rho.tolist()
+    (1, [0.0, 0.5, 0.2])
     """
     return _gram_run(rows, w, c, codes, remaining, selected, absolute, tol, rho, PARALLEL_MIN_WORK, GRAM_CHUNK)
 
@@ -162,64 +231,23 @@ def gram_step_into(rows, w, c, codes, remaining, selected, absolute, tol, rho):
 # ----------------------------------------------------------------------------- d-space path
 @njit(cache=True, fastmath=_FAST)
 def _factor_rows(G, U, blocks, c, scale, codes, remaining, selected, absolute, tol, lo, hi, rho):
-    """ρ_i = c_i − scale·⟨g_i, U[blocks_i]⟩ for i in [lo, hi) and the chunk's (best, score).
-
-    Four rows per sweep with four accumulators; one block (B = 1) reads U[0] without the
-    per-row indirection and loads each entry of it once for the four rows."""
-    d = G.shape[1]
+    """ρ_i = c_i − scale·⟨g_i, U[blocks_i]⟩ for i in [lo, hi) and the chunk's (best, score)."""
     zero = U.dtype.type(0) * G.dtype.type(0)  # the accumulation dtype: that of the products
+    m = hi - lo
+    G, blocks, c, codes = G[lo:hi], blocks[lo:hi], c[lo:hi], codes[lo:hi]
+    selected, tol, rho = selected[lo:hi], tol[lo:hi], rho[lo:hi]
     best = -1
     top = -np.inf
-    i = lo
-    if U.shape[0] == 1:
-        u = U[0]
-        while i + 4 <= hi:
-            a0 = zero
-            a1 = zero
-            a2 = zero
-            a3 = zero
-            for j in range(d):
-                uj = u[j]
-                a0 += G[i, j] * uj
-                a1 += G[i + 1, j] * uj
-                a2 += G[i + 2, j] * uj
-                a3 += G[i + 3, j] * uj
-            best, top = _finish(i, c[i] - scale * a0, rho, codes, remaining, selected, absolute, tol, best, top)
-            best, top = _finish(i + 1, c[i + 1] - scale * a1, rho, codes, remaining, selected, absolute, tol,
-                                best, top)
-            best, top = _finish(i + 2, c[i + 2] - scale * a2, rho, codes, remaining, selected, absolute, tol,
-                                best, top)
-            best, top = _finish(i + 3, c[i + 3] - scale * a3, rho, codes, remaining, selected, absolute, tol,
-                                best, top)
-            i += 4
-    else:
-        while i + 4 <= hi:
-            u0, u1, u2, u3 = U[blocks[i]], U[blocks[i + 1]], U[blocks[i + 2]], U[blocks[i + 3]]
-            a0 = zero
-            a1 = zero
-            a2 = zero
-            a3 = zero
-            for j in range(d):
-                a0 += G[i, j] * u0[j]
-                a1 += G[i + 1, j] * u1[j]
-                a2 += G[i + 2, j] * u2[j]
-                a3 += G[i + 3, j] * u3[j]
-            best, top = _finish(i, c[i] - scale * a0, rho, codes, remaining, selected, absolute, tol, best, top)
-            best, top = _finish(i + 1, c[i + 1] - scale * a1, rho, codes, remaining, selected, absolute, tol,
-                                best, top)
-            best, top = _finish(i + 2, c[i + 2] - scale * a2, rho, codes, remaining, selected, absolute, tol,
-                                best, top)
-            best, top = _finish(i + 3, c[i + 3] - scale * a3, rho, codes, remaining, selected, absolute, tol,
-                                best, top)
-            i += 4
-    while i < hi:  # the last (hi − lo) mod 4 rows
+    for i in range(m):
+        g = G[i]
         u = U[blocks[i]]
-        a0 = zero
-        for j in range(d):
-            a0 += G[i, j] * u[j]
-        best, top = _finish(i, c[i] - scale * a0, rho, codes, remaining, selected, absolute, tol, best, top)
-        i += 1
-    return best, top
+        acc = zero
+        for j in range(g.shape[0]):
+            acc += g[j] * u[j]
+        r = c[i] - scale * acc
+        rho[i] = r
+        best, top = _fold(i, r, codes, remaining, selected, absolute, tol, best, top)
+    return (best + lo if best >= 0 else best), top
 
 
 @njit(cache=True, parallel=True)
@@ -249,12 +277,44 @@ def _factor_run(G, U, blocks, c, scale, codes, remaining, selected, absolute, to
 
 @njit(cache=True)
 def factor_step_into(G, U, blocks, c, scale, codes, remaining, selected, absolute, tol, rho):
-    """ρ_i = c_i − scale·⟨g_i, U[blocks_i]⟩ written into ``rho``; returns the feasible arg-max (or −1).
+    """ρ_i = c_i − scale·⟨g_i, U[blocks_i]⟩ written into ``rho``; returns the feasible arg-max:
+    :func:`factor_step` for numba code.
 
-    For other numba code (no checks, no allocation of O(n)): ``G`` (n, d) float32/float64
-    C-contiguous, ``U`` (B, d) of the accumulation dtype, ``blocks`` (n,) int64 in [0, B),
-    ``c`` (n,) float64, ``scale`` float64, then as :func:`gram_step_into`. Serial below
-    :data:`PARALLEL_MIN_WORK` multiply-adds, parallel above.
+    No checks and no allocation of O(n); callable from other ``@njit`` functions. One pass over
+    G, serial below :data:`PARALLEL_MIN_WORK` multiply-adds, chunks of :data:`FACTOR_CHUNK` rows
+    on all threads above.
+
+    Parameters
+    ----------
+    G : numpy.ndarray of float32 or float64, shape (n, d), C-contiguous
+    U : numpy.ndarray, shape (B, d)
+        Residual directions in the accumulation dtype (float32 for float32 G, float64 for float64).
+    blocks : numpy.ndarray of int64, shape (n,)
+        The direction of every element, in [0, B).
+    c : numpy.ndarray of float64, shape (n,)
+    scale : float
+    codes : numpy.ndarray of int64, shape (n,)
+    remaining : numpy.ndarray of int64, shape (D,)
+    selected : numpy.ndarray of bool, shape (n,)
+    absolute : bool
+    tol : numpy.ndarray of float64, shape (n,)
+    rho : numpy.ndarray of float64, shape (n,)
+        Output; may be ``c`` itself.
+
+    Returns
+    -------
+    int
+        The feasible element of largest score (ties: lowest index), −1 if none is feasible.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> G = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    >>> rho = np.empty(3)
+    >>> factor_step_into(G, np.array([[0.5, 0.25]]), np.zeros(3, dtype=np.int64), np.array([1.0, 1.0, 0.2]),
+    ...                  2.0, np.array([0, 0, 1]), np.array([1, 1]), np.zeros(3, dtype=bool), False,
+    ...                  np.zeros(3), rho), rho.tolist()
+    (1, [0.0, 0.5, -1.3])
     """
     return _factor_run(G, U, blocks, c, scale, codes, remaining, selected, absolute, tol, rho,
                        PARALLEL_MIN_WORK, FACTOR_CHUNK)
@@ -293,11 +353,33 @@ def _sift_down(score, heap, lo, size, t):
 
 @njit(cache=True)
 def shortlist_into(score, codes, remaining, selected, out):
-    """The shortlist (see :func:`shortlist`) written sorted into ``out[:size]``; returns ``size``.
+    """The shortlist of :func:`shortlist` written sorted into ``out[:size]``; returns ``size``.
 
-    For other numba code: ``score`` (n,) float, ``codes`` (n,) int64, ``remaining`` (D,) int64,
-    ``selected`` (n,) bool, ``out`` int64 with room for min(n, Σ max(remaining, 0)) indices.
-    One scan with a bounded heap per domain (its worst kept element on top): O(n log k).
+    For numba code: one scan with a bounded heap per domain (its worst kept element on top),
+    O(n log k); ties go to the lowest index.
+
+    Parameters
+    ----------
+    score : numpy.ndarray of float, shape (n,)
+    codes : numpy.ndarray of int64, shape (n,)
+    remaining : numpy.ndarray of int64, shape (D,)
+    selected : numpy.ndarray of bool, shape (n,)
+    out : numpy.ndarray of int64
+        Room for min(n, Σ max(remaining, 0)) indices.
+
+    Returns
+    -------
+    int
+        The number of shortlisted elements.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out = np.empty(5, dtype=np.int64)
+    >>> size = shortlist_into(np.array([0.3, 0.9, 0.1, 0.5, 0.7]), np.array([0, 0, 0, 1, 1]), np.array([2, 1]),
+    ...                       np.zeros(5, dtype=bool), out)
+    >>> out[:size].tolist()
+    [0, 1, 4]
     """
     n_domains = remaining.shape[0]
     start = np.zeros(n_domains + 1, dtype=np.int64)

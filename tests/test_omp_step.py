@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from numba import njit
 
 import matroidomp as mo
 from conftest import random_instance
@@ -131,6 +132,122 @@ def test_kernels_reject_bad_shapes():
         omp_step.factor_step(np.zeros((3, 2)), np.zeros((1, 2)), np.array([0, 1, 0]), c, 1.0, *state)
     with pytest.raises(ValueError, match="float array"):
         omp_step.factor_step(np.zeros((3, 2), np.int64), np.zeros((1, 2)), np.zeros(3, np.int64), c, 1.0, *state)
+
+
+# ----------------------------------------------------------------------------- numba entry points
+@njit
+def _steps_from_numba(rows, w, G, U, blocks, c, scale, codes, remaining, selected, absolute, tol, rho_g, rho_f,
+                      score, out):
+    """Calls the entry points from other numba code, as a compiled OMP loop does."""
+    best_g = omp_step.gram_step_into(rows, w, c, codes, remaining, selected, absolute, tol, rho_g)
+    best_f = omp_step.factor_step_into(G, U, blocks, c, scale, codes, remaining, selected, absolute, tol, rho_f)
+    size = omp_step.shortlist_into(score, codes, remaining, selected, out)
+    return best_g, best_f, size
+
+
+def _feasible_state(rng, n, n_domains):
+    codes = rng.integers(0, n_domains, n)
+    remaining = rng.integers(0, 3, n_domains)
+    selected = rng.random(n) < 0.3
+    j = rng.integers(n)
+    remaining[codes[j]], selected[j] = 1, False  # at least one feasible element
+    return codes, remaining, selected
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("absolute", [False, True])
+@pytest.mark.parametrize("n_blocks", [1, 3])
+@pytest.mark.parametrize("n, d, p", [(1, 1, 0), (7, 5, 1), (37, 17, 2), (300, 33, 3), (1031, 131, 9)])
+def test_into_entry_points_from_numba(n, d, p, n_blocks, absolute, dtype):
+    """gram_step_into / factor_step_into / shortlist_into compile inside another @njit function and
+    agree exactly with the reference on small-integer data (p mod 4 and n not a multiple of anything)."""
+    rng = np.random.default_rng(n * 1000 + d * 10 + p)
+    rows, w = _ints(rng, (p, n), dtype), _ints(rng, p, dtype)
+    G, U = _ints(rng, (n, d), dtype), _ints(rng, (n_blocks, d), dtype)
+    blocks = rng.integers(0, n_blocks, n)
+    c = _ints(rng, n, np.float64)
+    codes, remaining, selected = _feasible_state(rng, n, 3)
+    tol = rng.choice([0.0, 1.0], n)
+    score = _ints(rng, n, np.float64)
+    rho_g, rho_f, out = np.empty(n), np.empty(n), np.empty(n, np.int64)
+    best_g, best_f, size = _steps_from_numba(rows, w, G, U, blocks, c, 0.5, codes, remaining, selected, absolute,
+                                             tol, rho_g, rho_f, score, out)
+    _same_step((rho_g, best_g), reference.gram_step(rows, w, c, codes, remaining, selected, absolute, tol))
+    _same_step((rho_f, best_f), reference.factor_step(G, U, blocks, c, 0.5, codes, remaining, selected, absolute, tol))
+    np.testing.assert_array_equal(out[:size], reference.shortlist(score, codes, remaining, selected))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("absolute", [False, True])
+@pytest.mark.parametrize("n_blocks", [1, 4])
+def test_into_entry_points_parallel_path(n_blocks, absolute, dtype):
+    """Above PARALLEL_MIN_WORK the entry points run their parallel drivers (several chunks, the last
+    one partial): same ρ and arg-max as the reference, ties included."""
+    rng = np.random.default_rng(7)
+    n = 2 * omp_step.GRAM_CHUNK + 3 * omp_step.FACTOR_CHUNK + 5  # partial chunks on both paths
+    p = -(-omp_step.PARALLEL_MIN_WORK // n) + 2
+    d = -(-omp_step.PARALLEL_MIN_WORK // n) + 3
+    rows, w = _ints(rng, (p, n), dtype), _ints(rng, p, dtype)
+    G, U = _ints(rng, (n, d), dtype), _ints(rng, (n_blocks, d), dtype)
+    assert p * n >= omp_step.PARALLEL_MIN_WORK and n * d >= omp_step.PARALLEL_MIN_WORK
+    blocks = rng.integers(0, n_blocks, n)
+    c = _ints(rng, n, np.float64)
+    codes, remaining, selected = _feasible_state(rng, n, 5)
+    tol = rng.choice([0.0, 1.0], n)
+    rho = np.empty(n)
+    best = omp_step.gram_step_into(rows, w, c, codes, remaining, selected, absolute, tol, rho)
+    _same_step((rho, best), reference.gram_step(rows, w, c, codes, remaining, selected, absolute, tol))
+    best = omp_step.factor_step_into(G, U, blocks, c, 2.0, codes, remaining, selected, absolute, tol, rho)
+    _same_step((rho, best), reference.factor_step(G, U, blocks, c, 2.0, codes, remaining, selected, absolute, tol))
+
+
+@pytest.mark.parametrize("min_work", [0, 1 << 62])
+@pytest.mark.parametrize("chunk", [1, 3, 64, 10_000])
+def test_drivers_do_not_depend_on_chunking(min_work, chunk):
+    """Serial and parallel drivers at any chunk size give bit-identical ρ and the same arg-max: many
+    equal scores, scores within the tolerance, NaN and −inf among the feasible ones."""
+    rng = np.random.default_rng(chunk)
+    n, d, p = 997, 19, 6
+    G, U = _ints(rng, (n, d), np.float32), _ints(rng, (2, d), np.float32)
+    rows, w = _ints(rng, (p, n), np.float32), _ints(rng, p, np.float32)
+    blocks = rng.integers(0, 2, n)
+    c = _ints(rng, n, np.float64)
+    c[rng.integers(0, n, 20)] = np.nan
+    c[rng.integers(0, n, 20)] = -np.inf
+    codes, remaining, selected = _feasible_state(rng, n, 4)
+    tol = rng.choice([0.0, 2.0], n)
+    for absolute in (False, True):
+        rho_ref, rho = np.empty(n), np.empty(n)
+        ref = omp_step._factor_run(G, U, blocks, c, 1.0, codes, remaining, selected, absolute, tol, rho_ref, 1 << 62, n)
+        got = omp_step._factor_run(G, U, blocks, c, 1.0, codes, remaining, selected, absolute, tol, rho, min_work, chunk)
+        assert got == ref
+        np.testing.assert_array_equal(rho, rho_ref)
+        ref = omp_step._gram_run(rows, w, c, codes, remaining, selected, absolute, tol, rho_ref, 1 << 62, n)
+        got = omp_step._gram_run(rows, w, c, codes, remaining, selected, absolute, tol, rho, min_work, chunk)
+        assert got == ref
+        np.testing.assert_array_equal(rho, rho_ref)
+        # the rule: lowest index of the largest non-NaN feasible score, else the first feasible element
+        score = reference.feasible_scores(rho, absolute, tol)
+        feasible = ~selected & (remaining[codes] > 0)
+        candidates = np.where(feasible & ~np.isnan(score), score, -np.inf)
+        expected = int(np.argmax(candidates)) if candidates.max() > -np.inf else int(np.argmax(feasible))
+        assert got == expected
+
+
+def test_gram_step_into_in_place_and_empty():
+    """ρ may be c itself (a p = 0 step re-masks an unchanged ρ); nothing feasible gives −1."""
+    rng = np.random.default_rng(3)
+    n = 50
+    rho = _ints(rng, n, np.float64)
+    codes, remaining, selected = _feasible_state(rng, n, 3)
+    expected = reference.gram_step(np.zeros((0, n)), np.zeros(0), rho, codes, remaining, selected)
+    best = omp_step.gram_step_into(np.zeros((0, n)), np.zeros(0), rho, codes, remaining, selected, False,
+                                   np.zeros(n), rho)
+    _same_step((rho, best), expected)
+    assert omp_step.gram_step_into(np.zeros((0, n)), np.zeros(0), rho, codes, np.zeros(3, np.int64), selected,
+                                   False, np.zeros(n), rho) == -1
+    assert omp_step.factor_step_into(np.ones((n, 2)), np.ones((1, 2)), np.zeros(n, np.int64), rho, 1.0, codes,
+                                     remaining, np.ones(n, bool), False, np.zeros(n), np.empty(n)) == -1
 
 
 # ----------------------------------------------------------------------------- whole solver
