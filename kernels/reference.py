@@ -38,6 +38,25 @@ def _is_float64(x) -> bool:
     return str(x.dtype).split(".")[-1] == "float64"
 
 
+def _as(xp, x, dtype):
+    """``x`` in ``dtype`` without a copy when it already is (array API ``astype`` copies by default)."""
+    return x if x.dtype == dtype else xp.astype(x, dtype)
+
+
+#: Row blocks of about this many entries bound the scratch of a half-precision product.
+_BLOCK_ENTRIES = 1 << 22
+
+
+def _matvec_blocks(xp, G, V, acc):
+    """G V in the accumulation dtype: in one product when G is already of it, else by row blocks
+    converted one at a time (a float16/bfloat16 G is never copied whole)."""
+    if G.dtype == acc:
+        return xp.matmul(G, V)
+    step = max(1, _BLOCK_ENTRIES // max(int(G.shape[1]), 1))
+    parts = [xp.matmul(xp.astype(G[lo:lo + step, ...], acc), V) for lo in range(0, int(G.shape[0]), step)]
+    return xp.concat(parts, axis=0)
+
+
 def accumulation_dtype(*arrays):
     """The dtype products accumulate in: float64 if any input is float64, else float32.
 
@@ -200,9 +219,9 @@ def gram_step(rows, w, c, codes, remaining, selected, absolute=False, tol=0.0):
     """
     xp = _xp(rows, w, c)
     acc = accumulation_dtype(rows, w)
-    corr = xp.matmul(xp.astype(w, acc), xp.astype(rows, acc)) if rows.shape[0] else xp.zeros(c.shape, dtype=acc)
+    corr = xp.matmul(_as(xp, w, acc), _as(xp, rows, acc)) if rows.shape[0] else xp.zeros(c.shape, dtype=acc)
     out = xp.result_type(c.dtype, acc)
-    rho = xp.astype(c, out) - xp.astype(corr, out)
+    rho = _as(xp, c, out) - _as(xp, corr, out)
     return rho, masked_argmax(rho, codes, remaining, selected, absolute, tol)
 
 
@@ -237,13 +256,13 @@ def factor_step(G, U, blocks, c, scale, codes, remaining, selected, absolute=Fal
     xp = _xp(G, U, c)
     acc = accumulation_dtype(G, U)
     if U.shape[0] == 1:
-        corr = xp.matmul(xp.astype(G, acc), xp.astype(U[0, :], acc))
+        corr = _matvec_blocks(xp, G, _as(xp, U[0, :], acc), acc)
     else:
-        proj = xp.matmul(xp.astype(G, acc), xp.astype(U, acc).T)  # (n, B)
+        proj = _matvec_blocks(xp, G, _as(xp, U, acc).T, acc)  # (n, B)
         rows = xp.arange(G.shape[0], device=array_api_compat.device(G))
         corr = proj[rows, blocks]
     out = xp.result_type(c.dtype, acc)
-    rho = xp.astype(c, out) - scale * xp.astype(corr, out)
+    rho = _as(xp, c, out) - scale * _as(xp, corr, out)
     return rho, masked_argmax(rho, codes, remaining, selected, absolute, tol)
 
 
@@ -289,7 +308,7 @@ def rmatvec(A, w):
     """
     xp = _xp(A, w)
     acc = accumulation_dtype(A, w)
-    return xp.matmul(xp.astype(w, acc), xp.astype(A, acc))
+    return xp.matmul(_as(xp, w, acc), _as(xp, A, acc))
 
 
 def shortlist(score, codes, remaining, selected):
