@@ -20,16 +20,36 @@ Measured in one run:
   the selected parameters) giving only the chunk's summed gradient — what any batched
   per-example method must at least spend.
 
-Times are best of ``REPEATS`` (the four per-example paths run round-robin) and never asserted. Run
+Times are best of ``REPEATS`` (the four per-example paths run round-robin) and never asserted.
 
-    pytest benchmarks/test_bench_selector.py     # pytest-benchmark tables
-    python benchmarks/test_bench_selector.py     # one markdown table
+Second measurement, the fine-tuning demo's step (``python -m matroidomp.bench demo``): the tiny
+Qwen2 of :mod:`matroidomp.bench.model` pretrained on the demo's tasks (the demo's own cached
+workload, or with ``--data synthetic`` the same random-init model on random rows of similar
+lengths, 10 domains 90/10 %), pool 128 = batch 16 × buffer 8 drawn as the demo draws them (rows
+sorted by length), 8 anchors, gradients of the last 2 layers (normalised rows, chunk 16), AdamW at
+the demo's scheduled lr, 1 thread (as the demo runs). Per method (partitionsel, gradmatch, random
+by default) and step: ``Selection.grad_seconds`` and ``Selection.select_seconds`` of
+``PartitionSelector.select`` (``select_seconds``: the Taylor utility, the method and the conflict
+count), then one training step on the 16 selected (zero_grad, ``mean_answer_loss``, backward,
+AdamW step, scheduler step) timed alone; the ratio selection / training per step (the issue's
+target: ≤ 0.1). Methods run round-robin on the same pools, one warm-up step first, then
+``--steps`` (≥ 5) steps: median and range. With the breakdown (default) the same pool's
+``select_seconds`` is also split into its parts (utility, ``baselines.select``, conflict count)
+on gradients computed again outside the timed step. Run
+
+    pytest benchmarks/test_bench_selector.py            # pytest-benchmark tables (+ a 1-step demo check)
+    python benchmarks/test_bench_selector.py            # the demo step: selection vs training, a table
+    python benchmarks/test_bench_selector.py pool256    # the pool-256 table above
 """
 
 from __future__ import annotations
 
+import argparse
+import copy
 import time
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -211,7 +231,7 @@ def best(fn, repeats=REPEATS):
     return min(times), out
 
 
-def main():
+def main_pool256():
     s = Setup()
     d = sum(lin.weight.numel() + (0 if lin.bias is None else lin.bias.numel())
             for lin in select_linears(s.model, s.modules).values())
@@ -248,6 +268,247 @@ def main():
     print(f"\nvmap / hooks = {t_vmap / t_hooks:.2f}×, loop / hooks = {t_loop / t_hooks:.2f}× (target ≥ 5×); "
           + ", ".join(f"max |hooks − {name}| = {e:.2e} ({'agree' if e <= 1e-4 else 'DISAGREE'} at atol 1e-4)"
                       for name, e in errs.items()))
+
+
+
+# ----------------------------------------------------------------------------- the demo step
+DEMO_METHODS = ("partitionsel", "gradmatch", "random")
+DEMO_STEPS = 8  # timed steps per method after the warm-up step (the issue asks for at least 5)
+DEMO_CHUNK = 16  # the chunk size matroidomp.bench.runner gives its selector
+DEMO_TARGET = 0.1  # the issue's target: selection ≤ 0.1 × one training step on the selection
+
+
+class _Vocabulary:
+    """What ``tiny_model`` reads from a tokenizer (its size, pad and eos ids), for synthetic rows."""
+
+    pad_token_id, eos_token_id = 0, 1
+
+    def __init__(self, size):
+        self.size = size
+
+    def __len__(self):
+        return self.size
+
+
+def _synthetic_rows(n, vocab, max_length, seed):
+    """n right-padded rows like the demo's: a prompt of 8–50 tokens, then 2–8 answer tokens and eos."""
+    g = torch.Generator().manual_seed(seed)
+    prompt = torch.randint(8, 51, (n,), generator=g)
+    length = torch.clamp(prompt + torch.randint(3, 10, (n,), generator=g), max=max_length)
+    T = int(length.max())
+    pos = torch.arange(T)[None]
+    attn = (pos < length[:, None]).long()
+    answer = ((pos >= prompt[:, None]) & (pos < length[:, None])).long()
+    ids = torch.randint(2, vocab, (n, T), generator=g) * attn
+    ids[torch.arange(n), length - 1] = _Vocabulary.eos_token_id
+    return {"input_ids": ids, "attention_mask": attn, "answer_mask": answer}
+
+
+def demo_workload(data="demo", cache_dir=".cache/matroidomp-bench"):
+    """(config, start model, train rows, labels, lengths, validation rows) of the fine-tuning demo.
+
+    ``data='demo'``: the demo's own workload (``matroidomp.bench.cli.build_workload`` of the demo
+    preset: built tasks, trained tokenizer, the tiny Qwen2 pretrained on them; cached in
+    ``cache_dir``, about 20 s the first time). ``'synthetic'``: the same tiny Qwen2 (random init) and
+    random rows of similar lengths in 10 domains (6 of 90 %, 4 of 10 %), nothing built or cached."""
+    from matroidomp.bench.cli import PRESETS
+
+    config = PRESETS["demo"]
+    if data == "demo":
+        from matroidomp.bench.cli import build_workload
+
+        work = build_workload(config, Path(cache_dir), progress=False)
+        return config, work.model, work.train, work.labels, work.lengths, work.validation
+    if data != "synthetic":
+        raise ValueError(f"data: 'demo' or 'synthetic', got {data!r}")
+    from matroidomp.bench.model import tiny_model
+
+    model = tiny_model(_Vocabulary(config.vocab_size), seed=0)
+    n_train = 2048
+    names = [f"math/{i}" for i in range(6)] + [f"chem/{i}" for i in range(4)]
+    labels = np.array([names[i % 6] if i % 10 else names[6 + (i // 10) % 4] for i in range(n_train)])
+    train = _synthetic_rows(n_train, config.vocab_size, config.max_length, seed=1)
+    validation = _synthetic_rows(160, config.vocab_size, config.max_length, seed=2)
+    return config, model, train, labels, train["attention_mask"].sum(1).numpy(), validation
+
+
+def _trimmed(batch, rows):
+    """Rows of a right-padded batch cut to their longest attended length (as the demo's runner does)."""
+    part = {key: value[torch.as_tensor(rows)] for key, value in batch.items()}
+    keep = int(part["attention_mask"].sum(dim=1).max())
+    return {key: value[:, :keep] for key, value in part.items()}
+
+
+def _solver_parts(method, model, modules, pool, validation, domains, lr, config, rng):
+    """The parts of ``select_seconds`` on this pool, timed one by one (gradients recomputed, untimed):
+    the Taylor utility, ``baselines.select`` and the conflict count, as ``PartitionSelector`` runs them."""
+    from matroidomp import QuadraticUtility, baselines, conflicting_pairs
+
+    T = max(pool["input_ids"].shape[1], validation["input_ids"].shape[1])
+    joined = [torch.cat([torch.nn.functional.pad(b[key], (0, T - b[key].shape[1])) for b in (pool, validation)])
+              for key in KEYS]
+    rows = per_example_gradients(model, *joined, modules, chunk_size=DEMO_CHUNK, projection_dim=config.projection_dim,
+                                 normalize=True)
+    n = pool["input_ids"].shape[0]
+    G, A = rows[:n], rows[n:]
+    t0 = time.perf_counter()
+    utility = QuadraticUtility.taylor(G, A, lr, normalize=False)
+    t1 = time.perf_counter()
+    res = baselines.select(method, utility, domains, config.batch, budgets=config.budgets, seed=rng)
+    t2 = time.perf_counter()
+    conflicting_pairs(G, res.indices)
+    t3 = time.perf_counter()
+    return {"utility": t1 - t0, "method": t2 - t1, "conflicts": t3 - t2, "d": G.shape[1]}
+
+
+def _spread(xs):
+    xs = sorted(xs)
+    return {"median": float(np.median(xs)), "min": float(xs[0]), "max": float(xs[-1]), "n": len(xs)}
+
+
+def demo_ratios(data="demo", methods=DEMO_METHODS, steps=DEMO_STEPS, seed=0, cache_dir=".cache/matroidomp-bench",
+                breakdown=True):
+    """Selection against one training step in the demo's configuration, per method and step.
+
+    Returns {"config": ..., "methods": {method: {"steps", "counts" (last step), "grad", "select",
+    "train", "select_over_train", "step_over_train" (gradients + selection over training), and with
+    ``breakdown`` "utility", "method", "conflicts"}: median/min/max/n spreads in seconds or ratios}}."""
+    import transformers
+
+    from matroidomp.torch import PartitionSelector, last_layer_linears, mean_answer_loss
+
+    config, start, train, labels, lengths, validation = demo_workload(data, cache_dir)
+    n_train, n_validation = len(labels), validation["input_ids"].shape[0]
+    runs = {}
+    for method in methods:  # each method trains its own copy, as the demo's runs do
+        model = copy.deepcopy(start)
+        model.train()
+        modules = last_layer_linears(model, config.grad_layers)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.0)
+        runs[method] = {
+            "model": model, "modules": modules, "optimizer": optimizer, "records": [], "counts": None,
+            "selector": PartitionSelector(model, modules, method=method, k=config.batch, budgets=config.budgets,
+                                          projection_dim=config.projection_dim, normalize=True, seed=seed,
+                                          chunk_size=DEMO_CHUNK),
+            "scheduler": transformers.get_linear_schedule_with_warmup(
+                optimizer, max(1, round(0.03 * config.steps)), config.steps),
+            "rng": np.random.default_rng(seed)}
+    draws = np.random.default_rng([seed, 0])  # the demo's pools and anchors (the same for every method)
+    for step in range(steps + 1):  # step 0 warms up (numba compilation, allocator) and is not recorded
+        rows = draws.choice(n_train, size=config.batch * config.buffer, replace=False)
+        rows = rows[np.argsort(lengths[rows], kind="stable")]  # similar lengths share a gradient chunk
+        anchors = draws.choice(n_validation, size=min(config.anchors, n_validation), replace=False)
+        pool, anchor_rows, domains = _trimmed(train, rows), _trimmed(validation, anchors), labels[rows]
+        for method in methods:  # round-robin: load from other jobs hits every method alike
+            r = runs[method]
+            model, optimizer, lr = r["model"], r["optimizer"], r["optimizer"].param_groups[0]["lr"]
+            sel = r["selector"].select(pool, domains, anchor_rows, lr)
+            chosen = {key: pool[key][sel.indices] for key in KEYS}
+            t0 = time.perf_counter()
+            optimizer.zero_grad()
+            loss = mean_answer_loss(model, chosen)
+            loss.backward()
+            optimizer.step()
+            r["scheduler"].step()
+            t_train = time.perf_counter() - t0
+            parts = (_solver_parts(method, model, r["modules"], pool, anchor_rows, domains, lr, config, r["rng"])
+                     if breakdown else {})
+            r["counts"] = {str(d): int(c) for d, c in sel.counts.items()}
+            if step:
+                r["records"].append({"grad": sel.grad_seconds, "select": sel.select_seconds, "train": t_train,
+                                     "select_over_train": sel.select_seconds / t_train,
+                                     "step_over_train": (sel.grad_seconds + sel.select_seconds) / t_train,
+                                     **{k: v for k, v in parts.items() if k != "d"}})
+                r["d"] = parts.get("d")
+    out = {"config": {"data": data, "pool": config.batch * config.buffer, "k": config.batch,
+                      "anchors": config.anchors, "grad_layers": config.grad_layers, "chunk": DEMO_CHUNK,
+                      "lr": config.lr, "threads": torch.get_num_threads(),
+                      "parameters": sum(p.numel() for p in start.parameters())},
+           "methods": {}}
+    for method, r in runs.items():
+        recs = r["records"]
+        out["methods"][method] = {"steps": len(recs), "counts": r["counts"], "d": r.get("d"),
+                                  **{key: _spread([x[key] for x in recs]) for key in recs[0]}}
+    return out
+
+
+def test_demo_selection_vs_train_step(benchmark):
+    """One warm-up and one timed step of the demo measurement on synthetic rows (times not asserted)."""
+    benchmark.group = "demo step (pool 128 -> 16)"
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the demo runs
+    try:
+        out = benchmark.pedantic(demo_ratios, kwargs={"data": "synthetic", "methods": ("partitionsel", "random"),
+                                                      "steps": 1}, rounds=1, iterations=1)
+    finally:
+        torch.set_num_threads(threads)
+    for method, r in out["methods"].items():
+        assert r["steps"] == 1 and sum(r["counts"].values()) == out["config"]["k"]
+        assert r["select"]["median"] > 0 and r["train"]["median"] > 0 and r["select_over_train"]["median"] > 0
+        assert r["utility"]["median"] + r["method"]["median"] + r["conflicts"]["median"] > 0
+    benchmark.extra_info.update({f"{m}_select_over_train": r["select_over_train"]["median"]
+                                 for m, r in out["methods"].items()})
+
+
+def _cell(v, scale=1.0, digits=3):
+    if not v:
+        return "-"
+    return (f"{scale * v['median']:.{digits}f} [{scale * v['min']:.{digits}f}–{scale * v['max']:.{digits}f}]")
+
+
+def main_demo(args):
+    import numba
+    import transformers
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(args.threads)  # as `python -m matroidomp.bench demo` (default 1 thread)
+    numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
+    with threadpool_limits(args.threads):
+        out = demo_ratios(args.data, tuple(args.methods), args.steps, args.seed, args.cache_dir,
+                          breakdown=not args.no_breakdown)
+    c = out["config"]
+    any_d = next((r["d"] for r in out["methods"].values() if r.get("d")), None)
+    print(f"torch {torch.__version__}, transformers {transformers.__version__}, {c['threads']} thread(s); "
+          f"data {c['data']}; tiny Qwen2 ({c['parameters']:,} parameters); pool {c['pool']} → k {c['k']}, "
+          f"{c['anchors']} anchors, last {c['grad_layers']} layers" + (f" (d = {any_d:,})" if any_d else "")
+          + f", chunk {c['chunk']}; median [min–max] over the steps after one warm-up step")
+    print("\n| method | steps | gradients s | selection s (select_seconds) | train step s | selection / train "
+          f"| target ≤ {DEMO_TARGET} | (gradients + selection) / train |")
+    print("|---|---:|---:|---:|---:|---:|---|---:|")
+    for method, r in out["methods"].items():
+        ok = "met" if r["select_over_train"]["max"] <= DEMO_TARGET else (
+            "median only" if r["select_over_train"]["median"] <= DEMO_TARGET else "NOT met")
+        print(f"| {method} | {r['steps']} | {_cell(r['grad'])} | {_cell(r['select'])} | {_cell(r['train'])} "
+              f"| {_cell(r['select_over_train'], digits=2)} | {ok} | {_cell(r['step_over_train'], digits=1)} |")
+    if not args.no_breakdown:
+        print("\nselect_seconds by part (same pools, gradients recomputed outside the timed step), ms:\n")
+        print("| method | Taylor utility | baselines.select | conflicting pairs |")
+        print("|---|---:|---:|---:|")
+        for method, r in out["methods"].items():
+            print(f"| {method} | {_cell(r.get('utility'), 1e3, 1)} | {_cell(r.get('method'), 1e3, 1)} "
+                  f"| {_cell(r.get('conflicts'), 1e3, 1)} |")
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="torch adapter benchmarks (see the module docstring)")
+    ap.add_argument("what", nargs="?", default="demo", choices=("demo", "pool256"),
+                    help="demo: selection vs training in the fine-tuning demo's step (default); "
+                         "pool256: selection step, hooks vs vmap vs loop on the pool-256 Qwen2")
+    ap.add_argument("--data", default="demo", choices=("demo", "synthetic"),
+                    help="demo: the demo's own workload (built and cached on first use); synthetic: random rows")
+    ap.add_argument("--steps", type=int, default=DEMO_STEPS, help="timed steps per method (after one warm-up)")
+    ap.add_argument("--methods", nargs="+", default=list(DEMO_METHODS))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1, help="torch, numba and BLAS threads (the demo's default: 1)")
+    ap.add_argument("--cache-dir", default=".cache/matroidomp-bench", help="the demo's cache (as its --cache-dir)")
+    ap.add_argument("--no-breakdown", action="store_true", help="do not split select_seconds into its parts")
+    args = ap.parse_args(argv)
+    if args.what == "pool256":
+        return main_pool256()
+    if args.steps < 1:
+        ap.error("--steps must be at least 1 (5 or more for a median worth quoting)")
+    return main_demo(args)
 
 
 if __name__ == "__main__":
