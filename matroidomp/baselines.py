@@ -128,6 +128,36 @@ def select(method: str, utility: QuadraticUtility, domains, k: int, *, budgets="
     return _scored(utility, greats(utility, k), matroid, method)
 
 
+def conflicting_pairs_of(utility: QuadraticUtility, indices) -> int:
+    """#{i < j in S : Q_ij < 0} from the |S| × |S| block of Q (the utility already checked G).
+
+    For the Taylor and GradMatch utilities Q_ij = scale·s_i s_j⟨g_i, g_j⟩ off the diagonal
+    (scale, s > 0), so this counts the conflicting gradient pairs of :func:`matroidomp.conflicting_pairs`
+    without another pass over G; block-diagonal utilities count within blocks only.
+
+    Parameters
+    ----------
+    utility : QuadraticUtility
+    indices : sequence of int
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> import numpy as np, matroidomp as mo
+    >>> G = np.array([[1.0, 0.0], [-1.0, 0.5], [0.0, 1.0]])
+    >>> conflicting_pairs_of(mo.QuadraticUtility.gradient_matching(G, np.ones(2)), [0, 1, 2])
+    1
+    """
+    idx = np.unique(np.asarray(to_host(indices), dtype=np.int64).reshape(-1))
+    if idx.size < 2:
+        return 0
+    Q = utility.q_columns(idx)
+    return int(np.count_nonzero(np.triu(Q < 0, k=1)))
+
+
 def greats(utility: QuadraticUtility, k: int) -> np.ndarray:
     """GREATS: k greedy picks of max u_i, u_i = (c_i − ½Q_ii) − Σ_{j∈S} Q_ij (on the utility's device).
 

@@ -56,7 +56,6 @@ from torch import nn
 from .. import baselines
 from .._array import to_host
 from .._objectives import QuadraticUtility
-from .._metrics import conflicting_pairs
 from ._per_example import per_example_gradients
 
 METHODS = baselines.METHODS
@@ -219,6 +218,7 @@ class PartitionSelector:
 
         start = time.perf_counter()
         G, A = self._gradients(pool, validation)
+        _synchronize(G)
         grad_seconds = time.perf_counter() - start
 
         # one utility on the gradients' device, one call of the method, everything from its result
@@ -226,7 +226,8 @@ class PartitionSelector:
         utility = QuadraticUtility.taylor(G, A, lr, normalize=False)
         res = baselines.select(self.method, utility, domains, k, budgets=self.budgets, seed=self.rng,
                                backend=self.backend)
-        pairs = conflicting_pairs(G, res.indices)
+        pairs = baselines.conflicting_pairs_of(utility, res.indices)
+        _synchronize(G)
         select_seconds = time.perf_counter() - start
 
         device = pool["input_ids"].device
@@ -339,6 +340,12 @@ def gather_pool(pool: Mapping, domains) -> tuple[dict, np.ndarray]:
     gathered = [None] * world
     dist.all_gather_object(gathered, labels)
     return out, np.concatenate(gathered)
+
+
+def _synchronize(t: torch.Tensor) -> None:
+    """Wait for the device's queued work, so that a wall-clock split charges it where it ran."""
+    if t.device.type == "cuda":
+        torch.cuda.synchronize(t.device)
 
 
 def _rank_world() -> tuple[int, int]:
