@@ -10,7 +10,7 @@ there, more than the step's own work on a 1,024-candidate Gram path). Its decisi
 the reference loop in :mod:`matroidomp._omp` step by step: the same kernels, tolerances, horizon
 and random stream (:func:`uniform_index`), tested for identical selections.
 
-Per step (S the selected set, w its weights, tol_i = √Q_ii·(τσ + noise·Σ_{j∈S} √Q_jj w_j))::
+Per step (S the selected set, w its weights, tol_i = √Q_ii·(τσ + noise·√(|S|+1)·Σ_{j∈S} √Q_jj w_j))::
 
     ρ = c − Q[:, S]w  (Gram: stored rows Q[S, :];  d-space: ρ_i = c_i − scale·s_i⟨g_i, U_{b_i}⟩)
     j = feasible arg-max of ρ (scores ≤ tol are 0, ties → lowest index), or a uniform draw from
@@ -54,6 +54,15 @@ def uniform_index(key, counter, size):
     z = splitmix64(np.uint64(key) + np.uint64(counter) * _GOLDEN)
     u = float(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)  # 53 random bits in [0, 1)
     return min(int(u * size), size - 1)
+
+
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def _dot64(a, b):
+    """Σ_l a_l b_l with float64 products and accumulation (vectorised: reassociation allowed)."""
+    acc = 0.0
+    for l in range(a.shape[0]):
+        acc += np.float64(a[l]) * np.float64(b[l])
+    return acc
 
 
 @njit(cache=True)
@@ -147,8 +156,10 @@ def omp_loop(gram, factor, row_scale, row_scale_d, c, root, scale, ridge, consts
     stored = np.empty((steps, width), dtype=data.dtype)  # Gram: rows Q[S, :]; d-space: s_j g_j
     exact = factor.shape[0] > 0  # the refit's columns from the rows of G in float64
     sel_rows = stored if not gram_path else np.empty((steps if exact else 0, factor.shape[1]), dtype=factor.dtype)
-    w_acc = np.zeros(steps, dtype=data.dtype)
-    U = np.zeros((n_blocks, width if not gram_path else 1), dtype=data.dtype)
+    # ρ accumulates in float64 from the staged rows (data dtype): rounding far below the tie
+    # allowance, so the reference loop, summing in another order, picks alike
+    w_acc = np.zeros(steps)
+    U = np.zeros((n_blocks, width if not gram_path else 1))
     zeros = np.zeros(n)
     corr = np.empty(n)
     rho = c.copy()
@@ -182,7 +193,7 @@ def omp_loop(gram, factor, row_scale, row_scale_d, c, root, scale, ridge, consts
             mass = 0.0
             for t in range(m):
                 mass += root[order[t]] * w[t]
-            factor_now = base_tol + noise * mass
+            factor_now = base_tol + noise * np.sqrt(m + 1.0) * mass
             for i in range(n):
                 tol[i] = root[i] * factor_now
             for t in range(m):
@@ -243,10 +254,7 @@ def omp_loop(gram, factor, row_scale, row_scale_d, c, root, scale, ridge, consts
                 for l in range(sel_rows.shape[1]):
                     sel_rows[m, l] = factor[j, l]
             for t in range(m + 1):
-                acc = 0.0
-                for l in range(sel_rows.shape[1]):
-                    acc += np.float64(sel_rows[t, l]) * np.float64(sel_rows[m, l])  # float() keeps float32 in numba
-                q_col[t] = acc * scale
+                q_col[t] = _dot64(sel_rows[t], sel_rows[m]) * scale
                 if has_blocks and blocks[order[t] if t < m else j] != blocks[j]:
                     q_col[t] = 0.0
             q_col[m] += ridge

@@ -72,7 +72,8 @@ BACKENDS = ("auto", "numba", "numpy", "torch", "cupy", "triton")
 #: (0 is almost in their conic hull), the weights are ~10⁶ times their natural size, and past it
 #: the float64 refit would lose more digits than the KKT tolerances allow.
 HORIZON = 1e6
-#: Rounding allowance of a correlation, in units of eps(data)·√Q_ii·Σ_j √Q_jj|w_j| (see solve_omp).
+#: Rounding allowance of a correlation, in units of eps(data)·√(|S| + 1)·√Q_ii·Σ_j √Q_jj|w_j|: the
+#: typical error of a sum of |S| rounded terms grows like √|S| (see solve_omp).
 NOISE = 4.0
 #: On the Gram path the refit's columns are computed exactly (float64 products of the rows of G,
 #: O(|S|·d) a step) when d ≤ this many times n: then they cost at most a few steps' O(|S|·n), and
@@ -160,7 +161,7 @@ def _torch_backend(u: QuadraticUtility, device) -> QuadraticUtility:
 class _Scales:
     """The per-element scales of the stopping rule and horizon, computed once on the device.
 
-    tol_i = √Q_ii·(τσ + NOISE·eps·Σ_{j∈S} √Q_jj w_j), σ = max_i |c_i|/√Q_ii (over Q_ii > 0);
+    tol_i = √Q_ii·(τσ + NOISE·eps·√(|S|+1)·Σ_{j∈S} √Q_jj w_j), σ = max_i |c_i|/√Q_ii (over Q_ii > 0);
     the horizon is HORIZON·(max_i gainable_i/√Q_ii)²/2 with gainable = c⁺ (|c| without
     nonnegativity). Only scalars come to the host.
     """
@@ -216,7 +217,7 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
         Form K = GGᵀ (True) or stay in d-space (False) when the utility holds G.
     tol : float, optional
         Relative, scale-invariant gain tolerance τ: element j has no gain when
-        ρ_j ≤ √Q_jj·(τσ + 4·eps·Σ_{i∈S}√Q_ii w_i), σ = max_i |c_i|/√Q_ii — adding it alone would
+        ρ_j ≤ √Q_jj·(τσ + 4·eps·√(|S|+1)·Σ_{i∈S}√Q_ii w_i), σ = max_i |c_i|/√Q_ii — adding it alone would
         gain at most τ²/2 of the best single element's utility, or its ρ is rounding. Default
         eps(dtype)^(2/3). The weights are refitted to τ, so ``objective`` is exact to O(τ²).
     backend : {'auto', 'numba', 'numpy', 'torch', 'cupy', 'triton'}
@@ -364,12 +365,15 @@ class _ArraySteps:
         self.u, self.b, self.xp = u, b, xp
         self.gram_path = gram_path
         self.data = u.gram if gram_path else u.factor
-        self.acc = xp.float64 if dtype_name(self.data) == "float64" and not use_triton else xp.float32
+        # staged rows round to the data's dtype (as the compiled loop's do); ρ accumulates in
+        # float64 (fp32 in the Triton kernels)
+        self.store = xp.float64 if dtype_name(self.data) == "float64" else xp.float32
+        self.acc = xp.float32 if use_triton else xp.float64
         width = u.n if gram_path else int(self.data.shape[1])
-        self.stored = xp.zeros((max(capacity, 1), width), dtype=self.acc, **self._dev())
+        self.stored = xp.zeros((max(capacity, 1), width), dtype=self.store, **self._dev())
         self.exact = _exact_columns(u, gram_path)
         self.sel_rows = self.stored if not gram_path else (
-            xp.zeros((max(capacity, 1), int(u.factor.shape[1])), dtype=self.acc, **self._dev()) if self.exact else None)
+            xp.zeros((max(capacity, 1), int(u.factor.shape[1])), dtype=self.store, **self._dev()) if self.exact else None)
         self.c = u.c
         self.root = xp.sqrt(xp.where(u.diagonal() > 0, u.diagonal(), xp.zeros_like(u.c)))
         self.codes = matroid.codes_on(b)
@@ -416,12 +420,12 @@ class _ArraySteps:
             rho, best = reference.gram_step(rows, wd, u.c, self.codes, rem, self.selected, absolute, tol)
             return rho, self._settle(rho, best, rem, absolute, tol)
         if self.n_blocks == 1:
-            U = xp.reshape(xp.matmul(wd, rows), (1, -1))
+            U = xp.reshape(xp.matmul(wd, xp.astype(rows, self.acc)), (1, -1))
         else:  # U_b = Σ_{t: b_t = b} w_t r_t, as one (B × |S|) @ (|S| × d) product
             sel_blocks = xp.take(self.blocks, self.b.asarray(np.asarray(self.sel, dtype=np.int64), "int64"), axis=0)
             onehot = xp.astype(xp.reshape(sel_blocks, (1, -1)) == xp.reshape(
                 xp.arange(self.n_blocks, **self._dev()), (-1, 1)), wd.dtype)
-            U = xp.matmul(onehot * xp.reshape(wd, (1, -1)), rows)
+            U = xp.matmul(onehot * xp.reshape(wd, (1, -1)), xp.astype(rows, self.acc))
         if u.row_scale is None:
             rho, best = self._factor(U, u.c, u.scale, rem, absolute, tol)
             best = self._settle(rho, best, rem, absolute, tol)
@@ -462,14 +466,14 @@ class _ArraySteps:
         """Stage row j in slot |S|; return Q[S + j, j] on the host (float64, diagonal last)."""
         xp, u, p = self.xp, self.u, len(self.sel)
         if self.gram_path:
-            row = xp.astype(self.data[j, :], self.acc) * u.scale
+            row = xp.astype(self.data[j, :], self.store) * u.scale
             if self.blocks is not None:
                 row = row * xp.astype(self.blocks == self.blocks[j], row.dtype)
             row[j] = row[j] + u.ridge
             self.stored[p, :] = row
             if not self.exact:
                 return np.array(to_host(xp.astype(self.stored[: p + 1, j], xp.float64)), dtype=np.float64)
-        self.sel_rows[p, :] = xp.astype(u.scaled_rows([j])[0, :], self.acc)
+        self.sel_rows[p, :] = xp.astype(u.scaled_rows([j])[0, :], self.store)
         rows64 = xp.astype(self.sel_rows[: p + 1], xp.float64)
         col = np.array(to_host(xp.matmul(rows64, rows64[p, :])), dtype=np.float64) * u.scale
         if u.blocks is not None:
@@ -562,7 +566,7 @@ def _reference_loop(u: QuadraticUtility, matroid: PartitionMatroid, op: _ArraySt
         if stale:
             # ρ_i = c_i − Σ_j Q_ij w_j carries rounding up to ~eps·√Q_ii·Σ_j √Q_jj|w_j|
             # (|Q_ij| ≤ √(Q_ii Q_jj)): scores under it are noise and tie, on every backend
-            factor = scales.base + scales.noise * float(np.asarray(root_sel) @ np.abs(w[: len(order)]))
+            factor = scales.base + scales.noise * np.sqrt(len(order) + 1.0) * float(np.asarray(root_sel) @ np.abs(w[: len(order)]))
             tol = op.tolerances(factor)
             rho, best = op.step(w, remaining, absolute, tol)
             stale = False
