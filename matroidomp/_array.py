@@ -146,6 +146,19 @@ def to_host(x) -> np.ndarray:
     return np.asarray(x)
 
 
+def host_views(backend_name: str, arrays: Backend, *xs):
+    """The arrays as the compiled host kernels will read them: for the ``'numba'`` backend on
+    float32/float64 torch CPU tensors, zero-copy numpy views; anything else unchanged.
+
+    So that a utility meant for the host path is built on numpy from the start (its one pass over
+    G runs in the numba kernel), while ``backend='torch'`` never converts a tensor. Half-precision
+    tensors stay tensors: their tolerances (PSD check, ties) follow their own eps.
+    """
+    if backend_name != "numba" or not (arrays.is_torch and arrays.is_host):
+        return xs
+    return tuple(to_host(x) if is_array(x) and not is_low_precision(x) else x for x in xs)
+
+
 def as_backend(x, backend: Backend, name: str):
     """``x`` (an array or a sequence) as an array of ``backend``; a host array goes to the device once."""
     if is_array(x):

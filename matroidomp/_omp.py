@@ -50,7 +50,7 @@ import importlib
 
 import numpy as np
 
-from ._array import Backend, detect, dtype_name, float_eps, is_low_precision, to_host
+from ._array import Backend, detect, dtype_name, float_eps, host_views, is_low_precision, to_host
 from ._nnqp import DEFAULT_RTOL, ActiveSetNNQP, input_tolerances
 from ._objectives import QuadraticUtility
 from ._validation import check_nonnegative_scalar, make_rng
@@ -642,6 +642,7 @@ def omp(G, b, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool = Tru
     ([0, 2], 10.0)
     """
     arrays = detect(G=G, b=b)
+    G, b = host_views(resolve_backend(backend, arrays), arrays, G, b)
     u = QuadraticUtility.gradient_matching(G, b, lam, nonneg=nonneg)
     return arrays.selection(solve_omp(u, matroid, randomized=randomized, seed=seed, on_no_gain=on_no_gain,
                                       precompute=precompute, tol=tol, backend=backend))
@@ -683,6 +684,7 @@ def omp_gram(K, c, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool 
     [1, 2]
     """
     arrays = detect(K=K, c=c)
+    K, c = host_views(resolve_backend(backend, arrays), arrays, K, c)
     u = QuadraticUtility.from_gram(K, c, lam, nonneg=nonneg, check_psd=check_psd)
     return arrays.selection(solve_omp(u, matroid, randomized=randomized, seed=seed, on_no_gain=on_no_gain,
                                       tol=tol, backend=backend))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._array import detect
+from ._array import detect, host_views
 from ._matroid import make_matroid
 from ._objectives import QuadraticUtility
-from ._omp import solve_omp
+from ._omp import resolve_backend, solve_omp
 from ._result import SelectionResult
 
 
@@ -91,6 +91,7 @@ def partitionsel(G, domains, k: int, *, anchors, lr: float, budgets="proportiona
     matroid = make_matroid(domains, budgets, k)
     if matroid.n != shape[0]:
         raise ValueError(f"domains: {matroid.n} labels for a pool of {shape[0]} gradients")
+    G, anchors = host_views(resolve_backend(backend, arrays), arrays, G, anchors)
     utility = QuadraticUtility.taylor(G, anchors, lr, normalize=normalize,
                                       domains=matroid.codes if block_diagonal else None)
     return arrays.selection(solve_omp(utility, matroid, randomized=randomized, seed=seed, on_no_gain=on_no_gain,

@@ -54,7 +54,8 @@ import torch.distributed as dist
 from torch import nn
 
 from .. import baselines
-from .._array import to_host
+from .._array import detect, host_views, to_host
+from .._omp import resolve_backend
 from .._objectives import QuadraticUtility
 from ._per_example import per_example_gradients
 
@@ -223,7 +224,9 @@ class PartitionSelector:
 
         # one utility on the gradients' device, one call of the method, everything from its result
         start = time.perf_counter()
-        utility = QuadraticUtility.taylor(G, A, lr, normalize=False)
+        arrays = detect(G=G, A=A)
+        G_in, A_in = host_views(resolve_backend(self.backend, arrays), arrays, G, A)
+        utility = QuadraticUtility.taylor(G_in, A_in, lr, normalize=False)
         res = baselines.select(self.method, utility, domains, k, budgets=self.budgets, seed=self.rng,
                                backend=self.backend)
         pairs = baselines.conflicting_pairs_of(utility, res.indices)
