@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import time
 from pathlib import Path
 
@@ -342,7 +343,7 @@ def _trimmed(batch, rows):
 def _solver_parts(method, model, modules, pool, validation, domains, lr, config, rng):
     """The parts of ``select_seconds`` on this pool, timed one by one (gradients recomputed, untimed):
     the Taylor utility, ``baselines.select`` and the conflict count, as ``PartitionSelector`` runs them."""
-    from matroidomp import QuadraticUtility, baselines, conflicting_pairs
+    from matroidomp.torch._selector import select_on_gradients
 
     T = max(pool["input_ids"].shape[1], validation["input_ids"].shape[1])
     joined = [torch.cat([torch.nn.functional.pad(b[key], (0, T - b[key].shape[1])) for b in (pool, validation)])
@@ -351,14 +352,13 @@ def _solver_parts(method, model, modules, pool, validation, domains, lr, config,
                                  normalize=True)
     n = pool["input_ids"].shape[0]
     G, A = rows[:n], rows[n:]
+    parts = {}
+    select_on_gradients(G, A, lr, domains, config.batch, method=method, budgets=config.budgets, seed=rng,
+                        parts=parts)
     t0 = time.perf_counter()
-    utility = QuadraticUtility.taylor(G, A, lr, normalize=False)
-    t1 = time.perf_counter()
-    res = baselines.select(method, utility, domains, config.batch, budgets=config.budgets, seed=rng)
-    t2 = time.perf_counter()
-    conflicting_pairs(G, res.indices)
-    t3 = time.perf_counter()
-    return {"utility": t1 - t0, "method": t2 - t1, "conflicts": t3 - t2, "d": G.shape[1]}
+    G @ G.T  # the reference: one Gram GEMM of the same rows, the floor of an n ≤ d OMP's pass over G
+    parts["gram"] = time.perf_counter() - t0
+    return {**parts, "method_over_gram": parts["method"] / parts["gram"], "d": G.shape[1]}
 
 
 def _spread(xs):
@@ -367,7 +367,7 @@ def _spread(xs):
 
 
 def demo_ratios(data="demo", methods=DEMO_METHODS, steps=DEMO_STEPS, seed=0, cache_dir=".cache/matroidomp-bench",
-                breakdown=True):
+                breakdown=True, projection_dim=None):
     """Selection against one training step in the demo's configuration, per method and step.
 
     Returns {"config": ..., "methods": {method: {"steps", "counts" (last step), "grad", "select",
@@ -378,6 +378,8 @@ def demo_ratios(data="demo", methods=DEMO_METHODS, steps=DEMO_STEPS, seed=0, cac
     from matroidomp.torch import PartitionSelector, last_layer_linears, mean_answer_loss
 
     config, start, train, labels, lengths, validation = demo_workload(data, cache_dir)
+    if projection_dim is not None:
+        config = dataclasses.replace(config, projection_dim=projection_dim)
     n_train, n_validation = len(labels), validation["input_ids"].shape[0]
     runs = {}
     for method in methods:  # each method trains its own copy, as the demo's runs do
@@ -422,7 +424,7 @@ def demo_ratios(data="demo", methods=DEMO_METHODS, steps=DEMO_STEPS, seed=0, cac
                 r["d"] = parts.get("d")
     out = {"config": {"data": data, "pool": config.batch * config.buffer, "k": config.batch,
                       "anchors": config.anchors, "grad_layers": config.grad_layers, "chunk": DEMO_CHUNK,
-                      "lr": config.lr, "threads": torch.get_num_threads(),
+                      "lr": config.lr, "threads": torch.get_num_threads(), "projection_dim": config.projection_dim,
                       "parameters": sum(p.numel() for p in start.parameters())},
            "methods": {}}
     for method, r in runs.items():
@@ -465,12 +467,13 @@ def main_demo(args):
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
     with threadpool_limits(args.threads):
         out = demo_ratios(args.data, tuple(args.methods), args.steps, args.seed, args.cache_dir,
-                          breakdown=not args.no_breakdown)
+                          breakdown=not args.no_breakdown, projection_dim=args.projection_dim)
     c = out["config"]
     any_d = next((r["d"] for r in out["methods"].values() if r.get("d")), None)
     print(f"torch {torch.__version__}, transformers {transformers.__version__}, {c['threads']} thread(s); "
           f"data {c['data']}; tiny Qwen2 ({c['parameters']:,} parameters); pool {c['pool']} → k {c['k']}, "
           f"{c['anchors']} anchors, last {c['grad_layers']} layers" + (f" (d = {any_d:,})" if any_d else "")
+          + (f", projected to p = {c['projection_dim']:,}" if c["projection_dim"] else "")
           + f", chunk {c['chunk']}; median [min–max] over the steps after one warm-up step")
     print("\n| method | steps | gradients s | selection s (select_seconds) | train step s | selection / train "
           f"| target ≤ {DEMO_TARGET} | (gradients + selection) / train |")
@@ -482,11 +485,13 @@ def main_demo(args):
               f"| {_cell(r['select_over_train'], digits=2)} | {ok} | {_cell(r['step_over_train'], digits=1)} |")
     if not args.no_breakdown:
         print("\nselect_seconds by part (same pools, gradients recomputed outside the timed step), ms:\n")
-        print("| method | Taylor utility | baselines.select | conflicting pairs |")
-        print("|---|---:|---:|---:|")
+        print("| method | Taylor utility | baselines.select | conflicting pairs | G Gᵀ (reference) "
+              "| baselines.select / G Gᵀ |")
+        print("|---|---:|---:|---:|---:|---:|")
         for method, r in out["methods"].items():
             print(f"| {method} | {_cell(r.get('utility'), 1e3, 1)} | {_cell(r.get('method'), 1e3, 1)} "
-                  f"| {_cell(r.get('conflicts'), 1e3, 1)} |")
+                  f"| {_cell(r.get('conflicts'), 1e3, 1)} | {_cell(r.get('gram'), 1e3, 1)} "
+                  f"| {_cell(r.get('method_over_gram'), digits=2)} |")
     return out
 
 
@@ -503,6 +508,8 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=1, help="torch, numba and BLAS threads (the demo's default: 1)")
     ap.add_argument("--cache-dir", default=".cache/matroidomp-bench", help="the demo's cache (as its --cache-dir)")
     ap.add_argument("--no-breakdown", action="store_true", help="do not split select_seconds into its parts")
+    ap.add_argument("--projection-dim", type=int, default=None,
+                    help="random projection of the gradients to this many dimensions (default: the demo's, none)")
     args = ap.parse_args(argv)
     if args.what == "pool256":
         return main_pool256()

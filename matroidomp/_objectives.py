@@ -482,8 +482,9 @@ class QuadraticUtility(SetFunction):
             sub = xp.take(xp.take(self.gram, self._index(R), axis=0), self._index(S), axis=1)
             block = to_host(xp.astype(sub, xp.float64))
         else:
-            block = to_host(xp.matmul(xp.astype(self.scaled_rows(R), xp.float64),
-                                      xp.astype(self.scaled_rows(S), xp.float64).T))
+            right = xp.astype(self.scaled_rows(S), xp.float64)
+            left = right if rows is None else xp.astype(self.scaled_rows(R), xp.float64)
+            block = to_host(xp.matmul(left, right.T))
         block = np.array(block, dtype=np.float64)
         block *= self.scale
         if self.blocks is not None:

@@ -222,14 +222,9 @@ class PartitionSelector:
         _synchronize(G)
         grad_seconds = time.perf_counter() - start
 
-        # one utility on the gradients' device, one call of the method, everything from its result
         start = time.perf_counter()
-        arrays = detect(G=G, A=A)
-        G_in, A_in = host_views(resolve_backend(self.backend, arrays), arrays, G, A)
-        utility = QuadraticUtility.taylor(G_in, A_in, lr, normalize=False)
-        res = baselines.select(self.method, utility, domains, k, budgets=self.budgets, seed=self.rng,
-                               backend=self.backend)
-        pairs = baselines.conflicting_pairs_of(utility, res.indices)
+        res, pairs = select_on_gradients(G, A, lr, domains, k, method=self.method, budgets=self.budgets,
+                                         seed=self.rng, backend=self.backend)
         _synchronize(G)
         select_seconds = time.perf_counter() - start
 
@@ -343,6 +338,43 @@ def gather_pool(pool: Mapping, domains) -> tuple[dict, np.ndarray]:
     gathered = [None] * world
     dist.all_gather_object(gathered, labels)
     return out, np.concatenate(gathered)
+
+
+def select_on_gradients(G, A, lr: float, domains, k: int, *, method: str, budgets, seed, backend: str = "auto",
+                        parts: dict | None = None):
+    """The selection proper of :meth:`PartitionSelector.select` on given gradient rows.
+
+    One Taylor utility on the rows' device (numpy views of CPU tensors for the compiled kernels),
+    one call of ``method``, the conflicting pairs from the |S| × |S| block of Q. Returns
+    ``(SelectionResult, conflicting_pairs)``; with a dict ``parts``, also the synchronised wall
+    time of each part, in seconds, under "utility", "method", "conflicts" (benchmarks read it).
+    """
+    clock = _PartClock(G, parts)
+    arrays = detect(G=G, A=A)
+    G_in, A_in = host_views(resolve_backend(backend, arrays), arrays, G, A)
+    utility = QuadraticUtility.taylor(G_in, A_in, lr, normalize=False)
+    clock.lap("utility")
+    res = baselines.select(method, utility, domains, k, budgets=budgets, seed=seed, backend=backend)
+    clock.lap("method")
+    pairs = baselines.conflicting_pairs_of(utility, res.indices)
+    clock.lap("conflicts")
+    return res, pairs
+
+
+class _PartClock:
+    """Laps of wall time into ``parts`` (no-op without it), CUDA synchronised at each lap."""
+
+    def __init__(self, t: torch.Tensor, parts: dict | None):
+        self.t, self.parts = t, parts
+        self.last = time.perf_counter() if parts is not None else 0.0
+
+    def lap(self, name: str) -> None:
+        if self.parts is None:
+            return
+        _synchronize(self.t)
+        now = time.perf_counter()
+        self.parts[name] = now - self.last
+        self.last = now
 
 
 def _synchronize(t: torch.Tensor) -> None:
