@@ -50,8 +50,11 @@ _FLOATS = (torch.float32, torch.float16, torch.bfloat16)
 _EPS32 = float(torch.finfo(torch.float32).eps)
 
 
-class BatchedNNQPResult(NamedTuple):
-    """``w`` (B × k) fp32 solutions (or last iterates); ``status`` (B,) int32 codes of
+class TritonNNQPSolution(NamedTuple):
+    """The kernel's raw output, with the integer status codes every kernel shares (the public
+    :class:`matroidomp.BatchedNNQPResult` names them: ``kernels.status.NAMES[code]``).
+
+    ``w`` (B × k) fp32 solutions (or last iterates); ``status`` (B,) int32 codes of
     :mod:`matroidomp.kernels.status` (CONVERGED, MAX_ITER, UNBOUNDED); ``n_sweeps`` (B,) int32
     sweeps run; ``violation`` (B,) fp32 final max_i violation_i/tol_i (≤ 1 when converged; on a
     fresh gradient then, on the running gradient otherwise); ``ray`` (B × k) fp32, the
@@ -158,7 +161,7 @@ INTERPRETED = isinstance(_nnqp_kernel, InterpretedFunction) and isinstance(tl.su
 
 
 def batched_nnqp(Q, c, *, ridge: float = 0.0, w0=None, rtol: float = 1e-5, max_sweeps: int = 1000
-                 ) -> BatchedNNQPResult:
+                 ) -> TritonNNQPSolution:
     """Solve B independent NNQPs max cᵦᵀw − ½wᵀ(Qᵦ + ridge·I)w, w ≥ 0, one Triton program each.
 
     Parameters
@@ -177,7 +180,7 @@ def batched_nnqp(Q, c, *, ridge: float = 0.0, w0=None, rtol: float = 1e-5, max_s
 
     Returns
     -------
-    BatchedNNQPResult
+    TritonNNQPSolution
         Per problem: CONVERGED (w optimal to rtol), UNBOUNDED (``ray`` proves sup = +∞; the
         certificate holds to 64·eps of the input dtype plus fp32 accumulation) or MAX_ITER.
 
@@ -227,14 +230,14 @@ def batched_nnqp(Q, c, *, ridge: float = 0.0, w0=None, rtol: float = 1e-5, max_s
     viol = torch.zeros((B,), dtype=torch.float32, device=Q.device)
     ray = torch.zeros((B, k), dtype=torch.float32, device=Q.device)
     if B == 0 or k == 0:
-        return BatchedNNQPResult(w, status.fill_(CONVERGED), sweeps, viol, ray)
+        return TritonNNQPSolution(w, status.fill_(CONVERGED), sweeps, viol, ray)
     tol = coordinate_tolerances(Q, c, ridge, rtol)
     eps_in = max(float(torch.finfo(Q.dtype).eps), float(torch.finfo(c.dtype).eps))
     ray_rtol = 64 * eps_in + 4 * k**0.5 * _EPS32
     _nnqp_kernel[(B,)](Q, c, w, tol, status, sweeps, viol, ray, k, float(ridge), int(max_sweeps), ray_rtol,
                        Q.stride(0), Q.stride(1), Q.stride(2), c.stride(0), c.stride(1), w.stride(0), tol.stride(0),
                        BLOCK_K=triton.next_power_of_2(k))
-    return BatchedNNQPResult(w, status, sweeps, viol, ray)
+    return TritonNNQPSolution(w, status, sweeps, viol, ray)
 
 
 def coordinate_tolerances(Q: torch.Tensor, c: torch.Tensor, ridge: float, rtol: float) -> torch.Tensor:
