@@ -56,8 +56,32 @@ roughly quadratically with the length of a text without whitespace (a 5 MB line 
 300 s; 20,000 characters take 0.1 s)."""
 
 
-def _check_int(name: str, value, *, minimum: int | None) -> None:
-    """Raise TypeError unless ``value`` is an int (not a bool), ValueError when below ``minimum``."""
+def check_int(name: str, value, *, minimum: int | None) -> None:
+    """Check one integer setting of a benchmark configuration.
+
+    Parameters
+    ----------
+    name : str
+        The setting's name, quoted in the error.
+    value : object
+    minimum : int or None
+        The smallest allowed value (None: no bound).
+
+    Raises
+    ------
+    TypeError
+        ``value`` is not an int (a bool is refused too).
+    ValueError
+        ``value`` is below ``minimum``.
+
+    Examples
+    --------
+    >>> check_int("steps", 10, minimum=1)
+    >>> check_int("steps", 0, minimum=1)
+    Traceback (most recent call last):
+    ...
+    ValueError: steps must be at least 1, got 0
+    """
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
     if minimum is not None and value < minimum:
@@ -143,17 +167,17 @@ class DataConfig:
 
     def __post_init__(self):
         """Check every field (see the class docstring)."""
-        _check_int("seed", self.seed, minimum=None)
+        check_int("seed", self.seed, minimum=None)
         if not isinstance(self.train_sizes, Mapping) or len(self.train_sizes) == 0:
             raise ValueError("train_sizes must be a non-empty mapping from domain name to training-pool size")
         for domain, size in self.train_sizes.items():
             if domain not in DOMAINS:
                 raise ValueError(f"train_sizes names unknown domain {domain!r}; known domains: {', '.join(DOMAINS)}")
-            _check_int(f"train_sizes[{domain!r}]", size, minimum=1)
-        _check_int("validation_per_domain", self.validation_per_domain, minimum=1)
-        _check_int("test_per_domain", self.test_per_domain, minimum=1)
-        _check_int("pretrain_per_domain", self.pretrain_per_domain, minimum=0)
-        _check_int("max_chars", self.max_chars, minimum=1)
+            check_int(f"train_sizes[{domain!r}]", size, minimum=1)
+        check_int("validation_per_domain", self.validation_per_domain, minimum=1)
+        check_int("test_per_domain", self.test_per_domain, minimum=1)
+        check_int("pretrain_per_domain", self.pretrain_per_domain, minimum=0)
+        check_int("max_chars", self.max_chars, minimum=1)
 
     @property
     def domains(self) -> tuple[str, ...]:
@@ -404,11 +428,11 @@ def load_jsonl(
     ...
     ValueError: ...: domain 'math/add' has 6 distinct examples; it needs more than 21 (16 validation + 5 test + 0 pretrain, and at least one for training)
     """
-    _check_int("seed", seed, minimum=None)
-    _check_int("validation_per_domain", validation_per_domain, minimum=1)
-    _check_int("test_per_domain", test_per_domain, minimum=1)
-    _check_int("pretrain_per_domain", pretrain_per_domain, minimum=0)
-    _check_int("max_chars", max_chars, minimum=1)
+    check_int("seed", seed, minimum=None)
+    check_int("validation_per_domain", validation_per_domain, minimum=1)
+    check_int("test_per_domain", test_per_domain, minimum=1)
+    check_int("pretrain_per_domain", pretrain_per_domain, minimum=0)
+    check_int("max_chars", max_chars, minimum=1)
     groups: dict[str, list[Example]] = {}
     seen: dict[str, tuple[int, str]] = {}
     for number, example in _parse_jsonl(Path(path), max_chars):

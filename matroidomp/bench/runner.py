@@ -48,7 +48,7 @@ from tqdm.auto import tqdm
 from ..torch import PartitionSelector, last_layer_linears
 from ..torch._selector import METHODS
 from ..torch._training import mean_answer_loss, selective_step
-from .data import DataConfig, Example, TaskData, _check_int
+from .data import DataConfig, Example, TaskData, check_int
 from .text import decode_answers, encode_examples, encode_prompts
 
 
@@ -143,10 +143,10 @@ class BenchConfig:
         if not isinstance(self.data, DataConfig):
             raise TypeError(f"data must be a DataConfig, got {type(self.data).__name__}")
         for name in ("steps", "batch", "buffer", "anchors", "eval_every", "grad_layers"):
-            _check_int(name, getattr(self, name), minimum=1)
-        _check_int("pretrain_steps", self.pretrain_steps, minimum=0)
+            check_int(name, getattr(self, name), minimum=1)
+        check_int("pretrain_steps", self.pretrain_steps, minimum=0)
         if self.projection_dim is not None:
-            _check_int("projection_dim", self.projection_dim, minimum=1)
+            check_int("projection_dim", self.projection_dim, minimum=1)
         if (isinstance(self.lr, bool) or not isinstance(self.lr, numbers.Real)
                 or not (math.isfinite(self.lr) and self.lr > 0)):
             raise ValueError(f"lr must be a positive finite number, got {self.lr!r}")
@@ -732,7 +732,7 @@ def sweep(methods: Sequence[str], seeds: Sequence[int], work: Workload, results:
     if unknown:
         raise ValueError(f"methods: unknown {unknown}; use some of {METHODS}")
     for seed in seeds:
-        _check_int("seed", seed, minimum=0)
+        check_int("seed", seed, minimum=0)
     todo = [(m, s) for s in seeds for m in methods if (m, s) not in results.done]
     bar = tqdm(total=len(todo) * work.config.steps, desc="fine-tuning", unit="step", disable=not progress)
     for method, seed in todo:
