@@ -46,8 +46,8 @@ Sections
     option. Per step, each part timed with CUDA
     synchronisation around it: per-example gradients of the LoRA weights (pool and anchors in one
     ``per_example_gradients`` call, normalised rows, as ``PartitionSelector`` computes them),
-    selection (``QuadraticUtility.taylor`` on the device, ``baselines.select``, the conflict
-    count: what ``PartitionSelector.select`` times as ``select_seconds``) and one AdamW step on the
+    selection (``select_on_gradients``: the Taylor utility on the device, ``baselines.select``,
+    the conflicts from Q_SS — what ``PartitionSelector.select`` times as ``select_seconds``) and one AdamW step on the
     32 selected (``mean_answer_loss``, backward, step); and the whole ``PartitionSelector.select``
     call as users make it. Median and range over ``--lm-steps`` steps (10) after one warm-up step,
     fewer when a method's steps pass ``--budget-s``.
@@ -539,8 +539,8 @@ def _spread(xs):
 
 def bench_lm(device, smoke, cfg, budget_s, clock):
     """Section (d); returns {"config", "model", "methods": [...], "transfers": [...]}."""
-    from matroidomp import QuadraticUtility, baselines, conflicting_pairs
     from matroidomp.torch import PartitionSelector, mean_answer_loss, per_example_gradients
+    from matroidomp.torch._selector import select_on_gradients
 
     t_build = time.perf_counter()
     model, names, lora_params, info = build_lm(cfg, device)
@@ -564,10 +564,9 @@ def bench_lm(device, smoke, cfg, budget_s, clock):
         rows = per_example_gradients(model, *joined, names, chunk_size=chunk, normalize=True)
         return rows[:n], rows[n:]
 
-    def selection(method, rng, G, A):
-        utility = QuadraticUtility.taylor(G, A, lr, normalize=False)
-        res = baselines.select(method, utility, domains, k, budgets="proportional", seed=rng, backend=backend)
-        pairs = conflicting_pairs(G, res.indices)
+    def selection(method, rng, G, A):  # what PartitionSelector.select times as select_seconds
+        res, pairs = select_on_gradients(G, A, lr, domains, k, method=method, budgets="proportional", seed=rng,
+                                         backend=backend)
         return torch.as_tensor(res.indices, dtype=torch.long, device=device), res, pairs
 
     def train(idx):
