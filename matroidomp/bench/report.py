@@ -43,8 +43,8 @@ class Summary:
         ``curves[method][domain][metric]`` = (steps, seeds × steps array) over the evaluations
         every seed has.
     steps : dict
-        ``steps[method][key]`` = per-seed means of a step record's field (``conflicting_pairs``,
-        ``conflict_rate``, ``loss`` and the three times).
+        ``steps[method][key]`` = per seed, the mean over steps of a step record's field (``conflicting_pairs``,
+        ``conflict_rate``, ``loss``) or the median (the three times).
 
     Examples
     --------
@@ -171,7 +171,10 @@ def summarize(records: Sequence[dict]) -> Summary:
     per_step = {}
     for method in methods:
         runs = [steps[(method, s)] for s in sorted(final[method])]
-        per_step[method] = {key: [float(np.mean([rec[key] for rec in run.values()])) for run in runs]
+        # counts: mean over steps; times: median over steps (steady state: the first step of a process
+        # also pays one-off costs — numba compilation, allocator warm-up — that a mean would spread)
+        per_step[method] = {key: [float((np.median if key in TIMES else np.mean)([rec[key] for rec in run.values()]))
+                                  for run in runs]
                             for key in ("conflicting_pairs", "conflict_rate", "loss", *TIMES)}
     return Summary(methods, domains, dict(final), curves, per_step)
 
@@ -269,7 +272,7 @@ def results_table(summary: Summary) -> str:
     families = summary.families()
     head = ["method", "seeds", "accuracy (all)", "loss (all)"]
     head += [f"accuracy ({f})" for f in families] + [f"loss ({f})" for f in families]
-    head += ["conflicting pairs / batch", "conflict rate", "s/step grad", "s/step select", "s/step train"]
+    head += ["conflicting pairs / batch", "conflict rate", "s/step grad (median)", "s/step select (median)", "s/step train (median)"]
     lines = [_row(head), _row(["---"] * len(head))]
     for m in summary.methods:
         cells = [m, str(len(summary.final[m])), _pm(summary.macro(m, "accuracy"), 3), _pm(summary.macro(m, "loss"), 3)]
