@@ -42,7 +42,7 @@ import scipy.linalg
 import scipy.optimize
 
 import matroidomp
-from matroidomp._nnqp import _default_tol
+from matroidomp._nnqp import coordinate_tolerances, input_tolerances
 from matroidomp.kernels.batched_nnqp import batched_active_set
 from problems import LAM, SIZES, best_time, problem
 
@@ -138,8 +138,10 @@ def _batched(Q, c):
 
 
 def _batched_kernel(Q, c):
-    tols = np.array([_default_tol(float(np.abs(q.diagonal()).max()), cb) for q, cb in zip(Q, c)])
-    return batched_active_set(Q, c, tols, 3 * c.shape[1] + 10, float(np.finfo(np.float64).eps))[0]
+    eps = float(np.finfo(np.float64).eps)
+    rtol, dep_tol = input_tolerances(eps)  # what nnqp_batched passes the kernel for float64 input
+    tols = np.stack([coordinate_tolerances(np.diagonal(q), cb, rtol) for q, cb in zip(Q, c)])
+    return batched_active_set(Q, c, tols, 3 * c.shape[1] + 10, eps, dep_tol)[0]
 
 
 def _one_by_one(Q, c):

@@ -19,6 +19,7 @@ the host, numpy float16 is upcast to float32 once, as before.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 
@@ -35,7 +36,12 @@ def _framework(x) -> str:
 
 def dtype_name(x) -> str:
     """'float32', 'bfloat16', 'int64', … whatever the namespace."""
-    return str(x.dtype).split(".")[-1]
+    return _dtype_name(x.dtype)
+
+
+@functools.lru_cache(maxsize=64)
+def _dtype_name(dtype) -> str:  # str(numpy dtype) costs ~1 µs and runs several times per solver call
+    return str(dtype).split(".")[-1]
 
 
 def is_low_precision(x) -> bool:
