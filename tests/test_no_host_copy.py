@@ -104,3 +104,31 @@ def test_the_guard_catches_a_host_copy(monkeypatch):
     G, labels, anchors = _instance(3)
     with host_copies_forbidden(monkeypatch), pytest.raises(AssertionError, match="host copy"):
         mo.partitionsel(torch.from_numpy(G), labels, K, anchors=torch.from_numpy(anchors), lr=0.05, backend="numba")
+
+
+@pytest.mark.parametrize("method", ["partitionsel", "partitionsel-omp", "gradmatch", "gradmatch-per-domain", "iwd",
+                                    "greats", "random", "stratified-random"])
+def test_partition_selector(monkeypatch, method):
+    """The adapter's whole step (per-example gradients, one utility, the method, the conflict count)
+    with backend='torch': no gradient-sized tensor reaches the host, and the numpy path's selection."""
+    pytest.importorskip("transformers", reason="needs transformers")
+    from lm_cases import answer_batch, tiny_qwen2
+
+    from matroidomp.torch import PartitionSelector, last_layer_linears
+
+    domains = np.array([0] * 16 + [1] * 10 + [2] * 6)
+    pool, valid, model = answer_batch(torch.from_numpy(domains), 1), answer_batch([0, 1, 2, 2], 2), tiny_qwen2()
+    names = last_layer_linears(model, 1)
+
+    def select(backend):
+        s = PartitionSelector(model, names, method=method, k=K, seed=4, backend=backend)
+        return s.select(pool, domains, valid, lr=1e-3)
+
+    with host_copies_forbidden(monkeypatch):
+        sel = select("torch")
+    ref = select("numpy")
+    np.testing.assert_array_equal(sel.indices.numpy(), ref.indices.numpy())
+    np.testing.assert_allclose(sel.weights.numpy(), ref.weights.numpy(), rtol=1e-5,
+                               atol=1e-5 * float(ref.weights.abs().max()))
+    assert sel.objective == pytest.approx(ref.objective, rel=1e-5)
+    assert sel.counts == ref.counts and sel.conflicting_pairs == ref.conflicting_pairs
