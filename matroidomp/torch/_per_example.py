@@ -35,6 +35,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ._preconditioner import AdamDirections
+
 DEFAULT_KINDS = ("q_proj", "k_proj", "v_proj", "gate_proj", "up_proj", "down_proj")
 
 _LAYER = re.compile(r"(?:^|\.)layers\.(\d+)\.")
@@ -153,6 +155,7 @@ def per_example_gradients(
     normalize: bool = False,
     block_size: int = 1 << 24,
     buffer_bytes: int = 1 << 30,
+    preconditioner: torch.optim.Optimizer | None = None,
 ) -> torch.Tensor:
     """Per-example gradients g_b = ∇_θ ℓ_b of the mean answer-token NLL, float32, one row per example.
 
@@ -192,6 +195,12 @@ def per_example_gradients(
         Bound on the float32 gradient rows (n_buf × D) held before they are projected together
         (at least one chunk); projection memory is about buffer_bytes + 4·block_size + 4·n·p
         bytes.
+    preconditioner : torch.optim.Optimizer, optional
+        An Adam or AdamW optimizer holding the selected weights: rows are then the Adam update
+        directions Γ(g_b) = m̂_b / (√v̂_b + ε) the example alone would cause from the optimizer's
+        current state (m_b = β₁m + (1 − β₁)g_b, v_b = β₂v + (1 − β₂)g_b², bias-corrected at the
+        next step count), before projection and normalisation. A weight the optimizer has no
+        state for yet (before its first step) keeps its raw gradient.
 
     Returns
     -------
@@ -205,7 +214,10 @@ def per_example_gradients(
         called in the forward pass or without effect on the loss; when the masks' shapes differ
         from ``input_ids``, the batch is empty or not 2-D, a row has no answer token after the
         first position; or when ``chunk_size``, ``projection_dim``, ``block_size`` or
-        ``buffer_bytes`` is below 1.
+        ``buffer_bytes`` is below 1; when ``preconditioner`` is not Adam-type or does not hold
+        every selected weight.
+    TypeError
+        When ``preconditioner`` is not an optimizer.
 
     Examples
     --------
@@ -234,6 +246,17 @@ def per_example_gradients(
     >>> loss.backward()
     >>> torch.allclose(G[0], model.model.layers[1].mlp.down_proj.weight.grad.flatten(), atol=1e-6)
     True
+
+    Adam update directions instead of gradients (the raw gradient until the optimizer has state):
+
+    >>> opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    >>> down = ["model.layers.1.mlp.down_proj"]
+    >>> torch.equal(per_example_gradients(model, ids, attention, answer, down, preconditioner=opt), G)
+    True
+    >>> opt.step()  # the gradient of example 0 from above: now m, v and the step count exist
+    >>> D = per_example_gradients(model, ids, attention, answer, down, preconditioner=opt)
+    >>> bool(D.isfinite().all()), torch.equal(D, G)
+    (True, False)
     """
     linears = select_linears(model, modules)
     ids, attn, answer = _check_batch(input_ids, attention_mask, answer_mask)
@@ -245,6 +268,7 @@ def per_example_gradients(
         raise ValueError(f"block_size and buffer_bytes must be >= 1, got {block_size} and {buffer_bytes}")
 
     params = [p for m in linears.values() for p in _params(m)]
+    directions = None if preconditioner is None else AdamDirections(preconditioner, params)
     device = params[0].device
     ids, attn, answer = ids.to(device), attn.to(device), answer.to(device)
     flags = {p: p.requires_grad for p in model.parameters()}
@@ -257,6 +281,8 @@ def per_example_gradients(
         for start in range(0, ids.shape[0], chunk_size):
             sl = slice(start, start + chunk_size)
             blocks = _chunk_gradients(model, linears, ids[sl], attn[sl], answer[sl])
+            if directions is not None:
+                blocks = directions.apply(blocks)
             if projection_dim is None:
                 rows.append(torch.cat(blocks, dim=1))
                 continue

@@ -137,6 +137,11 @@ class PartitionSelector:
         reproducible).
     backend : str, default 'auto'
         The OMP backend (:func:`matroidomp.solve_omp`).
+    preconditioner : torch.optim.Optimizer, optional
+        An Adam/AdamW optimizer of the model: the pool rows are then the Adam update directions
+        of the examples (see :func:`~matroidomp.torch.per_example_gradients`), the anchors stay raw
+        gradients — the utility matches what an AdamW step on S does. ``select`` can override it
+        per call.
 
     Raises
     ------
@@ -161,7 +166,7 @@ class PartitionSelector:
     def __init__(self, model: nn.Module, modules: Sequence[str], *, method: str = "partitionsel",
                  ratio: float | None = None, k: int | None = None, budgets="proportional",
                  projection_dim: int | None = None, normalize: bool = True, seed: int = 0, chunk_size: int = 8,
-                 backend: str = "auto"):
+                 backend: str = "auto", preconditioner: torch.optim.Optimizer | None = None):
         if method not in METHODS:
             raise ValueError(f"method: unknown {method!r}; use one of {METHODS}")
         if (ratio is None) == (k is None):
@@ -175,14 +180,18 @@ class PartitionSelector:
         self.projection_dim, self.normalize, self.seed, self.chunk_size = projection_dim, normalize, seed, chunk_size
         self.rng = np.random.default_rng(seed)
         self.backend = backend
+        self.preconditioner = preconditioner
 
-    def select(self, pool: Mapping, domains, validation: Mapping, lr: float) -> Selection:
+    def select(self, pool: Mapping, domains, validation: Mapping, lr: float, *,
+               preconditioner: torch.optim.Optimizer | None = None) -> Selection:
         """Per-example gradients of ``pool`` and ``validation`` (dicts of ``input_ids``,
-        ``attention_mask``, ``answer_mask``), then the method's subset for learning rate ``lr``.
+        ``attention_mask``, ``answer_mask``), then the method's subset for learning rate ``lr``
+        (pool rows as Adam directions of ``preconditioner``, default the selector's own).
         Under torch.distributed every rank must pass the same pool (see the module docstring)."""
-        return self._select(pool, domains, validation, lr, self.k)
+        return self._select(pool, domains, validation, lr, self.k, preconditioner)
 
-    def select_distributed(self, pool: Mapping, domains, validation: Mapping, lr: float) -> tuple[Selection, dict]:
+    def select_distributed(self, pool: Mapping, domains, validation: Mapping, lr: float, *,
+                           preconditioner: torch.optim.Optimizer | None = None) -> tuple[Selection, dict]:
         """Data-parallel selection: ``pool`` and ``domains`` are this rank's local pool (n_r rows, the
         same n_r on every rank), ``validation``, ``lr`` and the selector's seed the same on every
         rank. Gathers the global pool of n = W·n_r rows, selects k·W of it (``k`` per rank; with
@@ -200,11 +209,12 @@ class PartitionSelector:
         if world > 1:
             pool, domains = gather_pool(pool, domains)
         k = None if self.k is None else self.k * world
-        sel = self._select(pool, domains, validation, lr, k)
+        sel = self._select(pool, domains, validation, lr, k, preconditioner)
         mine = sel.shard(rank, world)
         return sel, {key: pool[key][mine] for key in BATCH_KEYS}
 
-    def _select(self, pool: Mapping, domains, validation: Mapping, lr: float, k: int | None) -> Selection:
+    def _select(self, pool: Mapping, domains, validation: Mapping, lr: float, k: int | None,
+                preconditioner=None) -> Selection:
         n = _batch_rows(pool, "pool")
         if _batch_rows(validation, "validation") == 0:
             raise ValueError("validation batch is empty: at least one anchor is needed")
@@ -218,7 +228,7 @@ class PartitionSelector:
             raise ValueError(f"k: cannot select {k} examples from a pool of {n}")
 
         start = time.perf_counter()
-        G, A = self._gradients(pool, validation)
+        G, A = self._gradients(pool, validation, self.preconditioner if preconditioner is None else preconditioner)
         _synchronize(G)
         grad_seconds = time.perf_counter() - start
 
@@ -243,16 +253,19 @@ class PartitionSelector:
     def gradients(self, batch: Mapping) -> torch.Tensor:
         """The rows g_i of ``batch`` (n × d); under torch.distributed each rank computes its shard
         of ⌈n / W⌉ rows and the shards are all-gathered (see the module docstring); a checksum
-        Σ_t (t mod 1009 + 1) · input_ids[t] (with n) gathered first rejects ranks whose pools differ."""
-        return self._gradients(batch, None)[0]
+        Σ_t (t mod 1009 + 1) · input_ids[t] (with n) gathered first rejects ranks whose pools differ.
+        With the selector's ``preconditioner``, the rows are the examples' Adam directions."""
+        return self._gradients(batch, None, self.preconditioner)[0]
 
-    def _gradients(self, pool: Mapping, validation: Mapping | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _gradients(self, pool: Mapping, validation: Mapping | None,
+                   preconditioner=None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(G, A): the pool rows as in :meth:`gradients` and the anchor rows, computed in the same
-        call as this rank's pool rows (one pass of the projection matrix for both)."""
+        call as this rank's pool rows (one pass of the projection matrix for both) — in two calls
+        with the same projection when the pool rows are Adam directions and the anchors are not."""
         n = int(pool["input_ids"].shape[0])
         rank, world = _rank_world()
         if world == 1:
-            rows = self._local_gradients(pool, validation)
+            rows = self._local_gradients(pool, validation, preconditioner=preconditioner)
             return rows[:n], None if validation is None else rows[n:]
         ids = torch.as_tensor(pool["input_ids"]).long().cpu().reshape(-1)
         mine = torch.stack([torch.tensor(n), (ids * (torch.arange(ids.numel()) % 1009 + 1)).sum()])
@@ -264,23 +277,28 @@ class PartitionSelector:
                              f"input_ids differ: (n, checksum) per rank {[o.tolist() for o in seen]})")
         size = -(-n // world)
         shard = torch.arange(rank * size, (rank + 1) * size).clamp_(max=n - 1)
-        rows = self._local_gradients({key: pool[key][shard] for key in BATCH_KEYS}, validation)
+        rows = self._local_gradients({key: pool[key][shard] for key in BATCH_KEYS}, validation,
+                                     preconditioner=preconditioner)
         local = rows[:size].contiguous()
         shards = [torch.empty_like(local) for _ in range(world)]
         dist.all_gather(shards, local)
         return torch.cat(shards)[:n], None if validation is None else rows[size:]
 
-    def _local_gradients(self, *batches: Mapping | None) -> torch.Tensor:
-        """Gradient rows of the given batches (``None`` skipped), stacked in order, from one call:
-        the batches are right-padded with zeros to a common length and joined."""
-        batches = [b for b in batches if b is not None]
+    def _local_gradients(self, pool: Mapping, validation: Mapping | None, *, preconditioner=None) -> torch.Tensor:
+        """Gradient rows of ``pool`` then ``validation`` (if any), stacked, from one call: the batches
+        are right-padded with zeros to a common length and joined. With a preconditioner, the pool's
+        rows are Adam directions and the anchors' raw gradients, from two calls (same projection)."""
+        if preconditioner is not None and validation is not None:
+            return torch.cat([self._local_gradients(pool, None, preconditioner=preconditioner),
+                              self._local_gradients(validation, None)])
+        batches = [b for b in (pool, validation) if b is not None]
         device = next(self.model.parameters()).device
         T = max(b["input_ids"].shape[1] for b in batches)
         joined = [torch.cat([nn.functional.pad(torch.as_tensor(b[key]).to(device), (0, T - b[key].shape[1]))
                              for b in batches]) for key in BATCH_KEYS]
         return per_example_gradients(
             self.model, *joined, self.modules, chunk_size=self.chunk_size,
-            projection_dim=self.projection_dim, seed=self.seed, normalize=self.normalize)
+            projection_dim=self.projection_dim, seed=self.seed, normalize=self.normalize, preconditioner=preconditioner)
 
 def gather_pool(pool: Mapping, domains) -> tuple[dict, np.ndarray]:
     """All-gather the local pools of the W ranks into one pool of W·n_r rows (torch.distributed).

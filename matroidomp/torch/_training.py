@@ -82,7 +82,7 @@ def mean_answer_loss(model: nn.Module, batch: Mapping) -> torch.Tensor:
 
 def selective_step(selector: PartitionSelector, model: nn.Module, optimizer: torch.optim.Optimizer,
                    pool: Mapping, domains, validation: Mapping, lr: float | None = None,
-                   scheduler=None) -> tuple[float, Selection]:
+                   scheduler=None, preconditioner=None) -> tuple[float, Selection]:
     """One PartitionSel training step: select S ⊆ pool at η = lr, then one optimizer step on L(S).
 
     Selects S from ``pool`` with η = ``lr`` (default: the optimizer's current learning rate,
@@ -113,6 +113,10 @@ def selective_step(selector: PartitionSelector, model: nn.Module, optimizer: tor
         η of the Taylor utility; default ``optimizer.param_groups[0]['lr']``.
     scheduler : optional
         A learning-rate scheduler, stepped after the optimizer.
+    preconditioner : 'optimizer', torch.optim.Optimizer or None, optional
+        Select on the pool examples' Adam update directions from this optimizer's state
+        (``'optimizer'``: ``optimizer`` itself, for Adam/AdamW); default the selector's own
+        setting. See :func:`~matroidomp.torch.per_example_gradients`.
 
     Returns
     -------
@@ -151,7 +155,8 @@ def selective_step(selector: PartitionSelector, model: nn.Module, optimizer: tor
     (3.9, 3, {'chem': 1, 'math': 2})
     """
     eta = optimizer.param_groups[0]["lr"] if lr is None else lr
-    sel, chosen = selector.select_distributed(pool, domains, validation, lr=eta)
+    sel, chosen = selector.select_distributed(pool, domains, validation, lr=eta,
+                                              preconditioner=_preconditioner(preconditioner, optimizer))
     optimizer.zero_grad()
     loss = mean_answer_loss(model, chosen)
     loss.backward()
@@ -199,6 +204,9 @@ class PartitionSelTrainer(Trainer):
         Anchors drawn per step from a validation dataset.
     anchor_seed : int, default 0
         Seed of those draws.
+    preconditioner : 'optimizer', torch.optim.Optimizer or None, optional
+        ``'optimizer'``: select on the pool examples' Adam update directions from the Trainer's own
+        (AdamW) optimizer state; an optimizer: from that one; None: the selector's own setting.
 
     Raises
     ------
@@ -252,7 +260,7 @@ class PartitionSelTrainer(Trainer):
     """
 
     def __init__(self, *args, selector: PartitionSelector, validation_dataset_or_batch, buffer: int,
-                 anchors: int = 4, anchor_seed: int = 0, **kwargs):
+                 anchors: int = 4, anchor_seed: int = 0, preconditioner=None, **kwargs):
         super().__init__(*args, **kwargs)
         if buffer < 1:
             raise ValueError(f"buffer must be >= 1, got {buffer}")
@@ -267,6 +275,8 @@ class PartitionSelTrainer(Trainer):
                              "and 'answer_mask' fields")
         self.selector, self.validation = selector, validation_dataset_or_batch
         self.buffer, self.anchors = buffer, anchors
+        _preconditioner(preconditioner, None)  # checks the value; the Trainer's optimizer exists only once training starts
+        self.preconditioner = preconditioner
         self._anchor_rng = np.random.default_rng(anchor_seed)
         self._stats: list[dict] = []
 
@@ -281,7 +291,9 @@ class PartitionSelTrainer(Trainer):
                 "that keeps 'domain', e.g. data_collator=lambda rows: {**default_data_collator(rows), "
                 "'domain': [r['domain'] for r in rows]}")
         eta = self.optimizer.param_groups[0]["lr"]
-        sel, chosen = self.selector.select_distributed(inputs, inputs["domain"], self._validation_batch(), lr=eta)
+        sel, chosen = self.selector.select_distributed(inputs, inputs["domain"], self._validation_batch(), lr=eta,
+                                                       preconditioner=_preconditioner(self.preconditioner,
+                                                                                      self.optimizer))
         self._stats.append({**{f"sel/count_{d}": c for d, c in sel.counts.items()},
                             "sel/objective": sel.objective, "sel/conflicting_pairs": sel.conflicting_pairs,
                             "sel/grad_seconds": sel.grad_seconds, "sel/select_seconds": sel.select_seconds})
@@ -308,3 +320,12 @@ class PartitionSelTrainer(Trainer):
                                        replace=False)
         batch = self.data_collator([self.validation[int(i)] for i in rows])
         return {key: batch[key].to(self.args.device) for key in BATCH_KEYS}
+
+
+def _preconditioner(value, optimizer):
+    """The optimizer a ``preconditioner`` option names: 'optimizer' → the training loop's own."""
+    if value is None or isinstance(value, torch.optim.Optimizer):
+        return value
+    if isinstance(value, str) and value == "optimizer":
+        return optimizer
+    raise ValueError(f"preconditioner: expected 'optimizer', a torch.optim.Optimizer or None, got {value!r}")
