@@ -67,7 +67,8 @@ def run(method):
     model = tiny_qwen2()
     s = PartitionSelector(model, last_layer_linears(model, 1), method=method, k=K, projection_dim=64, seed=3)
     rows, local = [], s._local_gradients
-    s._local_gradients = lambda *bs: (rows.append([len(b["input_ids"]) for b in bs if b is not None]), local(*bs))[1]
+    s._local_gradients = lambda *bs, **kw: (rows.append([len(b["input_ids"]) for b in bs if b is not None]),
+                                             local(*bs, **kw))[1]
     sel = s.select(POOL, DOMAINS, VALID, lr=1e-3)
     return s.gradients(POOL), sel.indices.tolist(), sel.counts, sel.objective, rows
 
@@ -89,8 +90,8 @@ def ddp_step(rank):
     model = tiny_qwen2()
     selector = PartitionSelector(model, last_layer_linears(model, 1), k=K_RANK, projection_dim=64, seed=3)
     rows, local = [], selector._local_gradients
-    selector._local_gradients = lambda *bs: (rows.append([len(b["input_ids"]) for b in bs if b is not None]),
-                                             local(*bs))[1]
+    selector._local_gradients = lambda *bs, **kw: (rows.append([len(b["input_ids"]) for b in bs if b is not None]),
+                                                   local(*bs, **kw))[1]
     batches, select = [], selector.select_distributed
     selector.select_distributed = lambda *a, **kw: (lambda out: (batches.append(out[1]), out)[1])(select(*a, **kw))
     ddp = DistributedDataParallel(model)
