@@ -162,3 +162,37 @@ def test_missing_model_directory_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a directory"):
         cli.main(["run", "--preset", "demo", "--data", str(tmp_path / "data.jsonl"), "--model", str(tmp_path / "nope"),
                   "--out", str(tmp_path / "r.jsonl"), "--quiet"])
+
+
+def test_adam_directions_option(finished, monkeypatch):
+    """--adam-directions: the runs select with the loop's AdamW state, under a key of their own;
+    without it the settings (and the keys of older results files) are unchanged."""
+    import dataclasses
+
+    from matroidomp.bench import runner
+    from matroidomp.bench.runner import BenchConfig
+
+    assert "adam_directions" not in BenchConfig().settings()
+    assert BenchConfig(adam_directions=True).key() != BenchConfig().key()
+    legacy = dataclasses.asdict(BenchConfig())
+    del legacy["adam_directions"]
+    assert BenchConfig().key() == runner._key(legacy)
+    with pytest.raises(TypeError, match="adam_directions must be a bool"):
+        BenchConfig(adam_directions="yes")
+
+    seen = []
+    original = runner.selective_step
+
+    def spy(*args, preconditioner=None, **kw):
+        seen.append(preconditioner)
+        return original(*args, preconditioner=preconditioner, **kw)
+
+    monkeypatch.setattr(runner, "selective_step", spy)
+    tmp, _, argv = finished
+    out = tmp / "adam.jsonl"
+    argv = [a if a != str(tmp / "results.jsonl") else str(out) for a in argv]
+    assert cli.main([*argv, "--adam-directions"]) == 0
+    header, *records = read_records(out)
+    assert header["settings"]["adam_directions"] is True
+    assert seen and set(seen) == {"optimizer"}
+    assert all(sum(r["counts"].values()) == 4 for r in records if r["type"] == "step")

@@ -161,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
                  if getattr(args, key) is not None}
     if args.model_path and args.lr is None:  # the presets' lr is for the tiny model trained from scratch
         overrides["lr"] = PRETRAINED_LR
+    if args.adam_directions:
+        overrides["adam_directions"] = True
     config = dataclasses.replace(config, **overrides)
     if args.pretrain_per_domain is not None:
         config = dataclasses.replace(config, data=dataclasses.replace(config.data, pretrain_per_domain=args.pretrain_per_domain))
@@ -205,6 +207,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--lr", type=_positive_float, help=f"peak learning rate (default 3e-3; {PRETRAINED_LR:g} with --model)")
         p.add_argument("--budgets", choices=("proportional", "equal"))
         p.add_argument("--projection-dim", type=_at_least(1), dest="projection_dim")
+        p.add_argument("--adam-directions", action="store_true", dest="adam_directions",
+                       help="select on the pool's AdamW update directions instead of raw gradients")
         p.add_argument("--pretrain-steps", type=_at_least(0), dest="pretrain_steps", help="0: fine-tune the random init")
         p.add_argument("--pretrain-per-domain", type=_at_least(0), dest="pretrain_per_domain",
                        help="examples per domain held out for pretraining (default 200)")

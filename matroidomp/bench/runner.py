@@ -100,6 +100,11 @@ class BenchConfig:
         A local Hugging Face model directory instead of the tiny Qwen2.
     gguf_file : str, optional
         A GGUF file inside ``model_path``.
+    adam_directions : bool, default False
+        Select on the pool examples' AdamW update directions (``preconditioner="optimizer"`` of
+        :func:`~matroidomp.torch.selective_step`) instead of their raw gradients. It enters the
+        settings (and the key) only when True, so results files written before it existed keep
+        their key.
 
     Raises
     ------
@@ -137,6 +142,7 @@ class BenchConfig:
     data_file: str | None = None
     model_path: str | None = None
     gguf_file: str | None = None
+    adam_directions: bool = False
 
     def __post_init__(self):
         """Check every field (see the class docstring)."""
@@ -145,6 +151,8 @@ class BenchConfig:
         for name in ("steps", "batch", "buffer", "anchors", "eval_every", "grad_layers"):
             check_int(name, getattr(self, name), minimum=1)
         check_int("pretrain_steps", self.pretrain_steps, minimum=0)
+        if not isinstance(self.adam_directions, bool):
+            raise TypeError(f"adam_directions must be a bool, got {type(self.adam_directions).__name__}")
         if self.projection_dim is not None:
             check_int("projection_dim", self.projection_dim, minimum=1)
         if (isinstance(self.lr, bool) or not isinstance(self.lr, numbers.Real)
@@ -165,6 +173,8 @@ class BenchConfig:
             When ``data_file`` is set but cannot be read.
         """
         settings = dataclasses.asdict(self)
+        if not self.adam_directions:
+            del settings["adam_directions"]  # the keys of results files older than the option
         if self.data_file:
             settings["data_sha256"] = file_sha256(self.data_file)
         return settings
@@ -658,7 +668,8 @@ def run(method: str, seed: int, work: Workload, emit: Callable[[dict], None], *,
         lr = optimizer.param_groups[0]["lr"]
         start = time.perf_counter()
         loss, sel = selective_step(selector, model, optimizer, _rows(work.train, rows), work.labels[rows],
-                                   _rows(work.validation, anchors), scheduler=scheduler)
+                                   _rows(work.validation, anchors), scheduler=scheduler,
+                                   preconditioner="optimizer" if config.adam_directions else None)
         seconds = time.perf_counter() - start
         size = len(sel.indices)
         domains, sizes = np.unique(work.labels[rows], return_counts=True)
