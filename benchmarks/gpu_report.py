@@ -561,12 +561,12 @@ def bench_lm(device, smoke, cfg, budget_s, clock):
 
     def gradients():
         joined = [torch.cat([pool[key], val[key]]) for key in LM_KEYS]  # one call for pool and anchors
-        rows = per_example_gradients(model, *joined, names, chunk_size=chunk, normalize=True)
+        rows = per_example_gradients(model, *joined, names, chunk_size=chunk)  # raw: the utility normalises
         return rows[:n], rows[n:]
 
     def selection(method, rng, G, A):  # what PartitionSelector.select times as select_seconds
         res, pairs = select_on_gradients(G, A, lr, domains, k, method=method, budgets="proportional", seed=rng,
-                                         backend=backend)
+                                         backend=backend, normalize=True)
         return torch.as_tensor(res.indices, dtype=torch.long, device=device), res, pairs
 
     def train(idx):

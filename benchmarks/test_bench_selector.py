@@ -350,13 +350,12 @@ def _solver_parts(method, model, modules, pool, validation, domains, lr, config,
     T = max(pool["input_ids"].shape[1], validation["input_ids"].shape[1])
     joined = [torch.cat([torch.nn.functional.pad(b[key], (0, T - b[key].shape[1])) for b in (pool, validation)])
               for key in KEYS]
-    rows = per_example_gradients(model, *joined, modules, chunk_size=DEMO_CHUNK, projection_dim=config.projection_dim,
-                                 normalize=True)
+    rows = per_example_gradients(model, *joined, modules, chunk_size=DEMO_CHUNK, projection_dim=config.projection_dim)
     n = pool["input_ids"].shape[0]
     G, A = rows[:n], rows[n:]
     parts = {}
     select_on_gradients(G, A, lr, domains, config.batch, method=method, budgets=config.budgets, seed=rng,
-                        parts=parts)
+                        parts=parts, normalize=True)  # raw rows, normalised in the utility, as the selector does
     Gh = G.numpy() if G.device.type == "cpu" else G  # the rows as the method sees them (a zero-copy view)
     t0 = time.perf_counter()
     Gh @ Gh.T  # the reference: the Gram GEMM an n ≤ d OMP forms first, with the same library call

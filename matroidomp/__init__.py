@@ -6,11 +6,12 @@ nonnegative weights), :func:`nnqp`, :func:`nnqp_batched`, :func:`nnls` (active s
 """
 
 from . import bounds
+from ._curriculum import Curriculum, curriculum_budgets, curriculum_gain, domain_utilities
 from ._greedy import greedy, stochastic_greedy
 from ._matroid import PartitionMatroid, equal_budgets, make_matroid, proportional_budgets
 from ._metrics import conflicting_pairs, domain_coverage
 from ._nnqp import BatchedNNQPResult, NNQPResult, nnls, nnqp, nnqp_batched
-from ._objectives import QuadraticUtility
+from ._objectives import QuadraticUtility, source_balanced_weights
 from ._omp import omp, omp_gram, solve_omp
 from ._partitionsel import partitionsel
 from ._result import SelectionResult
@@ -33,7 +34,11 @@ __all__ = [
     "SetFunction",
     "bounds",
     "conflicting_pairs",
+    "Curriculum",
+    "curriculum_budgets",
+    "curriculum_gain",
     "domain_coverage",
+    "domain_utilities",
     "equal_budgets",
     "greedy",
     "make_matroid",
@@ -46,5 +51,6 @@ __all__ = [
     "proportional_budgets",
     "similarity_matrix",
     "solve_omp",
+    "source_balanced_weights",
     "stochastic_greedy",
 ]

@@ -645,8 +645,15 @@ _BUDGET_RULES = {
 }
 
 
-def make_matroid(labels, budgets, k: int | None = None) -> PartitionMatroid:
+def make_matroid(labels, budgets, k: int | None = None, *, minority_full=None) -> PartitionMatroid:
     """The partition matroid {S : |S ∩ domain d| <= k_d} with k_d from a rule, a mapping or a matroid.
+
+    ``minority_full`` (the PartitionSel authors' ``minority_full`` with their list
+    ``minority_classes``, applied as ``include_full`` when they compute the budgets) names domains
+    that are taken whole: k_d = n_d for each of them present in the pool, and the rule splits the
+    rest, k − Σ n_d, over the other domains alone (for ``'proportional'``:
+    k_d = ⌊n_d (k − Σ n_forced) / (n − Σ n_forced)⌋ plus leftovers). Listed domains absent from
+    the pool are ignored (pools vary step to step).
 
     Parameters
     ----------
@@ -660,6 +667,8 @@ def make_matroid(labels, budgets, k: int | None = None) -> PartitionMatroid:
         ready :class:`PartitionMatroid` over the same n elements, returned as is.
     k : int, optional
         Total budget; with explicit budgets it is checked against their sum.
+    minority_full : collection of labels, optional
+        Domains to take whole (only with a rule name).
 
     Returns
     -------
@@ -668,8 +677,11 @@ def make_matroid(labels, budgets, k: int | None = None) -> PartitionMatroid:
     Raises
     ------
     ValueError
-        For an unknown rule name, a rule without ``k``, budgets that do not sum to ``k``, or a
-        matroid over a different number of elements.
+        For an unknown rule name, a rule without ``k``, budgets that do not sum to ``k``, a
+        matroid over a different number of elements, ``minority_full`` with explicit budgets, or
+        domains taken whole that hold more than ``k`` elements.
+    TypeError
+        ``minority_full`` that is not a collection of labels (a bare string or bool).
 
     Examples
     --------
@@ -678,7 +690,13 @@ def make_matroid(labels, budgets, k: int | None = None) -> PartitionMatroid:
     {'c': 1, 'm': 3, 'p': 1}
     >>> make_matroid([0, 0, 1], {0: 1, 1: 1}, 2).rank
     2
+    >>> m = make_matroid(["m"] * 6 + ["c"] * 3 + ["p"], "proportional", 5, minority_full=["c", "x"])
+    >>> dict(zip(m.domains.tolist(), m.budgets.tolist()))  # 'c' whole; 2 left: 'm' 6·2//7 = 1, 'p' 0 + the leftover
+    {'c': 3, 'm': 1, 'p': 1}
     """
+    if minority_full is not None and not isinstance(budgets, str):
+        raise ValueError("minority_full: takes domains whole under a budget rule ('proportional', ...); "
+                         "with explicit budgets give those domains their size yourself")
     if isinstance(budgets, PartitionMatroid):
         if budgets.n != (int(labels.shape[0]) if hasattr(labels, "shape") else len(labels)):
             raise ValueError(f"budgets: matroid has {budgets.n} elements but labels have {len(labels)}")
@@ -688,8 +706,39 @@ def make_matroid(labels, budgets, k: int | None = None) -> PartitionMatroid:
             raise ValueError(f"budgets: unknown rule {budgets!r}; use one of {sorted(_BUDGET_RULES)} or a mapping")
         if k is None:
             raise ValueError(f"budgets={budgets!r} needs the total k")
+        if minority_full is not None:
+            return PartitionMatroid(labels, _whole_domains_first(labels, _BUDGET_RULES[budgets], k, minority_full))
         return PartitionMatroid(labels, _BUDGET_RULES[budgets](labels, k))
     matroid = PartitionMatroid(labels, budgets)
     if k is not None and int(matroid.budgets.sum()) != int(k):
         raise ValueError(f"budgets sum to {int(matroid.budgets.sum())} but k = {k}")
     return matroid
+
+
+def _label_key(x):
+    """A label as a plain Python value (numpy scalars unwrapped) for set membership."""
+    return x.item() if hasattr(x, "item") else x
+
+
+def _whole_domains_first(labels, rule, k, minority_full) -> dict:
+    """Budgets with the ``minority_full`` domains at their size and ``rule`` on the others."""
+    if isinstance(minority_full, (str, bytes, bool, np.bool_)) or not hasattr(minority_full, "__iter__"):
+        raise TypeError("minority_full: expected a collection of domain labels to take whole "
+                        f"(the authors' minority_classes, e.g. [3, 5]), got {minority_full!r}")
+    whole = {_label_key(x) for x in (to_numpy(minority_full, "minority_full").reshape(-1).tolist()
+                                     if hasattr(minority_full, "shape") else minority_full)}
+    domains, sizes = _counts_by_domain(labels)
+    k = _check_total(k, int(sizes.sum()))
+    keys = [_label_key(d) for d in domains]
+    forced = np.array([key in whole for key in keys], dtype=bool)
+    taken = int(sizes[forced].sum())
+    if taken > k:
+        names = [keys[i] for i in np.flatnonzero(forced)]
+        raise ValueError(f"minority_full: the domains taken whole {names} hold {taken} examples, more than k = {k}")
+    out = {key: int(size) for key, size, f in zip(keys, sizes, forced) if f}
+    free = np.flatnonzero(~forced)
+    if free.size:
+        rest = np.repeat(np.arange(free.size), sizes[free])  # the other domains, in domain order
+        for code, b in rule(rest, k - taken).items():
+            out[keys[free[int(code)]]] = int(b)
+    return {key: out[key] for key in keys}

@@ -231,7 +231,7 @@ class QuadraticUtility(SetFunction):
 
     @classmethod
     def taylor(cls, G, anchors, lr: float, *, normalize: bool = True, domains=None,
-               nonneg: bool = True) -> "QuadraticUtility":
+               nonneg: bool = True, anchor_weights=None, anchor_domains=None) -> "QuadraticUtility":
         """PartitionSel's Taylor utility: c = η G ā + ½η² diag(GGᵀ), Q = η² GGᵀ.
 
         ``anchors`` are validation gradients (m × d, or one d-vector); ā is their mean, so
@@ -239,6 +239,13 @@ class QuadraticUtility(SetFunction):
         G and of the anchors is L2-normalised (the authors' default: diag(GGᵀ) = 1); for G this
         is the row scale s = 1/‖g_i‖ (float64) applied inside the products, not a copy of G.
         ``domains`` (labels per row) switches cross-domain coupling off: the IWD baseline.
+
+        The target can be a weighted mean instead, ā = Σ_a ω_a g_a / Σ_a ω_a: explicit
+        ``anchor_weights`` ω, or ``anchor_domains`` (the validation domain of every anchor) for the
+        authors' source-balanced anchors (``val_srcwt``): ω_a = 1 / (D · m_{p(a)}) with D the
+        number of validation domains present and m_p the anchors of domain p, so that every
+        validation domain weighs the same, 1/D, whatever its number of anchors
+        (:func:`source_balanced_weights`). The anchors are normalised first, as in the plain mean.
 
         Parameters
         ----------
@@ -249,6 +256,10 @@ class QuadraticUtility(SetFunction):
         normalize : bool, default True
         domains : (n,) labels, optional
         nonneg : bool, default True
+        anchor_weights : (m,) array, optional
+            ω_a ≥ 0, finite, not all zero; only their ratios matter. Default: equal (the mean).
+        anchor_domains : (m,) labels, optional
+            Source-balanced weights from the anchors' domains (exclusive with ``anchor_weights``).
 
         Returns
         -------
@@ -259,7 +270,8 @@ class QuadraticUtility(SetFunction):
         ------
         ValueError
             Shapes that disagree, NaN/Inf, zero rows with ``normalize``, no anchors, a negative or
-            too large ``lr``.
+            too large ``lr``; anchor weights of the wrong length, negative, NaN or all zero, or both
+            ``anchor_weights`` and ``anchor_domains``.
 
         Examples
         --------
@@ -268,6 +280,14 @@ class QuadraticUtility(SetFunction):
         >>> u = mo.QuadraticUtility.taylor(G, np.array([[1.0, 0.0]]), lr=0.1)
         >>> np.round(u.c, 4).tolist()  # η⟨ĝ_i, â⟩ + ½η²
         [0.065, 0.005]
+
+        Three anchors, two from domain "a" and one from "b": balanced, "b" weighs one half.
+
+        >>> A = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+        >>> plain = mo.QuadraticUtility.taylor(np.eye(2), A, lr=1.0)
+        >>> balanced = mo.QuadraticUtility.taylor(np.eye(2), A, lr=1.0, anchor_domains=["a", "a", "b"])
+        >>> np.round(plain.c - 0.5, 4).tolist(), (balanced.c - 0.5).tolist()  # ⟨e_i, ā⟩
+        ([0.6667, 0.3333], [0.5, 0.5])
         """
         backend = detect(G=G, anchors=anchors)
         xp = backend.xp
@@ -280,10 +300,15 @@ class QuadraticUtility(SetFunction):
         if int(A.shape[1]) != int(Ga.shape[1]):
             raise ValueError(f"anchors: dimension {int(A.shape[1])} does not match G's {int(Ga.shape[1])}")
         eta = max(check_nonnegative_scalar(lr, "lr"), LR_FLOOR)
+        omega = _anchor_weights(anchor_weights, anchor_domains, int(A.shape[0]))
         A64 = xp.astype(A, xp.float64)
         if normalize:
             A64 = A64 * xp.reshape(_inverse_row_norms(A, "anchors", backend), (-1, 1))
-        sq, corr = row_stats(Ga, xp.mean(A64, axis=0), backend)  # one pass over G: norms, ⟨g_i, ā⟩, finiteness
+        if omega is None:
+            target = xp.mean(A64, axis=0)
+        else:
+            target = xp.sum(A64 * xp.reshape(backend.asarray(omega, "float64"), (-1, 1)), axis=0)
+        sq, corr = row_stats(Ga, target, backend)  # one pass over G: norms, ⟨g_i, ā⟩, finiteness
         s = None  # row scale
         if normalize:
             s = _inverse_norms(Ga, sq, "G", backend)
@@ -539,6 +564,67 @@ class QuadraticUtility(SetFunction):
     def new_state(self) -> GainState:
         """A gain state at S = ∅ whose gains re-solve the NNQP on S + j (exact, O(|S|³) a gain)."""
         return _ExactGainState(self)
+
+
+def source_balanced_weights(anchor_domains) -> np.ndarray:
+    """Anchor weights under which every validation domain weighs the same: ω_a = 1 / (D · m_{p(a)}).
+
+    D is the number of distinct domains among the m anchors and m_p the number of anchors of
+    domain p; the weights sum to 1 and each domain's anchors share 1/D equally (the PartitionSel
+    authors' ``val_srcwt`` option). Pass them as ``anchor_weights`` of
+    :meth:`QuadraticUtility.taylor`, or pass ``anchor_domains`` there directly.
+
+    Parameters
+    ----------
+    anchor_domains : (m,) labels
+        Domain of every anchor (ints or strings; m ≥ 1).
+
+    Returns
+    -------
+    (m,) float64 numpy array
+
+    Raises
+    ------
+    ValueError
+        No labels, or labels that are not one-dimensional.
+    TypeError
+        Labels of mixed or unsupported types.
+
+    Examples
+    --------
+    >>> source_balanced_weights(["math", "math", "math", "chem"]).tolist()
+    [0.16666666666666666, 0.16666666666666666, 0.16666666666666666, 0.5]
+    """
+    _, codes = encode_labels(anchor_domains)
+    if codes.shape[0] == 0:
+        raise ValueError("anchor_domains: at least one label is needed")
+    counts = np.bincount(codes)
+    present = int(np.count_nonzero(counts))
+    return 1.0 / (present * counts[codes].astype(np.float64))
+
+
+def _anchor_weights(anchor_weights, anchor_domains, m: int) -> np.ndarray | None:
+    """ω normalised to sum 1 (host float64), or None for the plain mean; checked."""
+    if anchor_weights is not None and anchor_domains is not None:
+        raise ValueError("give at most one of anchor_weights and anchor_domains")
+    if anchor_domains is not None:
+        _, codes = encode_labels(anchor_domains)
+        if codes.shape[0] != m:
+            raise ValueError(f"anchor_domains: {codes.shape[0]} labels for {m} anchors")
+        return source_balanced_weights(anchor_domains)
+    if anchor_weights is None:
+        return None
+    w = np.asarray(to_host(anchor_weights), dtype=np.float64)
+    if w.ndim != 1 or w.shape[0] != m:
+        raise ValueError(f"anchor_weights: expected {m} weights (one per anchor), got shape {w.shape}")
+    if not np.all(np.isfinite(w)):
+        raise ValueError(f"anchor_weights: entry {int(np.flatnonzero(~np.isfinite(w))[0])} is not finite")
+    if np.any(w < 0):
+        raise ValueError(f"anchor_weights: entry {int(np.flatnonzero(w < 0)[0])} is negative")
+    total = float(w.sum())
+    if not total > 0:
+        raise ValueError("anchor_weights: all weights are zero")
+    return w / total
 
 
 def _ndim(x) -> int:

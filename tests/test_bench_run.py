@@ -174,8 +174,8 @@ def test_adam_directions_option(finished, monkeypatch):
 
     assert "adam_directions" not in BenchConfig().settings()
     assert BenchConfig(adam_directions=True).key() != BenchConfig().key()
-    legacy = dataclasses.asdict(BenchConfig())
-    del legacy["adam_directions"]
+    legacy = {k: v for k, v in dataclasses.asdict(BenchConfig()).items()
+              if k not in ("adam_directions", "lora_r", "lora_alpha")}
     assert BenchConfig().key() == runner._key(legacy)
     with pytest.raises(TypeError, match="adam_directions must be a bool"):
         BenchConfig(adam_directions="yes")
@@ -195,4 +195,36 @@ def test_adam_directions_option(finished, monkeypatch):
     header, *records = read_records(out)
     assert header["settings"]["adam_directions"] is True
     assert seen and set(seen) == {"optimizer"}
+    assert all(sum(r["counts"].values()) == 4 for r in records if r["type"] == "step")
+
+
+def test_lora_runs_train_the_adapters_only(tmp_path, monkeypatch):
+    """--lora-r: peft adapters on q,k,v,gate,up,down, base weights frozen, gradients of the
+    adapters of the last --grad-layers layers; the option enters the key."""
+    from matroidomp.bench import runner
+    from matroidomp.bench.runner import BenchConfig
+
+    assert BenchConfig(lora_r=4).key() != BenchConfig().key() != BenchConfig(lora_alpha=96.0).key()
+    with pytest.raises(ValueError, match="lora_alpha must be a positive finite number"):
+        BenchConfig(lora_r=4, lora_alpha=0.0)
+    seen = []
+    original = runner.PartitionSelector
+
+    def spy(model, modules, **kw):
+        seen.append((model, list(modules)))
+        return original(model, modules, **kw)
+
+    monkeypatch.setattr(runner, "PartitionSelector", spy)
+    make_jsonl(tmp_path / "data.jsonl")
+    out = tmp_path / "lora.jsonl"
+    assert cli.main(["run", "--data", str(tmp_path / "data.jsonl"), "--methods", "partitionsel", "--seeds", "0",
+                     "--out", str(out), "--cache-dir", str(tmp_path / "cache"), *ARGS,
+                     "--lora-r", "2", "--grad-layers", "1"]) == 0
+    header, *records = read_records(out)
+    assert header["settings"]["lora_r"] == 2 and header["settings"]["grad_layers"] == 1
+    model, modules = seen[0]
+    assert modules and all(".lora_A." in m or ".lora_B." in m for m in modules)
+    assert len({m.split(".layers.")[1].split(".")[0] for m in modules}) == 1  # one layer, the last
+    trainable = [n for n, p in model.named_parameters() if p.requires_grad]
+    assert trainable and all("lora_" in n for n in trainable)
     assert all(sum(r["counts"].values()) == 4 for r in records if r["type"] == "step")

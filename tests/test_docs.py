@@ -34,9 +34,10 @@ PENDING: set = set()
 STRICT_MODULES = [
     ("matroidomp._greedy", False), ("matroidomp._submodular", False), ("matroidomp._setfunction", False),
     ("matroidomp._metrics", False), ("matroidomp._result", False), ("matroidomp._matroid", False),
+    ("matroidomp._curriculum", False),
     ("matroidomp.demo", False), ("matroidomp.kernels.omp_step", False), ("matroidomp.kernels.reference", False),
     ("matroidomp.kernels.cholesky", False), ("matroidomp.kernels.submodular_gains", False),
-    ("matroidomp.torch._per_example", True),
+    ("matroidomp.torch._per_example", True), ("matroidomp.torch._ghost", True),
     ("matroidomp.torch._training", True), ("matroidomp.bench.data", True), ("matroidomp.bench.tasks", True),
     ("matroidomp.bench.text", True), ("matroidomp.bench.model", True), ("matroidomp.bench.runner", True),
     ("matroidomp.bench.report", True), ("matroidomp.bench.cli", True),

@@ -107,7 +107,7 @@ def test_the_guard_catches_a_host_copy(monkeypatch):
 
 
 @pytest.mark.parametrize("method", ["partitionsel", "partitionsel-omp", "gradmatch", "gradmatch-per-domain", "iwd",
-                                    "greats", "random", "stratified-random"])
+                                    "greats", "gradnorm", "facloc", "random", "stratified-random"])
 def test_partition_selector(monkeypatch, method):
     """The adapter's whole step (per-example gradients, one utility, the method, the conflict count)
     with backend='torch': no gradient-sized tensor reaches the host, and the numpy path's selection."""

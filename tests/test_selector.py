@@ -38,7 +38,7 @@ def test_every_method_selects_distinct_indices_within_budgets(method):
     assert sel.indices.dtype == torch.long and len(idx) == size and len(set(idx)) == size
     assert sel.weights.shape == (size,) and bool((sel.weights >= 0).all())
     assert sel.counts == {d: int((DOMAINS[idx] == d).sum()) for d in (0, 1, 2)}
-    if method in ("partitionsel", "partitionsel-omp", "iwd", "gradmatch-per-domain", "stratified-random"):
+    if method in ("partitionsel", "partitionsel-omp", "iwd", "gradmatch-per-domain", "facloc", "stratified-random"):
         assert sel.counts == proportional_budgets(DOMAINS.numpy(), K)
     assert sel.objective > 0 and sel.conflicting_pairs >= 0
     assert sel.grad_seconds > 0 and sel.select_seconds > 0
@@ -106,3 +106,14 @@ def test_bad_input():
     s = selector("partitionsel-omp")
     assert np.array_equal(s.select(POOL, DOMAINS, VALID, lr=1e-3).indices.numpy(),
                           s.select(POOL, DOMAINS.numpy(), VALID, lr=1e-3).indices.numpy())
+
+
+def test_gradnorm_ranks_raw_norms_with_normalised_rows():
+    """normalize=True is a row scale inside the utility: gradnorm still sees ‖g_i‖, the other methods unit rows."""
+    from matroidomp.torch import per_example_gradients
+
+    s = selector("gradnorm")
+    sel = s.select(POOL, DOMAINS, VALID, lr=1e-3)
+    norms = per_example_gradients(MODEL, *POOL.values(), NAMES, chunk_size=8).norm(dim=1)
+    assert sorted(sel.indices.tolist()) == sorted(norms.topk(K).indices.tolist())
+    torch.testing.assert_close(s.gradients(POOL).norm(dim=1), torch.ones(32))

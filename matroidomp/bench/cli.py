@@ -157,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     preset = "demo" if args.command == "demo" else args.preset
     config = PRESETS[preset]
     overrides = {key: getattr(args, key) for key in ("steps", "batch", "buffer", "lr", "budgets", "projection_dim",
-                                                      "pretrain_steps", "data_file", "model_path", "gguf_file")
+                                                      "pretrain_steps", "data_file", "model_path", "gguf_file",
+                                                      "grad_layers", "lora_r", "lora_alpha")
                  if getattr(args, key) is not None}
     if args.model_path and args.lr is None:  # the presets' lr is for the tiny model trained from scratch
         overrides["lr"] = PRETRAINED_LR
@@ -209,6 +210,11 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--projection-dim", type=_at_least(1), dest="projection_dim")
         p.add_argument("--adam-directions", action="store_true", dest="adam_directions",
                        help="select on the pool's AdamW update directions instead of raw gradients")
+        p.add_argument("--grad-layers", type=_at_least(1), dest="grad_layers",
+                       help="decoder layers (from the top) whose linears span the gradients (default 2)")
+        p.add_argument("--lora-r", type=_at_least(1), dest="lora_r",
+                       help="fine-tune LoRA adapters of this rank (q,k,v,gate,up,down; needs peft) instead of all weights")
+        p.add_argument("--lora-alpha", type=_positive_float, dest="lora_alpha", help="LoRA alpha (default 32)")
         p.add_argument("--pretrain-steps", type=_at_least(0), dest="pretrain_steps", help="0: fine-tune the random init")
         p.add_argument("--pretrain-per-domain", type=_at_least(0), dest="pretrain_per_domain",
                        help="examples per domain held out for pretraining (default 200)")

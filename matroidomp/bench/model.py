@@ -19,6 +19,7 @@ import numpy as np
 import torch
 import transformers
 
+from ..torch._per_example import DEFAULT_KINDS
 from ..torch._training import mean_answer_loss
 from .data import Example
 from .text import encode_examples
@@ -252,3 +253,51 @@ def pretrained_model(tokenizer, examples: Sequence[Example], *, steps: int, cach
     if where is not None:
         model.save_pretrained(where)
     return model, losses
+
+
+def with_lora(model, r: int, alpha: float = 32.0):
+    """``model`` with peft LoRA adapters of rank ``r`` on q, k, v, gate, up, down (base frozen).
+
+    Every targeted linear W gets W + (α/r)·B A with A (r × in) and B (out × r) trainable (B = 0 at
+    the start), dropout 0, biases frozen — the authors' fine-tuning setup (r = 16, α = 32 or 96).
+
+    Parameters
+    ----------
+    model : transformers.PreTrainedModel
+    r : int
+        LoRA rank, ≥ 1.
+    alpha : float, default 32.0
+        LoRA α.
+
+    Returns
+    -------
+    peft_model : peft.PeftModel
+        Wrapping ``model`` (changed in place: its base weights are frozen).
+    kinds : tuple of str
+        Module-name suffixes of the adapters (``q_proj.lora_A.default``, …) for
+        :func:`matroidomp.torch.last_layer_linears`.
+
+    Raises
+    ------
+    ImportError
+        Without peft (``pip install peft``).
+
+    Examples
+    --------
+    >>> from matroidomp.bench.text import train_tokenizer
+    >>> tokenizer = train_tokenizer(["1 + 1 = 2", "2 + 2 = 4"], vocab_size=300)
+    >>> peft_model, kinds = with_lora(tiny_model(tokenizer, num_hidden_layers=1), r=2)
+    >>> kinds[:2]
+    ('q_proj.lora_A.default', 'q_proj.lora_B.default')
+    >>> trainable = [n for n, p in peft_model.named_parameters() if p.requires_grad]
+    >>> len(trainable), all("lora_" in n for n in trainable)  # A and B of 6 linears
+    (12, True)
+    """
+    try:
+        import peft
+    except ImportError as exc:  # peft is in the dev extra, not in finetune
+        raise ImportError("LoRA fine-tuning needs peft: pip install peft") from exc
+    config = peft.LoraConfig(r=r, lora_alpha=alpha, lora_dropout=0.0, bias="none",
+                             target_modules=list(DEFAULT_KINDS))
+    kinds = tuple(f"{k}.lora_{ab}.default" for k in DEFAULT_KINDS for ab in ("A", "B"))
+    return peft.get_peft_model(model, config), kinds

@@ -416,7 +416,8 @@ def plot(summary: Summary, out_dir: str | Path) -> list[Path]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    colors = {m: plt.get_cmap("tab10")(i % 10) for i, m in enumerate(summary.methods)}
+    cmap, size = (plt.get_cmap("tab10"), 10) if len(summary.methods) <= 10 else (plt.get_cmap("tab20"), 20)
+    colors = {m: cmap(i % size) for i, m in enumerate(summary.methods)}
     for metric in ("loss", "accuracy"):
         cols = min(4, len(summary.domains))
         rows = -(-len(summary.domains) // cols)

@@ -46,9 +46,11 @@ import transformers
 from tqdm.auto import tqdm
 
 from ..torch import PartitionSelector, last_layer_linears
+from ..torch._per_example import DEFAULT_KINDS
 from ..torch._selector import METHODS
 from ..torch._training import mean_answer_loss, selective_step
 from .data import DataConfig, Example, TaskData, check_int
+from .model import with_lora
 from .text import decode_answers, encode_examples, encode_prompts
 
 
@@ -65,6 +67,10 @@ class BenchConfig:
 
     Counts must be at least 1 (``pretrain_steps`` at least 0) and ``lr`` positive: nonsense values
     are refused here rather than failing (or reporting NaN) in the middle of a sweep.
+
+    Fields added after the first results files (``adam_directions``, ``lora_r``, ``lora_alpha``)
+    enter the settings, and the key, only when they differ from their defaults, so older files
+    keep their keys.
 
     Parameters
     ----------
@@ -102,9 +108,13 @@ class BenchConfig:
         A GGUF file inside ``model_path``.
     adam_directions : bool, default False
         Select on the pool examples' AdamW update directions (``preconditioner="optimizer"`` of
-        :func:`~matroidomp.torch.selective_step`) instead of their raw gradients. It enters the
-        settings (and the key) only when True, so results files written before it existed keep
-        their key.
+        :func:`~matroidomp.torch.selective_step`) instead of their raw gradients.
+    lora_r : int, optional
+        Fine-tune peft LoRA adapters of rank r on q, k, v, gate, up, down of every layer (the
+        base weights frozen) instead of all weights; the gradients are then those of the adapters
+        (A and B) of the last ``grad_layers`` layers, as in the authors' setting.
+    lora_alpha : float, default 32
+        LoRA's α (scale α/r); used with ``lora_r``.
 
     Raises
     ------
@@ -143,6 +153,8 @@ class BenchConfig:
     model_path: str | None = None
     gguf_file: str | None = None
     adam_directions: bool = False
+    lora_r: int | None = None
+    lora_alpha: float = 32.0
 
     def __post_init__(self):
         """Check every field (see the class docstring)."""
@@ -151,6 +163,11 @@ class BenchConfig:
         for name in ("steps", "batch", "buffer", "anchors", "eval_every", "grad_layers"):
             check_int(name, getattr(self, name), minimum=1)
         check_int("pretrain_steps", self.pretrain_steps, minimum=0)
+        if self.lora_r is not None:
+            check_int("lora_r", self.lora_r, minimum=1)
+        if (isinstance(self.lora_alpha, bool) or not isinstance(self.lora_alpha, numbers.Real)
+                or not (math.isfinite(self.lora_alpha) and self.lora_alpha > 0)):
+            raise ValueError(f"lora_alpha must be a positive finite number, got {self.lora_alpha!r}")
         if not isinstance(self.adam_directions, bool):
             raise TypeError(f"adam_directions must be a bool, got {type(self.adam_directions).__name__}")
         if self.projection_dim is not None:
@@ -173,8 +190,9 @@ class BenchConfig:
             When ``data_file`` is set but cannot be read.
         """
         settings = dataclasses.asdict(self)
-        if not self.adam_directions:
-            del settings["adam_directions"]  # the keys of results files older than the option
+        for name, default in _LATER_FIELDS.items():  # the keys of results files older than these fields
+            if settings[name] == default:
+                del settings[name]
         if self.data_file:
             settings["data_sha256"] = file_sha256(self.data_file)
         return settings
@@ -189,6 +207,10 @@ class BenchConfig:
             12 hex digits of the sha256 of the settings as sorted JSON.
         """
         return _key(self.settings())
+
+
+#: Fields added after the first results files, with their defaults (left out of the settings there).
+_LATER_FIELDS = {"adam_directions": False, "lora_r": None, "lora_alpha": 32.0}
 
 
 def _key(settings: dict) -> str:
@@ -649,13 +671,16 @@ def run(method: str, seed: int, work: Workload, emit: Callable[[dict], None], *,
     if method not in METHODS:
         raise ValueError(f"method: unknown {method!r}; use one of {METHODS}")
     config = work.config
-    model = copy.deepcopy(work.model)
+    model, kinds = copy.deepcopy(work.model), DEFAULT_KINDS
+    if config.lora_r is not None:
+        model, kinds = with_lora(model, config.lora_r, config.lora_alpha)
     model.train()
     draws = np.random.default_rng([seed, 0])
-    selector = PartitionSelector(model, last_layer_linears(model, config.grad_layers), method=method,
+    selector = PartitionSelector(model, last_layer_linears(model, config.grad_layers, kinds), method=method,
                                  k=config.batch, budgets=config.budgets, projection_dim=config.projection_dim,
                                  normalize=True, seed=seed, chunk_size=16)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.0)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr,
+                                  weight_decay=0.0)
     scheduler = transformers.get_linear_schedule_with_warmup(
         optimizer, max(1, round(0.03 * config.steps)), config.steps)
     tag = {"method": method, "seed": seed}

@@ -16,6 +16,9 @@ Methods (all report F(S) and its weights w_S on this same utility, so they compa
 * ``gradmatch``: OMP under |S| ≤ k (domains ignored);
   ``gradmatch-per-domain``: one OMP per domain d on its own rows, budget k_d, full target.
 * ``greats``: greedy on u_i = η s_i − η² Σ_{j∈S} K_ij (modular score minus interactions).
+* ``gradnorm``: the k largest gradient norms ‖g_i‖ (domains ignored; the raw norms, also with
+  ``normalize=True``, which the utility applies as a row scale);
+  ``facloc``: facility location on the gradients' cosine inside every domain, budget k_d (CoLM).
 * ``random`` (k uniformly), ``stratified-random`` (k_d uniformly inside domain d), ``full``.
 
 OMP methods fill exactly their budgets (zero-weight examples once nothing improves the match).
@@ -55,6 +58,7 @@ from torch import nn
 
 from .. import baselines
 from .._array import detect, host_views, to_host
+from .._curriculum import Curriculum
 from .._omp import resolve_backend
 from .._objectives import QuadraticUtility
 from ._per_example import per_example_gradients
@@ -129,9 +133,13 @@ class PartitionSelector:
         Exactly one: the share or the number of pool examples to select.
     budgets : 'proportional', 'proportional-authors', 'equal' or mapping
         Per-domain budgets of the methods that use domains.
-    projection_dim, normalize, chunk_size
+    projection_dim, chunk_size
         As in :func:`~matroidomp.torch.per_example_gradients` (one projection seed, ``seed``, for
         pool and anchors).
+    normalize : bool, default True
+        L2-normalise every gradient row (pool and anchors) in the utility: the authors' default,
+        diag(GGᵀ) = 1. The utility applies it as a row scale, so ``gradnorm`` still sees the raw
+        norms.
     seed : int, default 0
         Seed of the projection and of the methods' randomness (repeated calls differ, a run is
         reproducible).
@@ -142,6 +150,18 @@ class PartitionSelector:
         of the examples (see :func:`~matroidomp.torch.per_example_gradients`), the anchors stay raw
         gradients — the utility matches what an AdamW step on S does. ``select`` can override it
         per call.
+    minority_full : collection of labels, optional
+        Domains taken whole by the methods that use budgets (the authors' ``minority_full``; see
+        :func:`matroidomp.make_matroid`). Off by default.
+    source_balanced_anchors : bool, default False
+        The authors' ``val_srcwt``: every validation domain weighs the same in the target ā (see
+        :meth:`matroidomp.QuadraticUtility.taylor`); the validation batch must then carry the
+        anchors' domain labels under ``"domain"`` (the key the trainer reads for the pool).
+    curriculum : matroidomp.Curriculum, optional
+        The authors' ``curricullum``: every step's budgets come from the curriculum's gains (and
+        replace ``budgets``), and the step's selection updates them (its utility on each validation
+        domain's anchors, so the validation batch must carry ``"domain"`` labels). Exclusive with
+        ``minority_full``.
 
     Raises
     ------
@@ -166,7 +186,8 @@ class PartitionSelector:
     def __init__(self, model: nn.Module, modules: Sequence[str], *, method: str = "partitionsel",
                  ratio: float | None = None, k: int | None = None, budgets="proportional",
                  projection_dim: int | None = None, normalize: bool = True, seed: int = 0, chunk_size: int = 8,
-                 backend: str = "auto", preconditioner: torch.optim.Optimizer | None = None):
+                 backend: str = "auto", preconditioner: torch.optim.Optimizer | None = None,
+                 minority_full=None, source_balanced_anchors: bool = False, curriculum=None):
         if method not in METHODS:
             raise ValueError(f"method: unknown {method!r}; use one of {METHODS}")
         if (ratio is None) == (k is None):
@@ -181,6 +202,12 @@ class PartitionSelector:
         self.rng = np.random.default_rng(seed)
         self.backend = backend
         self.preconditioner = preconditioner
+        self.minority_full, self.source_balanced_anchors = minority_full, bool(source_balanced_anchors)
+        if curriculum is not None and not isinstance(curriculum, Curriculum):
+            raise TypeError(f"curriculum: expected a matroidomp.Curriculum, got {type(curriculum).__name__}")
+        if curriculum is not None and minority_full is not None:
+            raise ValueError("curriculum and minority_full: give one (the curriculum sets every budget)")
+        self.curriculum = curriculum
 
     def select(self, pool: Mapping, domains, validation: Mapping, lr: float, *,
                preconditioner: torch.optim.Optimizer | None = None) -> Selection:
@@ -227,14 +254,23 @@ class PartitionSelector:
         if k > n:
             raise ValueError(f"k: cannot select {k} examples from a pool of {n}")
 
+        for option, wanted in (("source_balanced_anchors", self.source_balanced_anchors),
+                               ("curriculum", self.curriculum is not None)):
+            if wanted and "domain" not in validation:
+                raise ValueError(f"{option}: the validation batch needs the anchors' domain labels under 'domain'")
         start = time.perf_counter()
         G, A = self._gradients(pool, validation, self.preconditioner if preconditioner is None else preconditioner)
         _synchronize(G)
         grad_seconds = time.perf_counter() - start
 
         start = time.perf_counter()
-        res, pairs = select_on_gradients(G, A, lr, domains, k, method=self.method, budgets=self.budgets,
-                                         seed=self.rng, backend=self.backend)
+        budgets = self.budgets if self.curriculum is None else self.curriculum.budgets(domains, k)
+        res, pairs = select_on_gradients(G, A, lr, domains, k, method=self.method, budgets=budgets,
+                                         seed=self.rng, backend=self.backend,
+                                         anchor_domains=validation["domain"] if self.source_balanced_anchors else None,
+                                         minority_full=self.minority_full, normalize=self.normalize)
+        if self.curriculum is not None:
+            self.curriculum.update(G, A, validation["domain"], lr, res.indices, res.weights, normalize=self.normalize)
         _synchronize(G)
         select_seconds = time.perf_counter() - start
 
@@ -254,8 +290,10 @@ class PartitionSelector:
         """The rows g_i of ``batch`` (n × d); under torch.distributed each rank computes its shard
         of ⌈n / W⌉ rows and the shards are all-gathered (see the module docstring); a checksum
         Σ_t (t mod 1009 + 1) · input_ids[t] (with n) gathered first rejects ranks whose pools differ.
-        With the selector's ``preconditioner``, the rows are the examples' Adam directions."""
-        return self._gradients(batch, None, self.preconditioner)[0]
+        With the selector's ``preconditioner``, the rows are the examples' Adam directions; with
+        ``normalize``, unit rows (as the utility sees them)."""
+        G = self._gradients(batch, None, self.preconditioner)[0]
+        return G / G.norm(dim=1, keepdim=True).clamp_min(torch.finfo(G.dtype).tiny) if self.normalize else G
 
     def _gradients(self, pool: Mapping, validation: Mapping | None,
                    preconditioner=None) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -298,7 +336,8 @@ class PartitionSelector:
                              for b in batches]) for key in BATCH_KEYS]
         return per_example_gradients(
             self.model, *joined, self.modules, chunk_size=self.chunk_size,
-            projection_dim=self.projection_dim, seed=self.seed, normalize=self.normalize, preconditioner=preconditioner)
+            projection_dim=self.projection_dim, seed=self.seed, preconditioner=preconditioner)  # raw rows: the
+        # utility normalises them (a row scale), so that gradient norms stay visible to the methods
 
 def gather_pool(pool: Mapping, domains) -> tuple[dict, np.ndarray]:
     """All-gather the local pools of the W ranks into one pool of W·n_r rows (torch.distributed).
@@ -359,20 +398,23 @@ def gather_pool(pool: Mapping, domains) -> tuple[dict, np.ndarray]:
 
 
 def select_on_gradients(G, A, lr: float, domains, k: int, *, method: str, budgets, seed, backend: str = "auto",
-                        parts: dict | None = None):
+                        parts: dict | None = None, anchor_domains=None, minority_full=None, normalize: bool = False):
     """The selection proper of :meth:`PartitionSelector.select` on given gradient rows.
 
     One Taylor utility on the rows' device (numpy views of CPU tensors for the compiled kernels),
     one call of ``method``, the conflicting pairs from the |S| × |S| block of Q. Returns
     ``(SelectionResult, conflicting_pairs)``; with a dict ``parts``, also the synchronised wall
     time of each part, in seconds, under "utility", "method", "conflicts" (benchmarks read it).
+    ``anchor_domains`` (source-balanced anchors) and ``minority_full`` pass to the utility and the
+    method; ``normalize`` L2-normalises the rows inside the utility (a row scale, no copy).
     """
     clock = _PartClock(G, parts)
     arrays = detect(G=G, A=A)
     G_in, A_in = host_views(resolve_backend(backend, arrays), arrays, G, A)
-    utility = QuadraticUtility.taylor(G_in, A_in, lr, normalize=False)
+    utility = QuadraticUtility.taylor(G_in, A_in, lr, normalize=normalize, anchor_domains=anchor_domains)
     clock.lap("utility")
-    res = baselines.select(method, utility, domains, k, budgets=budgets, seed=seed, backend=backend)
+    res = baselines.select(method, utility, domains, k, budgets=budgets, seed=seed, backend=backend,
+                           minority_full=minority_full)
     clock.lap("method")
     pairs = baselines.conflicting_pairs_of(utility, res.indices)
     clock.lap("conflicts")
