@@ -60,7 +60,7 @@ torch_func = pytest.importorskip("torch.func")
 transformers = pytest.importorskip("transformers")
 
 from matroidomp.torch import PartitionSelector, last_layer_linears, per_example_gradients  # noqa: E402
-from matroidomp.torch._per_example import _params, sum_of_mean_nll, select_linears  # noqa: E402
+from matroidomp.torch._per_example import linear_params, sum_of_mean_nll, select_linears  # noqa: E402
 from matroidomp.torch._training import mean_answer_loss  # noqa: E402
 
 N, T, K, ANCHORS, CHUNK, VOCAB, LAST, P = 256, 64, 32, 4, 16, 512, 2, 1024
@@ -125,7 +125,7 @@ def vmap_gradients(model, batch, modules, chunk_size=CHUNK):
 def loop_gradients(model, batch, modules):
     """The per-example loop: each example alone (its padding cut off), torch.autograd.grad of its
     mean answer NLL w.r.t. the selected weights and biases (autograd stops at the earliest of them)."""
-    params = [p for lin in select_linears(model, modules).values() for p in _params(lin)]
+    params = [p for lin in select_linears(model, modules).values() for p in linear_params(lin)]
     rows = []
     for i in range(batch["input_ids"].shape[0]):
         length = int(batch["attention_mask"][i].sum())
@@ -137,7 +137,7 @@ def loop_gradients(model, batch, modules):
 
 def summed_gradients(model, batch, modules, chunk_size=CHUNK):
     """The floor: per chunk one forward and autograd.grad of Σ_b ℓ_b w.r.t. the selected parameters."""
-    params = [p for lin in select_linears(model, modules).values() for p in _params(lin)]
+    params = [p for lin in select_linears(model, modules).values() for p in linear_params(lin)]
     for start in range(0, batch["input_ids"].shape[0], chunk_size):
         ids, attn, answer = (batch[key][start : start + chunk_size] for key in KEYS)
         loss = sum_of_mean_nll(model(input_ids=ids, attention_mask=attn).logits, ids, attn, answer)

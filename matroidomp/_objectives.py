@@ -379,6 +379,55 @@ class QuadraticUtility(SetFunction):
         return cls(c, gram=K, ridge=check_nonnegative_scalar(lam, "lam"), nonneg=nonneg, blocks=domains,
                    check_psd=check_psd)
 
+    @classmethod
+    def taylor_from_gram(cls, K, corr, lr: float, *, domains=None, nonneg: bool = True,
+                         check_psd: bool = True) -> "QuadraticUtility":
+        """The Taylor utility of :meth:`taylor` from K = GGᵀ and corr = G ā instead of G:
+        c = η·corr + ½η²·diag(K), Q = η²K — e.g. from ghost inner products
+        (:func:`matroidomp.torch.ghost_gram`), which give K and Gā without forming G. For
+        normalised rows pass the K and corr of the unit rows (and of the unit anchors' mean).
+
+        Parameters
+        ----------
+        K : (n, n) array
+            Symmetric PSD (checked as in :meth:`from_gram`).
+        corr : (n,) array
+            ⟨g_i, ā⟩.
+        lr : float
+            η ≥ 0 (floored at 1e-12).
+        domains : (n,) labels, optional
+            Block-diagonal coupling (the IWD baseline).
+        nonneg : bool, default True
+        check_psd : bool, default True
+
+        Returns
+        -------
+        QuadraticUtility
+
+        Raises
+        ------
+        ValueError
+            As :meth:`from_gram`; a negative ``lr``.
+
+        Examples
+        --------
+        >>> import numpy as np, matroidomp as mo
+        >>> G, A = np.array([[1.0, 0.0], [1.0, 1.0]]), np.array([[1.0, 2.0]])
+        >>> a = mo.QuadraticUtility.taylor(G, A, lr=0.1, normalize=False)
+        >>> b = mo.QuadraticUtility.taylor_from_gram(G @ G.T, G @ A[0], lr=0.1)
+        >>> bool(np.allclose(a.c, b.c)), round(a.value([0, 1]), 12) == round(b.value([0, 1]), 12)
+        (True, True)
+        """
+        eta = max(check_nonnegative_scalar(lr, "lr"), LR_FLOOR)
+        backend = detect(K=K, corr=corr)
+        xp = backend.xp
+        K = float_array(K, "K", 2, backend)
+        corr = float_array(corr, "corr", 1, backend, float64=True)
+        if int(K.shape[0]) != int(corr.shape[0]):
+            raise ValueError(f"corr: length {int(corr.shape[0])} does not match K's {int(K.shape[0])} rows")
+        c = eta * corr + 0.5 * eta**2 * xp.astype(xp.linalg.diagonal(K), xp.float64)
+        return cls(c, gram=K, scale=eta**2, blocks=domains, nonneg=nonneg, check_psd=check_psd)
+
     def with_gram(self) -> "QuadraticUtility":
         """The same utility with K = (SG)(SG)ᵀ precomputed on G's device (one GEMM, 2n²d flops).
 

@@ -195,3 +195,42 @@ def test_ghost_is_cheaper_follows_the_counts():
         ghost_is_cheaper(model, ["square"], seq_len=0, n=8)
     with pytest.raises(ValueError, match="not an nn.Linear"):
         ghost_is_cheaper(nn.ModuleDict({"norm": nn.LayerNorm(4)}), ["norm"], seq_len=4, n=8)
+
+
+# ----------------------------------------------------------------------------- the selector's ghost mode
+def test_selector_ghost_mode_selects_what_the_materialised_path_selects(monkeypatch):
+    from matroidomp.torch import PartitionSelector, _selector
+
+    domains = torch.tensor([0] * 14 + [1] * 10 + [2] * 8)
+    pool, valid = answer_batch(domains, 1), answer_batch([0, 1, 2, 2], 2)
+    model = tiny_qwen2()
+    names = last_layer_linears(model, 1)
+    for method in ("partitionsel-omp", "partitionsel", "gradmatch", "iwd", "greats", "facloc"):
+        ghost = PartitionSelector(model, names, method=method, k=8, seed=5, gradient_mode="ghost")
+        dense = PartitionSelector(model, names, method=method, k=8, seed=5, gradient_mode="materialize")
+        a, b = ghost.select(pool, domains, valid, lr=1e-3), dense.select(pool, domains, valid, lr=1e-3)
+        assert a.indices.tolist() == b.indices.tolist(), method
+        torch.testing.assert_close(a.weights, b.weights, rtol=1e-4, atol=1e-6)
+        assert a.objective == pytest.approx(b.objective, rel=1e-5) and a.conflicting_pairs == b.conflicting_pairs
+    calls = []
+    monkeypatch.setattr(_selector, "ghost_gram", lambda *a, **kw: calls.append(1) or ghost_gram(*a, **kw))
+    PartitionSelector(model, names, k=8).select(pool, domains, valid, lr=1e-3)
+    assert not calls  # 'auto': the tiny model's short rows are cheaper materialised (the cost rule)
+    monkeypatch.setattr(_selector, "ghost_is_cheaper", lambda *a, **kw: True)
+    PartitionSelector(model, names, k=8).select(pool, domains, valid, lr=1e-3)
+    assert calls == [1]  # 'auto' follows the rule
+    PartitionSelector(model, names, k=8, projection_dim=16).select(pool, domains, valid, lr=1e-3)
+    assert calls == [1]  # ... unless something needs the rows
+
+
+def test_selector_ghost_mode_refuses_what_needs_the_rows():
+    from matroidomp.torch import PartitionSelector
+
+    model = tiny_qwen2()
+    names = last_layer_linears(model, 1)
+    with pytest.raises(ValueError, match="unknown 'sparse'"):
+        PartitionSelector(model, names, k=4, gradient_mode="sparse")
+    for kw, what in (({"projection_dim": 8}, "projection_dim"), ({"method": "gradnorm"}, "gradnorm"),
+                     ({"source_balanced_anchors": True}, "source_balanced_anchors")):
+        with pytest.raises(ValueError, match=f"cannot run with .*{what}"):
+            PartitionSelector(model, names, k=4, gradient_mode="ghost", **kw)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ._per_example import _check_batch, _params, select_linears, sum_of_mean_nll
+from ._per_example import check_batch, linear_params, select_linears, sum_of_mean_nll
 
 _KEYS = ("input_ids", "attention_mask", "answer_mask")
 
@@ -144,16 +144,16 @@ def ghost_gram(
     True
     """
     linears = select_linears(model, modules)
-    pool = _check_batch(input_ids, attention_mask, answer_mask)
+    pool = check_batch(input_ids, attention_mask, answer_mask)
     if anchors is not None:
         missing = [k for k in _KEYS if k not in anchors]
         if missing:
             raise ValueError(f"anchors lacks {missing}: it needs {list(_KEYS)}")
-        anchors = _check_batch(*(anchors[k] for k in _KEYS))
+        anchors = check_batch(*(anchors[k] for k in _KEYS))
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
 
-    params = [p for m in linears.values() for p in _params(m)]
+    params = [p for m in linears.values() for p in linear_params(m)]
     device = params[0].device
     flags = {p: p.requires_grad for p in model.parameters()}
     try:

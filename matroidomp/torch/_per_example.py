@@ -259,7 +259,7 @@ def per_example_gradients(
     (True, False)
     """
     linears = select_linears(model, modules)
-    ids, attn, answer = _check_batch(input_ids, attention_mask, answer_mask)
+    ids, attn, answer = check_batch(input_ids, attention_mask, answer_mask)
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
     if projection_dim is not None and projection_dim < 1:
@@ -267,7 +267,7 @@ def per_example_gradients(
     if block_size < 1 or buffer_bytes < 1:
         raise ValueError(f"block_size and buffer_bytes must be >= 1, got {block_size} and {buffer_bytes}")
 
-    params = [p for m in linears.values() for p in _params(m)]
+    params = [p for m in linears.values() for p in linear_params(m)]
     directions = None if preconditioner is None else AdamDirections(preconditioner, params)
     device = params[0].device
     ids, attn, answer = ids.to(device), attn.to(device), answer.to(device)
@@ -300,13 +300,54 @@ def per_example_gradients(
     return out
 
 
-def _params(linear: nn.Linear) -> list[torch.Tensor]:
-    """The weight, then the bias if there is one."""
+def linear_params(linear: nn.Linear) -> list[torch.Tensor]:
+    """The parameters whose gradients form a linear layer's columns: the weight, then the bias.
+
+    Parameters
+    ----------
+    linear : torch.nn.Linear
+
+    Returns
+    -------
+    list of torch.Tensor
+        ``[weight]`` or ``[weight, bias]``.
+
+    Examples
+    --------
+    >>> [tuple(p.shape) for p in linear_params(nn.Linear(3, 2))]
+    [(2, 3), (2,)]
+    """
     return [linear.weight] if linear.bias is None else [linear.weight, linear.bias]
 
 
-def _check_batch(input_ids, attention_mask, answer_mask):
-    """(ids, attention, answer) as tensors on one device, checked: 2-D, same shape, answers present."""
+def check_batch(input_ids, attention_mask, answer_mask):
+    """A batch of the loss's three tensors, checked: 2-D, one shape, an answer token in every row.
+
+    Parameters
+    ----------
+    input_ids, attention_mask, answer_mask : array-like of shape (n, T)
+
+    Returns
+    -------
+    tuple of torch.Tensor
+        ``(ids, attention, answer)`` on ``input_ids``' device.
+
+    Raises
+    ------
+    ValueError
+        A batch that is not 2-D or empty, masks of another shape, a row without an answer token
+        after the first position (its loss would be 0/0).
+
+    Examples
+    --------
+    >>> ids, attn, answer = check_batch([[5, 6, 7]], [[1, 1, 1]], [[0, 1, 1]])
+    >>> ids.shape
+    torch.Size([1, 3])
+    >>> check_batch([[5, 6, 7]], [[1, 1, 1]], [[1, 0, 0]])
+    Traceback (most recent call last):
+    ...
+    ValueError: rows [0] have no answer tokens (after the first position) to put in the loss
+    """
     ids = torch.as_tensor(input_ids)
     if ids.ndim != 2:
         raise ValueError(f"input_ids must be (n, T), got shape {tuple(ids.shape)}")

@@ -61,9 +61,12 @@ from .._array import detect, host_views, to_host
 from .._curriculum import Curriculum
 from .._omp import resolve_backend
 from .._objectives import QuadraticUtility
+from ._ghost import ghost_gram, ghost_is_cheaper
 from ._per_example import per_example_gradients
 
 METHODS = baselines.METHODS
+#: How the selector computes what the utility needs of the gradients (see ``PartitionSelector``).
+GRADIENT_MODES = ("auto", "materialize", "ghost")
 BATCH_KEYS = ("input_ids", "attention_mask", "answer_mask")
 
 
@@ -162,6 +165,13 @@ class PartitionSelector:
         replace ``budgets``), and the step's selection updates them (its utility on each validation
         domain's anchors, so the validation batch must carry ``"domain"`` labels). Exclusive with
         ``minority_full``.
+    gradient_mode : {'auto', 'materialize', 'ghost'}, default 'auto'
+        'materialize': per-example gradient rows (:func:`~matroidomp.torch.per_example_gradients`);
+        'ghost': K = GGᵀ and Gā from ghost inner products (:func:`~matroidomp.torch.ghost_gram`),
+        no n × D matrix, the solver's Gram path — single process, without projection,
+        preconditioner, source-balanced anchors, curriculum or ``gradnorm`` (they need the rows);
+        'auto': ghost when :func:`~matroidomp.torch.ghost_is_cheaper` says so for the pool's
+        length and size and none of those is in use, else materialize.
 
     Raises
     ------
@@ -187,7 +197,8 @@ class PartitionSelector:
                  ratio: float | None = None, k: int | None = None, budgets="proportional",
                  projection_dim: int | None = None, normalize: bool = True, seed: int = 0, chunk_size: int = 8,
                  backend: str = "auto", preconditioner: torch.optim.Optimizer | None = None,
-                 minority_full=None, source_balanced_anchors: bool = False, curriculum=None):
+                 minority_full=None, source_balanced_anchors: bool = False, curriculum=None,
+                 gradient_mode: str = "auto"):
         if method not in METHODS:
             raise ValueError(f"method: unknown {method!r}; use one of {METHODS}")
         if (ratio is None) == (k is None):
@@ -208,6 +219,12 @@ class PartitionSelector:
         if curriculum is not None and minority_full is not None:
             raise ValueError("curriculum and minority_full: give one (the curriculum sets every budget)")
         self.curriculum = curriculum
+        if gradient_mode not in GRADIENT_MODES:
+            raise ValueError(f"gradient_mode: unknown {gradient_mode!r}; use one of {GRADIENT_MODES}")
+        self.gradient_mode = gradient_mode
+        if gradient_mode == "ghost" and self._ghost_obstacle(None) is not None:
+            raise ValueError(f"gradient_mode='ghost' cannot run with {self._ghost_obstacle(None)} (it needs the "
+                             "gradient rows); use 'materialize' or 'auto'")
 
     def select(self, pool: Mapping, domains, validation: Mapping, lr: float, *,
                preconditioner: torch.optim.Optimizer | None = None) -> Selection:
@@ -258,20 +275,33 @@ class PartitionSelector:
                                ("curriculum", self.curriculum is not None)):
             if wanted and "domain" not in validation:
                 raise ValueError(f"{option}: the validation batch needs the anchors' domain labels under 'domain'")
-        start = time.perf_counter()
-        G, A = self._gradients(pool, validation, self.preconditioner if preconditioner is None else preconditioner)
-        _synchronize(G)
-        grad_seconds = time.perf_counter() - start
-
-        start = time.perf_counter()
+        preconditioner = self.preconditioner if preconditioner is None else preconditioner
         budgets = self.budgets if self.curriculum is None else self.curriculum.budgets(domains, k)
-        res, pairs = select_on_gradients(G, A, lr, domains, k, method=self.method, budgets=budgets,
-                                         seed=self.rng, backend=self.backend,
-                                         anchor_domains=validation["domain"] if self.source_balanced_anchors else None,
-                                         minority_full=self.minority_full, normalize=self.normalize)
-        if self.curriculum is not None:
-            self.curriculum.update(G, A, validation["domain"], lr, res.indices, res.weights, normalize=self.normalize)
-        _synchronize(G)
+        start = time.perf_counter()
+        if self._use_ghost(pool, preconditioner):
+            ghost = ghost_gram(self.model, *(pool[key] for key in BATCH_KEYS), self.modules,
+                               anchors={key: validation[key] for key in BATCH_KEYS}, chunk_size=self.chunk_size,
+                               normalize=self.normalize)
+            _synchronize(ghost.K)
+            grad_seconds = time.perf_counter() - start
+            start = time.perf_counter()
+            utility = QuadraticUtility.taylor_from_gram(ghost.K, ghost.c, lr, check_psd=False)  # K = GGᵀ by construction
+            res, pairs = select_on_utility(utility, domains, k, method=self.method, budgets=budgets, seed=self.rng,
+                                           backend=self.backend, minority_full=self.minority_full)
+            _synchronize(ghost.K)
+        else:
+            G, A = self._gradients(pool, validation, preconditioner)
+            _synchronize(G)
+            grad_seconds = time.perf_counter() - start
+            start = time.perf_counter()
+            res, pairs = select_on_gradients(
+                G, A, lr, domains, k, method=self.method, budgets=budgets, seed=self.rng, backend=self.backend,
+                anchor_domains=validation["domain"] if self.source_balanced_anchors else None,
+                minority_full=self.minority_full, normalize=self.normalize)
+            if self.curriculum is not None:
+                self.curriculum.update(G, A, validation["domain"], lr, res.indices, res.weights,
+                                       normalize=self.normalize)
+            _synchronize(G)
         select_seconds = time.perf_counter() - start
 
         device = pool["input_ids"].device
@@ -285,6 +315,32 @@ class PartitionSelector:
             grad_seconds=grad_seconds,
             select_seconds=select_seconds,
         )
+
+    def _ghost_obstacle(self, preconditioner) -> str | None:
+        """What in this configuration needs the gradient rows (None: the ghost path can run)."""
+        for name, present in (("projection_dim", self.projection_dim is not None),
+                              ("a preconditioner", preconditioner is not None or self.preconditioner is not None),
+                              ("source_balanced_anchors", self.source_balanced_anchors),
+                              ("a curriculum", self.curriculum is not None),
+                              ("method 'gradnorm'", self.method == "gradnorm")):
+            if present:
+                return name
+        return None
+
+    def _use_ghost(self, pool: Mapping, preconditioner) -> bool:
+        """Whether this step takes the ghost path (``gradient_mode``; 'auto' by cost)."""
+        if self.gradient_mode == "materialize" or _rank_world()[1] > 1:
+            if self.gradient_mode == "ghost":
+                raise ValueError("gradient_mode='ghost' runs in one process only; under torch.distributed use "
+                                 "'materialize' or 'auto'")
+            return False
+        obstacle = self._ghost_obstacle(preconditioner)
+        if self.gradient_mode == "ghost":
+            if obstacle is not None:
+                raise ValueError(f"gradient_mode='ghost' cannot run with {obstacle}; use 'materialize' or 'auto'")
+            return True
+        n, T = (int(d) for d in pool["input_ids"].shape)
+        return obstacle is None and ghost_is_cheaper(self.model, self.modules, T, n)
 
     def gradients(self, batch: Mapping) -> torch.Tensor:
         """The rows g_i of ``batch`` (n × d); under torch.distributed each rank computes its shard
@@ -413,6 +469,16 @@ def select_on_gradients(G, A, lr: float, domains, k: int, *, method: str, budget
     G_in, A_in = host_views(resolve_backend(backend, arrays), arrays, G, A)
     utility = QuadraticUtility.taylor(G_in, A_in, lr, normalize=normalize, anchor_domains=anchor_domains)
     clock.lap("utility")
+    return select_on_utility(utility, domains, k, method=method, budgets=budgets, seed=seed, backend=backend,
+                             minority_full=minority_full, clock=clock)
+
+
+def select_on_utility(utility: QuadraticUtility, domains, k: int, *, method: str, budgets, seed,
+                      backend: str = "auto", minority_full=None, clock=None):
+    """``method`` on one utility, then the conflicting pairs of its selection from the |S| × |S|
+    block of Q: ``(SelectionResult, conflicting_pairs)`` (the second half of
+    :func:`select_on_gradients`, also the ghost path's)."""
+    clock = clock or _PartClock(None, None)
     res = baselines.select(method, utility, domains, k, budgets=budgets, seed=seed, backend=backend,
                            minority_full=minority_full)
     clock.lap("method")
