@@ -16,8 +16,8 @@ from torch import nn
 from transformers import LlamaConfig, LlamaForCausalLM
 
 from matroidomp.torch import GhostGram, ghost_gram, ghost_is_cheaper, last_layer_linears, per_example_gradients
-from matroidomp.torch._ghost import _forward_backward, _tokens
-from matroidomp.torch._per_example import select_linears
+from matroidomp.torch._ghost import _tokens
+from matroidomp.torch._per_example import forward_backward, select_linears
 
 KEYS = ("input_ids", "attention_mask", "answer_mask")
 
@@ -104,7 +104,7 @@ def test_padding_and_prompt_tokens_carry_no_gradient():
     ids, attn, answer = (pool[k] for k in KEYS)
     names = ["model.layers.1.self_attn.k_proj", "model.layers.1.mlp.down_proj"]
     linears = select_linears(model, names)
-    _, grads = _forward_backward(model, linears, ids, attn, answer)
+    _, grads = forward_backward(model, linears, ids, attn, answer)
     padding = attn[:, : grads[0].shape[1]] == 0
     assert padding.any()
     for dy in grads:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ._per_example import check_batch, linear_params, select_linears, sum_of_mean_nll
+from ._per_example import check_batch, forward_backward, linear_params, select_linears
 
 _KEYS = ("input_ids", "attention_mask", "answer_mask")
 
@@ -278,7 +278,7 @@ def _tokens(model, linears, ids, attn, answer, chunk_size) -> list[tuple[torch.T
     chunks = {name: [] for name in names}
     for start in range(0, ids.shape[0], chunk_size):
         sl = slice(start, start + chunk_size)
-        calls, grads = _forward_backward(model, linears, ids[sl], attn[sl], answer[sl])
+        calls, grads = forward_backward(model, linears, ids[sl], attn[sl], answer[sl])
         i = 0
         for name in names:
             xs, ds = [], []
@@ -299,32 +299,6 @@ def _tokens(model, linears, ids, attn, answer, chunk_size) -> list[tuple[torch.T
         chunks[name] = None
         out.append((x, d, linears[name].bias is not None))
     return out
-
-
-def _forward_backward(model, linears, ids, attn, answer):
-    """Forward hooks record every call's (input, output) of ``linears``; returns the calls and
-    ∂(Σ_b ℓ_b)/∂output of each call, in module then call order (None where it has no effect)."""
-    keep = int(torch.nonzero(attn.bool().any(dim=0)).max()) + 1  # later columns cannot matter (causal)
-    ids, attn, answer = ids[:, :keep], attn[:, :keep], answer[:, :keep]
-    calls = {name: [] for name in linears}
-    handles = [
-        m.register_forward_hook(lambda _m, inp, out, name=name: calls[name].append((inp[0].detach(), out)))
-        for name, m in linears.items()
-    ]
-    try:
-        with torch.enable_grad():
-            logits = model(input_ids=ids, attention_mask=attn).logits
-            loss = sum_of_mean_nll(logits, ids, attn, answer)
-    finally:
-        for h in handles:
-            h.remove()
-    unused = [name for name in linears if not calls[name]]
-    if unused:
-        raise ValueError(f"modules {unused} were not called in the forward pass")
-    if not loss.requires_grad:
-        raise ValueError(f"modules {list(linears)} do not affect the loss")
-    outputs = [out for name in linears for _, out in calls[name]]
-    return calls, torch.autograd.grad(loss, outputs, allow_unused=True)
 
 
 def _live(x, d):

@@ -367,7 +367,54 @@ def check_batch(input_ids, attention_mask, answer_mask):
 
 def _chunk_gradients(model, linears, ids, attn, answer) -> list[torch.Tensor]:
     """Per-example gradient blocks (b × out·in, then b × out) of one chunk, in module order."""
-    # Causal model: columns after the last attended token cannot influence earlier positions.
+    calls, grads = forward_backward(model, linears, ids, attn, answer)
+    with torch.no_grad():
+        return _assemble(linears, calls, grads)
+
+
+def forward_backward(model: nn.Module, linears: dict, ids, attn, answer) -> tuple[dict, tuple]:
+    """One forward and backward of Σ_b ℓ_b over a chunk, with hooks on ``linears``.
+
+    Forward hooks record every call's (input, output) of each module; ``torch.autograd.grad``
+    then gives ∂(Σ_b ℓ_b)/∂output of every call — what both the materialised gradients
+    (:func:`per_example_gradients`) and the ghost inner products (:func:`ghost_gram
+    <matroidomp.torch.ghost_gram>`) are built from. Columns after the last attended token are
+    cut first (a causal model's earlier positions cannot depend on them).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    linears : dict of str to nn.Linear
+        From :func:`select_linears`; their weights must require grad.
+    ids, attn, answer : torch.Tensor of shape (b, T)
+        A chunk checked by :func:`check_batch`.
+
+    Returns
+    -------
+    calls : dict of str to list of (torch.Tensor, torch.Tensor)
+        Per module, every call's (detached input, output), in call order.
+    grads : tuple of torch.Tensor or None
+        ∂(Σ_b ℓ_b)/∂output of each call, in module then call order (None without effect).
+
+    Raises
+    ------
+    ValueError
+        A module not called in the forward pass; modules that do not affect the loss.
+
+    Examples
+    --------
+    >>> import torch, transformers
+    >>> _ = torch.manual_seed(0)
+    >>> model = transformers.Qwen2ForCausalLM(transformers.Qwen2Config(
+    ...     hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+    ...     num_key_value_heads=1, vocab_size=50))
+    >>> linears = select_linears(model, ["model.layers.0.mlp.down_proj"])
+    >>> _ = [p.requires_grad_(True) for p in model.parameters()]
+    >>> ids = torch.randint(0, 50, (2, 5))
+    >>> calls, grads = forward_backward(model, linears, ids, torch.ones_like(ids), torch.ones_like(ids))
+    >>> len(calls["model.layers.0.mlp.down_proj"]), grads[0].shape  # one call; (b, T, out)
+    (1, torch.Size([2, 5, 16]))
+    """
     keep = int(torch.nonzero(attn.bool().any(dim=0)).max()) + 1
     ids, attn, answer = ids[:, :keep], attn[:, :keep], answer[:, :keep]
     calls = {name: [] for name in linears}
@@ -385,10 +432,10 @@ def _chunk_gradients(model, linears, ids, attn, answer) -> list[torch.Tensor]:
     unused = [name for name in linears if not calls[name]]
     if unused:
         raise ValueError(f"modules {unused} were not called in the forward pass")
+    if not loss.requires_grad:
+        raise ValueError(f"modules {list(linears)} do not affect the loss")
     outputs = [out for name in linears for _, out in calls[name]]
-    grads = torch.autograd.grad(loss, outputs, allow_unused=True)
-    with torch.no_grad():
-        return _assemble(linears, calls, grads)
+    return calls, torch.autograd.grad(loss, outputs, allow_unused=True)
 
 
 def _assemble(linears, calls, grads) -> list[torch.Tensor]:
