@@ -89,6 +89,42 @@ def test_report_is_written(finished):
     assert (tmp / "results_figures" / "accuracy_by_domain.png").exists()
 
 
+def test_start_model_is_scored_against_a_unigram_baseline(finished):
+    """Step-0 scores carry each domain's unigram loss (recomputed here by hand) and the report
+    compares the model with it."""
+    import math
+    from collections import Counter
+
+    from matroidomp.bench.data import load_jsonl
+    from matroidomp.bench.text import encode_examples
+
+    tmp, out, _ = finished
+    _, *records = read_records(out)
+    start = next(r["scores"] for r in records if r["type"] == "eval" and r["step"] == 0)
+    assert set(start) == set(DOMAINS) and all(v["unigram_loss"] > 0 for v in start.values())
+    assert "## The model against a unigram baseline" in out.with_suffix(".md").read_text()
+    from matroidomp.bench.cli import PRESETS
+    from matroidomp.bench.text import train_tokenizer
+
+    data = PRESETS["demo"].data
+    tasks = load_jsonl(tmp / "data.jsonl", seed=data.seed, validation_per_domain=data.validation_per_domain,
+                       test_per_domain=data.test_per_domain, pretrain_per_domain=8)
+    tokenizer = train_tokenizer([t for split in (tasks.pretrain, tasks.train, tasks.validation, tasks.test)
+                                 for e in split for t in (e.prompt, e.answer)], PRESETS["demo"].vocab_size)
+    domain = "text/reverse"
+
+    def targets(examples):
+        rows = encode_examples(tokenizer, [e for e in examples if e.domain == domain], 96)
+        mask = (rows["answer_mask"][:, 1:] * rows["attention_mask"][:, 1:]).bool()
+        return [r[1:][m].tolist() for r, m in zip(rows["input_ids"], mask)]
+
+    counts = Counter(t for row in targets(tasks.train) for t in row)
+    total, vocab = sum(counts.values()), len(tokenizer)
+    expected = sum(sum(math.log((total + vocab) / (counts[t] + 1)) for t in row) / len(row)
+                   for row in targets(tasks.test)) / len(targets(tasks.test))
+    assert start[domain]["unigram_loss"] == pytest.approx(expected, rel=1e-9)
+
+
 def test_rerun_resumes_without_running_again(finished, capsys):
     _, out, argv = finished
     before = out.read_text()

@@ -325,6 +325,55 @@ def domain_table(summary: Summary, metric: str) -> str:
     return "\n".join(lines)
 
 
+def competence_table(records: Sequence[dict], summary: Summary) -> str:
+    """Markdown: per domain, the unigram baseline's held-out loss, the start model's and the runs' at
+    the last step (mean over every method and seed) — is the model competent on the domain?
+
+    Empty when the records carry no ``unigram_loss`` (results files of earlier versions).
+
+    Parameters
+    ----------
+    records : sequence of dict
+    summary : Summary
+        :func:`summarize` of ``records``.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> def records():
+    ...     out = [{"type": "config", "config": "abc", "settings": {"steps": 1, "data": {"seed": 0}}}]
+    ...     for seed in (0, 1):
+    ...         run = {"method": "random", "seed": seed}
+    ...         start = {"math/a": {"loss": 2.0, "accuracy": 0.0, "unigram_loss": 2.5}}
+    ...         out += [{"type": "eval", **run, "step": 0, "scores": start},
+    ...                 {"type": "eval", **run, "step": 1, "scores": {"math/a": {"loss": 1.0 + seed, "accuracy": 0.5}}},
+    ...                 {"type": "step", **run, "step": 1, "loss": 1.0, "conflicting_pairs": 0,
+    ...                  "conflict_rate": 0.0, "grad_seconds": 0.2, "select_seconds": 0.01, "train_seconds": 0.1},
+    ...                 {"type": "done", **run, "steps": 1}]
+    ...     return out
+    >>> print(competence_table(records(), summarize(records())))
+    | domain | unigram loss | start model | start / unigram | last step (all runs) | last / unigram |
+    | --- | --- | --- | --- | --- | --- |
+    | math/a | 2.500 | 2.000 | 0.80 | 1.500 | 0.60 |
+    """
+    start = next((r["scores"] for r in records if r["type"] == "eval" and r.get("step") == 0
+                  and any("unigram_loss" in v for v in r["scores"].values())), None)
+    if start is None:
+        return ""
+    lines = [_row(["domain", "unigram loss", "start model", "start / unigram", "last step (all runs)",
+                   "last / unigram"]), _row(["---"] * 6)]
+    for d in summary.domains:
+        if "unigram_loss" not in start.get(d, {}):
+            continue
+        uni, first = start[d]["unigram_loss"], start[d]["loss"]
+        last = float(np.mean([v[d]["loss"] for m in summary.methods for v in summary.final[m].values()]))
+        lines.append(_row([d, f"{uni:.3f}", f"{first:.3f}", f"{first / uni:.2f}", f"{last:.3f}", f"{last / uni:.2f}"]))
+    return "\n".join(lines)
+
+
 def comparison_table(summary: Summary) -> str:
     """Markdown: PartitionSel − baseline (macro accuracy, macro loss), paired over seeds (:func:`compare`).
 
@@ -602,7 +651,7 @@ Produced by
 ## Held-out loss per domain at the last step
 
 {domain_table(summary, "loss")}
-
+{_competence_section(records, summary)}
 ## Figures
 
 {links}
@@ -613,6 +662,19 @@ Produced by
     markdown.parent.mkdir(parents=True, exist_ok=True)
     markdown.write_text(text)
     return markdown
+
+
+def _competence_section(records, summary) -> str:
+    table = competence_table(records, summary)
+    return f"""
+## The model against a unigram baseline (held-out loss per domain)
+
+A domain's unigram loss is that of its answer-token frequencies on the training split
+(add-one smoothing, `matroidomp.bench.text.unigram_answer_losses`): a ratio well below 1
+means the model knows more about the domain than which tokens its answers use.
+
+{table}
+""" if table else ""
 
 
 def _method_order(method: str) -> tuple:

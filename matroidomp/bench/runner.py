@@ -51,7 +51,7 @@ from ..torch._selector import METHODS
 from ..torch._training import mean_answer_loss, selective_step
 from .data import DataConfig, Example, TaskData, check_int
 from .model import with_lora
-from .text import decode_answers, encode_examples, encode_prompts
+from .text import decode_answers, encode_examples, encode_prompts, unigram_answer_losses
 
 
 @dataclass(frozen=True)
@@ -555,7 +555,8 @@ class Workload:
         The encoded validation split (the anchors are drawn from it).
     tests : TestSets
     initial_scores : dict
-        :meth:`TestSets.evaluate` of the start model.
+        :meth:`TestSets.evaluate` of the start model, with each domain's ``unigram_loss``
+        (:func:`~matroidomp.bench.text.unigram_answer_losses`) beside its loss.
 
     Examples
     --------
@@ -616,9 +617,13 @@ class Workload:
             raise ValueError("the validation split is empty: the anchors are drawn from it")
         tests = TestSets(tokenizer, tasks.test, tasks.domains, config.max_length)
         train = encode_examples(tokenizer, tasks.train, config.max_length)
+        initial = tests.evaluate(model)
+        unigram = unigram_answer_losses(tokenizer, tasks.train, tasks.test, config.max_length)
+        for domain, scores in initial.items():  # the floor a competent start model beats (the report's check)
+            scores["unigram_loss"] = unigram[domain]
         return cls(config, model, train, np.array([e.domain for e in tasks.train]),
                    train["attention_mask"].sum(dim=1).numpy(),
-                   encode_examples(tokenizer, tasks.validation, config.max_length), tests, tests.evaluate(model))
+                   encode_examples(tokenizer, tasks.validation, config.max_length), tests, initial)
 
 
 def run(method: str, seed: int, work: Workload, emit: Callable[[dict], None], *, progress=None) -> None:

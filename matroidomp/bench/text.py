@@ -14,6 +14,7 @@ its answer.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable, Sequence
 
 import torch
@@ -213,6 +214,74 @@ def decode_answers(tokenizer, generated_ids: torch.Tensor | Sequence[Sequence[in
         cut = row.index(eos) if eos in row else len(row)
         answers.append(tokenizer.decode(row[:cut], skip_special_tokens=True).strip())
     return answers
+
+
+def unigram_answer_losses(tokenizer, train: Sequence[Example], test: Sequence[Example], max_length: int, *,
+                          smoothing: float = 1.0) -> dict[str, float]:
+    """Per domain, the held-out loss of a unigram model of its answers: the floor a competent model beats.
+
+    The loss is that of the benchmark's evaluation — per example the mean over its answer tokens
+    (answer and eos, as :func:`encode_examples` marks them) of −log p(token), averaged over the
+    domain's test examples — with p the domain's answer-token frequencies on ``train``,
+    add-``smoothing`` over the tokenizer's vocabulary (so unseen tokens cost log-vocabulary at
+    most). A model whose held-out loss on a domain is not well below this value has learnt
+    nothing about the domain beyond which tokens its answers use.
+
+    Parameters
+    ----------
+    tokenizer : transformers tokenizer
+    train, test : sequence of Example
+        The splits the frequencies are counted on and the loss is measured on.
+    max_length : int
+        Token limit of a row (as in :func:`encode_examples`).
+    smoothing : float, default 1.0
+        Additive (Laplace) smoothing α > 0: p(v) = (count(v) + α) / (total + α·V).
+
+    Returns
+    -------
+    dict of str to float
+        {domain: loss} for the domains with test examples, in sorted order.
+
+    Raises
+    ------
+    ValueError
+        When ``smoothing`` is not positive, or a test domain has no training examples.
+
+    Examples
+    --------
+    >>> from matroidomp.bench.data import Example
+    >>> tokenizer = train_tokenizer(["1 + 1 = 2", "a b c"], vocab_size=300)
+    >>> train = [Example("1 + 1", "2", "math"), Example("1 + 3", "4", "math")]
+    >>> losses = unigram_answer_losses(tokenizer, train, [Example("2 + 2", "4", "math")], 32)
+    >>> sorted(losses), 0 < losses["math"] < 6  # about log 2 + smoothing: '4' and eos are frequent
+    (['math'], True)
+    """
+    if not smoothing > 0:
+        raise ValueError(f"smoothing must be positive, got {smoothing!r}")
+    vocab = len(tokenizer)
+
+    def answer_tokens(examples):
+        rows = encode_examples(tokenizer, examples, max_length)
+        targets = (rows["answer_mask"][:, 1:] * rows["attention_mask"][:, 1:]).bool()
+        return [row[1:][mask].tolist() for row, mask in zip(rows["input_ids"], targets)]
+
+    def by_domain(examples):
+        return {d: [e for e in examples if e.domain == d] for d in sorted({e.domain for e in examples})}
+
+    train_by, out = by_domain(train), {}
+    for domain, examples in by_domain(test).items():
+        if domain not in train_by:
+            raise ValueError(f"domain {domain!r} has test examples but no training examples to count")
+        counts, total = {}, 0
+        for tokens in answer_tokens(train_by[domain]):
+            for t in tokens:
+                counts[t] = counts.get(t, 0) + 1
+            total += len(tokens)
+        log_norm = math.log(total + smoothing * vocab)
+        losses = [sum(log_norm - math.log(counts.get(t, 0) + smoothing) for t in tokens) / len(tokens)
+                  for tokens in answer_tokens(examples)]
+        out[domain] = sum(losses) / len(losses)
+    return out
 
 
 def _prompt_ids(tokenizer, examples: Sequence[Example], max_length: int) -> list[list[int]]:
