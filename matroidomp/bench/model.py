@@ -121,7 +121,8 @@ def load_local_model(path: str | Path, gguf_file: str | None = None):
 
 
 def pretrain(model, tokenizer, examples: Sequence[Example], *, steps: int, batch_size: int = 32,
-             lr: float = 3e-3, max_length: int = 96, seed: int = 0, progress=None) -> list[float]:
+             lr: float = 3e-3, max_length: int = 96, seed: int = 0, progress=None,
+             callback=None) -> list[float]:
     """Warm ``model`` up in place: ``steps`` AdamW steps on the mean answer-token loss of uniform minibatches.
 
     Minibatches of ``batch_size`` examples drawn without replacement (seed ``seed``); the
@@ -145,6 +146,9 @@ def pretrain(model, tokenizer, examples: Sequence[Example], *, steps: int, batch
         Seed of the minibatch draws.
     progress : tqdm bar, optional
         Updated once per step with the loss.
+    callback : callable, optional
+        Called after every step as ``callback(step, loss)`` (step from 1), e.g. to evaluate the
+        model along the way (it is in train mode; restore that if you switch it).
 
     Returns
     -------
@@ -188,6 +192,8 @@ def pretrain(model, tokenizer, examples: Sequence[Example], *, steps: int, batch
         if progress is not None:
             progress.update(1)
             progress.set_postfix(loss=f"{loss.item():.3f}")
+        if callback is not None:
+            callback(len(losses), losses[-1])
     return losses
 
 
