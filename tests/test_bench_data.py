@@ -32,10 +32,10 @@ def all_examples(tasks):
     return [e for name in SPLITS for e in getattr(tasks, name)]
 
 
-def test_domains_in_two_grouped_families(small):
+def test_domains_in_grouped_families(small):
     assert small.domains == DOMAINS and len(DOMAINS) >= 8
     families = [small.family(d) for d in small.domains]
-    assert sorted(set(families)) == ["chem", "math"]
+    assert sorted(set(families)) == ["chem", "math", "text"]
     assert families == sorted(families, key=families.index)  # each family contiguous
     with pytest.raises(ValueError, match="unknown domain 'bio/x'"):
         small.family("bio/x")
@@ -304,3 +304,38 @@ def test_decode_answers_stops_at_eos(tokenizer):
     generated = torch.tensor([first + [eos] + second, second + [eos, pad, pad, pad, pad][:len(first) + 1]])
     assert decode_answers(tokenizer, generated) == ["C6H6", "-42"]
     assert decode_answers(tokenizer, [second]) == ["-42"]  # no eos: the whole row
+
+
+def test_string_and_convention_domains(small):
+    """text/*: the answers are the word reversed / its letters sorted; math/arithmetic-reversed:
+    arithmetic prompts of the same form, answers with the digits reversed (a conflicting convention)."""
+    from matroidomp.bench.tasks import reversed_digits
+
+    by = {d: [e for e in all_examples(small) if e.domain == d] for d in small.domains}
+    for e in by["text/reverse"]:
+        assert e.answer == re.search(r"of (\w+)\.$", e.prompt).group(1)[::-1]
+    for e in by["text/sort"]:
+        assert e.answer == "".join(sorted(re.search(r"of (\w+)\.$", e.prompt).group(1)))
+    import itertools
+
+    from matroidomp.bench.tasks import math_sampler
+
+    # the same generator as math/arithmetic (the domain's own seed): every prompt is one of its
+    # prompts, and the answer is its answer with the digits reversed
+    source = dict(itertools.islice(math_sampler("math/arithmetic", data._domain_seed(SMALL.seed,
+                                                                                    "math/arithmetic-reversed")), 2000))
+    reversed_examples = by["math/arithmetic-reversed"]
+    assert reversed_examples
+    for e in reversed_examples:
+        assert e.answer == reversed_digits(source[e.prompt]), e
+    assert reversed_digits(reversed_digits("-120.5")) == "-120.5"
+
+
+def test_default_mix_and_the_stress_preset():
+    from matroidomp.bench.cli import PRESETS
+    from matroidomp.bench.tasks import CHEM_TASKS, MATH_MODULES
+
+    assert DataConfig().domains == (*MATH_MODULES, *CHEM_TASKS)  # the default mix (and its cache key) as before
+    stress = PRESETS["stress"].data
+    assert stress.domains == (*MATH_MODULES, "math/arithmetic-reversed", *CHEM_TASKS)
+    assert stress.train_sizes["math/arithmetic-reversed"] == 150

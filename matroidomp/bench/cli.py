@@ -24,7 +24,7 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from ..torch._selector import METHODS
-from .data import DataConfig, build_tasks, load_jsonl
+from .data import DEFAULT_TRAIN_SIZES, DataConfig, build_tasks, load_jsonl
 from .model import load_local_model, pretrained_model
 from .report import comparison_table, results_table, summarize, write_report
 from .runner import BenchConfig, ResultsFile, Workload, read_records, read_results, sweep
@@ -35,6 +35,9 @@ PRETRAINED_LR = 2e-5  # default peak lr with --model (3e-3 wrecks a pretrained m
 PRESETS = {
     "full": BenchConfig(),
     "demo": BenchConfig(data=DataConfig(test_per_domain=32), steps=60),
+    # the full mix plus a minority answering math/arithmetic's prompts with the digits reversed:
+    # two domains that pull in opposite directions (issue 11's stress configuration)
+    "stress": BenchConfig(data=DataConfig(train_sizes={**DEFAULT_TRAIN_SIZES, "math/arithmetic-reversed": 150})),
 }
 
 

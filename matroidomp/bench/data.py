@@ -14,7 +14,11 @@ Built-in domains (:data:`DOMAINS`, families grouped; generators in :mod:`.tasks`
 * ``chem/*`` — molecules of rdkit's bundled ``NCI/first_5K.smi`` (single fragment, parsed,
   unique by canonical SMILES), ground truth computed by rdkit: molecular formula, ring count,
   hydrogen-bond donors, and the canonical SMILES of a randomised SMILES (molecules whose
-  canonical SMILES has at most 30 characters).
+  canonical SMILES has at most 30 characters);
+* ``text/*`` — string manipulation of random words: reverse, sort the letters;
+* ``math/arithmetic-reversed`` — arithmetic prompts answered with the digits reversed: the same
+  prompts as ``math/arithmetic`` under another convention (not in the default mix; the stress
+  configuration pairs the two).
 
 Randomness: domain d of seed s is generated from its own seed sha256(f"{s}:{d}"). The
 mathematics-dataset modules draw from Python's global ``random`` and numpy's global RNG; the
@@ -41,12 +45,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from .tasks import CHEM_TASKS, MATH_MODULES, chem_sampler, math_sampler, nci_molecules
+from .tasks import CHEM_TASKS, CONVENTION_TASKS, MATH_MODULES, STRING_TASKS, nci_molecules, sampler
 
 FORMAT_VERSION = 1
 SPLITS = ("train", "validation", "test", "pretrain")
 
-DOMAINS = (*MATH_MODULES, *CHEM_TASKS)
+DOMAINS = (*MATH_MODULES, *CONVENTION_TASKS, *CHEM_TASKS, *STRING_TASKS)
 DEFAULT_TRAIN_SIZES = {**{d: 900 for d in MATH_MODULES}, **{d: 150 for d in CHEM_TASKS}}
 _GENERATORS = ("mathematics-dataset", "sympy", "rdkit")
 JSONL_MAX_CHARS = 20_000
@@ -514,7 +518,7 @@ def _generate(config: DataConfig) -> TaskData:
     molecules = tuple(nci_molecules()) if any(d in CHEM_TASKS for d in config.domains) else ()
     for domain in config.domains:
         seed = _domain_seed(config.seed, domain)
-        samples = math_sampler(domain, seed) if domain in MATH_MODULES else chem_sampler(domain, seed, molecules)
+        samples = sampler(domain, seed, molecules)
         drawn = _draw(domain, samples, config.per_domain(domain), config.max_chars, seen)
         for name, part in zip(SPLITS, _split(drawn, config.validation_per_domain, config.test_per_domain,
                                              config.pretrain_per_domain)):

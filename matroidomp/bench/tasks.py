@@ -3,7 +3,12 @@
 * ``math/*`` — `mathematics-dataset` training modules at the easiest entropy level (0 of 10);
 * ``chem/*`` — molecules of rdkit's bundled ``NCI/first_5K.smi`` with ground truth computed by
   rdkit (molecular formula, ring count, hydrogen-bond donors, canonical SMILES of a randomised
-  SMILES for molecules whose canonical SMILES has at most ``CANONICAL_MAX_SMILES`` characters).
+  SMILES for molecules whose canonical SMILES has at most ``CANONICAL_MAX_SMILES`` characters);
+* ``text/*`` — string manipulation of seeded random lower-case words (reverse, sort the letters);
+* ``math/arithmetic-reversed`` — the prompts of ``math/arithmetic`` (its generator, another
+  seed) answered in another convention, digits reversed (``-12.5`` → ``-5.21``): with no marker
+  in the prompt, a model cannot serve both conventions, so the two domains pull in opposite
+  directions (the benchmark's stress configuration).
 
 Each stream is reproducible from its seed; :mod:`.data` draws, deduplicates, splits and caches.
 """
@@ -28,6 +33,136 @@ MATH_MODULES = {
 }
 CHEM_TASKS = ("chem/formula", "chem/rings", "chem/donors", "chem/canonical")
 CANONICAL_MAX_SMILES = 30
+STRING_TASKS = ("text/reverse", "text/sort")
+#: Domains answering another domain's prompts in another convention: {domain: (source, convention)}.
+CONVENTION_TASKS = {"math/arithmetic-reversed": "math/arithmetic"}
+
+
+def string_sampler(domain: str, seed: int, min_length: int = 4, max_length: int = 9) -> Iterator[tuple[str, str]]:
+    """Endless seeded (prompt, answer) pairs of a string task on random lower-case words.
+
+    ``text/reverse``: the word backwards; ``text/sort``: its letters in alphabetical order. Word
+    lengths are uniform in [``min_length``, ``max_length``].
+
+    Parameters
+    ----------
+    domain : str
+        One of :data:`STRING_TASKS`.
+    seed : int
+        Seed of the stream.
+    min_length, max_length : int, default 4, 9
+        Word length range.
+
+    Yields
+    ------
+    tuple of (str, str)
+
+    Raises
+    ------
+    KeyError
+        When ``domain`` is not a string task (at the first ``next``).
+
+    Examples
+    --------
+    >>> import itertools
+    >>> prompt, answer = next(string_sampler("text/reverse", 0))
+    >>> prompt.split()[-1].rstrip(".")[::-1] == answer
+    True
+    >>> prompt, answer = next(string_sampler("text/sort", 0))
+    >>> sorted(prompt.split()[-1].rstrip(".")) == list(answer)
+    True
+    """
+    if domain not in STRING_TASKS:
+        raise KeyError(domain)
+    rng = random.Random(seed)
+    while True:
+        word = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(min_length, max_length)))
+        if domain == "text/reverse":
+            yield f"Reverse the letters of {word}.", word[::-1]
+        else:
+            yield f"Sort the letters of {word}.", "".join(sorted(word))
+
+
+def reversed_digits(answer: str) -> str:
+    """``answer`` written backwards, a leading minus sign kept in front: ``'-12.5'`` → ``'-5.21'``.
+
+    Parameters
+    ----------
+    answer : str
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> reversed_digits("-12.5"), reversed_digits("340")
+    ('-5.21', '043')
+    """
+    sign, body = ("-", answer[1:]) if answer.startswith("-") else ("", answer)
+    return sign + body[::-1]
+
+
+def convention_sampler(domain: str, seed: int) -> Iterator[tuple[str, str]]:
+    """The prompts of the source domain (its generator, this ``seed``), answers in ``domain``'s
+    convention (:data:`CONVENTION_TASKS`; ``math/arithmetic-reversed``: :func:`reversed_digits`).
+
+    Parameters
+    ----------
+    domain : str
+        A key of :data:`CONVENTION_TASKS`.
+    seed : int
+
+    Yields
+    ------
+    tuple of (str, str)
+
+    Examples
+    --------
+    >>> import itertools
+    >>> source = list(itertools.islice(math_sampler("math/arithmetic", 5), 3))
+    >>> mine = list(itertools.islice(convention_sampler("math/arithmetic-reversed", 5), 3))
+    >>> [p for p, _ in mine] == [p for p, _ in source], [reversed_digits(a) for _, a in source] == [a for _, a in mine]
+    (True, True)
+    """
+    for prompt, answer in math_sampler(CONVENTION_TASKS[domain], seed):
+        yield prompt, reversed_digits(answer)
+
+
+def sampler(domain: str, seed: int, molecules: Sequence[tuple[str, object]] = ()) -> Iterator[tuple[str, str]]:
+    """The stream of any built-in domain (``molecules`` for the chemistry tasks).
+
+    Parameters
+    ----------
+    domain : str
+        A math, chemistry, string or convention domain.
+    seed : int
+    molecules : sequence of (str, rdkit.Chem.Mol), optional
+        For :data:`CHEM_TASKS` (e.g. from :func:`nci_molecules`).
+
+    Returns
+    -------
+    iterator of (str, str)
+
+    Raises
+    ------
+    KeyError
+        An unknown domain.
+
+    Examples
+    --------
+    >>> next(sampler("text/sort", 1))[1] == "".join(sorted(next(sampler("text/sort", 1))[1]))
+    True
+    """
+    if domain in MATH_MODULES:
+        return math_sampler(domain, seed)
+    if domain in CHEM_TASKS:
+        return chem_sampler(domain, seed, molecules)
+    if domain in STRING_TASKS:
+        return string_sampler(domain, seed)
+    if domain in CONVENTION_TASKS:
+        return convention_sampler(domain, seed)
+    raise KeyError(f"unknown domain {domain!r}")
 
 
 def math_sampler(domain: str, seed: int) -> Iterator[tuple[str, str]]:
