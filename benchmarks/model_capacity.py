@@ -13,7 +13,7 @@ last 2 layers, the selection (``partitionsel``) and one AdamW step on the batch.
 
 Run (one thread, as the benchmark runs; minutes per size on this 2-core machine)::
 
-    python benchmarks/model_capacity.py --sizes 64x4 128x4 --steps 2000 --pretrain-per-domain 600
+    python benchmarks/model_capacity.py --sizes 64x4 128x4 --steps 2000 --pretrain-per-domain 600 [--strings]
 
 It prints one markdown table per size (the learning curve: macro loss / unigram and the worst
 domain's ratio) and a summary table (parameters, pretraining seconds per step, last ratios, the
@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from matroidomp.bench.data import DataConfig, build_tasks
+from matroidomp.bench.data import DEFAULT_TRAIN_SIZES, DataConfig, build_tasks
 from matroidomp.bench.model import pretrain, tiny_model
 from matroidomp.bench.text import encode_examples, train_tokenizer, unigram_answer_losses
 from matroidomp.torch import PartitionSelector, last_layer_linears, mean_answer_loss
@@ -82,6 +82,8 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=2000, help="pretraining steps (the schedule's length)")
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--pretrain-per-domain", type=int, default=600)
+    ap.add_argument("--strings", action="store_true",
+                    help="add the string-manipulation domains (text/reverse 900, text/sort 150) to the mix")
     ap.add_argument("--lr", type=float, default=3e-3, help="peak pretraining learning rate")
     ap.add_argument("--pool", type=int, default=256)
     ap.add_argument("--batch", type=int, default=32)
@@ -90,7 +92,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    data = DataConfig(pretrain_per_domain=args.pretrain_per_domain)
+    sizes = {**DEFAULT_TRAIN_SIZES, **({"text/reverse": 900, "text/sort": 150} if args.strings else {})}
+    data = DataConfig(train_sizes=sizes, pretrain_per_domain=args.pretrain_per_domain)
     tasks = build_tasks(data, cache_dir=Path(args.cache_dir))
     texts = [t for split in (tasks.pretrain, tasks.train, tasks.validation, tasks.test) for e in split
              for t in (e.prompt, e.answer)]
