@@ -339,3 +339,16 @@ def test_default_mix_and_the_stress_preset():
     stress = PRESETS["stress"].data
     assert stress.domains == (*MATH_MODULES, "math/arithmetic-reversed", *CHEM_TASKS)
     assert stress.train_sizes["math/arithmetic-reversed"] == 150
+
+
+def test_math_streams_do_not_depend_on_the_hash_seed():
+    """mathematics-dataset picks variable letters from a set; the streams must not follow
+    Python's per-process string hash seed (they did: 'f' in one process, 's' in the next)."""
+    import subprocess
+    import sys
+
+    code = ("import itertools; from matroidomp.bench.tasks import math_sampler; "
+            "print(list(itertools.islice(math_sampler('math/algebra', 7), 6)))")
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**__import__("os").environ, "PYTHONHASHSEED": str(h)}).stdout for h in (1, 2, 3)}
+    assert len(outs) == 1

@@ -47,7 +47,7 @@ from pathlib import Path
 
 from .tasks import CHEM_TASKS, CONVENTION_TASKS, MATH_MODULES, STRING_TASKS, nci_molecules, sampler
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: math variable letters independent of the hash seed (tasks._pop_in_sorted_order)
 SPLITS = ("train", "validation", "test", "pretrain")
 
 DOMAINS = (*MATH_MODULES, *CONVENTION_TASKS, *CHEM_TASKS, *STRING_TASKS)

@@ -230,8 +230,33 @@ def _math_modules() -> dict:
         sys.modules["sympy.solvers.diophantine"].base_solution_linear = inner.base_solution_linear
     from mathematics_dataset import generate
     from mathematics_dataset.modules import modules
+    from mathematics_dataset.util import composition
 
+    if not getattr(composition.Context.pop, "_sorted", False):
+        composition.Context.pop = _pop_in_sorted_order
     return modules.train(generate._make_entropy_fn(0, 10))
+
+
+def _pop_in_sorted_order(self):
+    """mathematics-dataset's ``Context.pop`` with the free symbols sorted before the random pick.
+
+    The original draws ``random.choice(list(allowed))`` from a *set* of letters, whose order
+    depends on Python's per-process string hash seed: the same seed gave algebra problems in
+    ``f`` in one process and in ``s`` in the next. Sorting first keeps the random stream (one draw
+    either way) and makes the letter a function of the seed alone.
+    """
+    from mathematics_dataset.util import composition
+
+    allowed = (composition._ALLOWED_SYMBOLS.difference(self._relation_symbols)
+               .difference(self._self_symbols).difference(self._child_symbols))
+    if not allowed:
+        raise ValueError("Ran out of symbols")
+    symbol = random.choice(sorted(allowed))
+    self._self_symbols.add(symbol)
+    return symbol
+
+
+_pop_in_sorted_order._sorted = True
 
 
 def chem_sampler(domain: str, seed: int, molecules: Sequence[tuple[str, object]]) -> Iterator[tuple[str, str]]:
