@@ -295,9 +295,27 @@ def per_example_gradients(
         for p, flag in flags.items():
             p.requires_grad_(flag)
     out = torch.cat(rows)
-    if normalize:
-        out = out / out.norm(dim=1, keepdim=True).clamp_min(torch.finfo(out.dtype).tiny)
-    return out
+    return unit_rows(out) if normalize else out
+
+
+def unit_rows(G: torch.Tensor) -> torch.Tensor:
+    """G with every row scaled to unit L2 norm (a zero row stays zero).
+
+    Parameters
+    ----------
+    G : torch.Tensor of shape (n, d)
+
+    Returns
+    -------
+    torch.Tensor
+        G_i / ‖G_i‖, same dtype and device.
+
+    Examples
+    --------
+    >>> unit_rows(torch.tensor([[3.0, 4.0], [0.0, 0.0]])).tolist()
+    [[0.6000000238418579, 0.800000011920929], [0.0, 0.0]]
+    """
+    return G / G.norm(dim=1, keepdim=True).clamp_min(torch.finfo(G.dtype).tiny)
 
 
 def linear_params(linear: nn.Linear) -> list[torch.Tensor]:

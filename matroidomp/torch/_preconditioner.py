@@ -60,11 +60,6 @@ class AdamDirections:
                 None if v_max is None else v_max.detach().float().reshape(1, -1),
                 beta1, beta2, 1.0 - beta1 ** t, (1.0 - beta2 ** t) ** 0.5, float(group["eps"])))
 
-    @property
-    def has_state(self) -> bool:
-        """Whether any parameter has optimizer state (otherwise every row stays the raw gradient)."""
-        return any(term is not None for term in self.terms)
-
     def apply(self, blocks: list[torch.Tensor]) -> list[torch.Tensor]:
         """The Adam directions Γ(g) of per-example gradient blocks (b × numel each, float32)."""
         if len(blocks) != len(self.terms):

@@ -62,7 +62,7 @@ from .._curriculum import Curriculum
 from .._omp import resolve_backend
 from .._objectives import QuadraticUtility
 from ._ghost import ghost_gram, ghost_is_cheaper
-from ._per_example import per_example_gradients
+from ._per_example import per_example_gradients, unit_rows
 
 METHODS = baselines.METHODS
 #: How the selector computes what the utility needs of the gradients (see ``PartitionSelector``).
@@ -222,9 +222,10 @@ class PartitionSelector:
         if gradient_mode not in GRADIENT_MODES:
             raise ValueError(f"gradient_mode: unknown {gradient_mode!r}; use one of {GRADIENT_MODES}")
         self.gradient_mode = gradient_mode
-        if gradient_mode == "ghost" and self._ghost_obstacle(None) is not None:
-            raise ValueError(f"gradient_mode='ghost' cannot run with {self._ghost_obstacle(None)} (it needs the "
-                             "gradient rows); use 'materialize' or 'auto'")
+        obstacle = self._ghost_obstacle(None) if gradient_mode == "ghost" else None
+        if obstacle is not None:
+            raise ValueError(f"gradient_mode='ghost' cannot run with {obstacle} (it needs the gradient rows); use "
+                             "'materialize' or 'auto'")
 
     def select(self, pool: Mapping, domains, validation: Mapping, lr: float, *,
                preconditioner: torch.optim.Optimizer | None = None) -> Selection:
@@ -349,7 +350,7 @@ class PartitionSelector:
         With the selector's ``preconditioner``, the rows are the examples' Adam directions; with
         ``normalize``, unit rows (as the utility sees them)."""
         G = self._gradients(batch, None, self.preconditioner)[0]
-        return G / G.norm(dim=1, keepdim=True).clamp_min(torch.finfo(G.dtype).tiny) if self.normalize else G
+        return unit_rows(G) if self.normalize else G
 
     def _gradients(self, pool: Mapping, validation: Mapping | None,
                    preconditioner=None) -> tuple[torch.Tensor, torch.Tensor | None]:
