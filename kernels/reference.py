@@ -15,6 +15,9 @@ live. One OMP step, with S the selected set and w its weights::
 :func:`settle_ties` is the rule OMP applies on top of every kernel's arg-max: the lowest-index
 feasible element whose score is within the best's rounding allowance tol_best of the maximum
 (duplicated gradients differ in the last bits of ρ from one backend's summation order to another's).
+Its pieces — :func:`masked_scores`, :func:`first_at_least`, and for the shortlist
+:func:`shortlist_cuts` and :func:`tolerant_members` — are public so that a pool split into row
+chunks (:mod:`matroidomp.distributed`) applies the same rules chunk by chunk and reduces them.
 
 Accumulation is float32 for float16/bfloat16/float32 inputs and float64 for float64 inputs; ρ
 has the dtype of c combined with the accumulation dtype (the scale multiplies in that dtype).
@@ -152,10 +155,61 @@ def masked_argmax(rho, codes, remaining, selected, absolute=False, tol=0.0) -> i
     2
     """
     xp = _xp(rho)
-    ok = feasible(codes, remaining, selected)
-    masked = xp.where(ok, feasible_scores(rho, absolute, tol), xp.full_like(rho, -float("inf")))
+    masked = masked_scores(rho, codes, remaining, selected, absolute, tol)
     best = int(xp.argmax(masked))
-    return best if bool(ok[best]) else -1
+    return best if bool(masked[best] > -float("inf")) else -1
+
+
+def masked_scores(rho, codes, remaining, selected, absolute=False, tol=0.0):
+    """The scores of the feasible elements (:func:`feasible_scores`), −inf elsewhere: what the
+    arg-max and the tie rule compare.
+
+    Parameters
+    ----------
+    rho : (n,) array
+    codes, remaining, selected, absolute, tol
+        As in :func:`masked_argmax`.
+
+    Returns
+    -------
+    (n,) array of ρ's namespace
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> masked_scores(np.array([3.0, 1.0]), np.array([0, 1]), np.array([0, 1]), np.zeros(2, bool)).tolist()
+    [-inf, 1.0]
+    """
+    xp = _xp(rho)
+    ok = feasible(codes, remaining, selected)
+    return xp.where(ok, feasible_scores(rho, absolute, tol), xp.full_like(rho, -float("inf")))
+
+
+def first_at_least(masked, floor) -> int:
+    """The lowest index i with masked_i ≥ ``floor`` (−1 when there is none).
+
+    Parameters
+    ----------
+    masked : (n,) array
+        Masked scores (:func:`masked_scores`).
+    floor : float or 0-d array
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> first_at_least(np.array([1.0, 2.5, 3.0]), 2.0), first_at_least(np.array([1.0]), 2.0)
+    (1, -1)
+    """
+    xp = _xp(masked)
+    if not int(masked.shape[0]):
+        return -1
+    near = masked >= floor
+    i = int(xp.argmax(xp.astype(near, xp.int8)))
+    return i if bool(near[i]) else -1
 
 
 def settle_ties(rho, best: int, codes, remaining, selected, absolute=False, tol=0.0) -> int:
@@ -184,11 +238,8 @@ def settle_ties(rho, best: int, codes, remaining, selected, absolute=False, tol=
     """
     if best < 0:
         return best
-    xp = _xp(rho)
-    ok = feasible(codes, remaining, selected)
-    masked = xp.where(ok, feasible_scores(rho, absolute, tol), xp.full_like(rho, -float("inf")))
-    near = masked >= masked[best] - tol[best]
-    return int(xp.argmax(xp.astype(near, xp.int8)))
+    masked = masked_scores(rho, codes, remaining, selected, absolute, tol)
+    return first_at_least(masked, masked[best] - tol[best])
 
 
 def gram_step(rows, w, c, codes, remaining, selected, absolute=False, tol=0.0):
@@ -377,29 +428,94 @@ def tolerant_shortlist(score, codes, remaining, selected, tol):
     >>> shortlist(score, np.zeros(4, np.int64), np.array([2]), np.zeros(4, bool)).tolist()
     [1, 2]
     """
-    xp = _xp(score, codes, remaining)
     base = shortlist(score, codes, remaining, selected)
     if base.shape[0] == 0:
         return base
-    ok = feasible(codes, remaining, selected)
-    keep = []
+    return tolerant_members(score, codes, remaining, selected, shortlist_cuts(score, codes, remaining, base, tol))
+
+
+def shortlist_cuts(score, codes, remaining, base, tol) -> list:
+    """Each domain's cut of the shortlist ``base``: (d, v_d, τ_d) for every domain d with budget
+    left and members in ``base``, v_d the score of its last kept element (lowest score; highest
+    index among equals) and τ_d that element's tolerance (0-d arrays of the inputs' namespace).
+
+    Parameters
+    ----------
+    score : (n,) array
+    codes, remaining
+        As in :func:`feasible`.
+    base : (m,) int array
+        A shortlist (:func:`shortlist`).
+    tol : (n,) array
+
+    Returns
+    -------
+    list of (int, 0-d array, 0-d array)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> score = np.array([0.5, 0.9, 0.7])
+    >>> [(d, float(v)) for d, v, _ in shortlist_cuts(score, np.zeros(3, np.int64), np.array([2]),
+    ...                                             np.array([1, 2]), np.zeros(3))]
+    [(0, 0.7)]
+    """
+    xp = _xp(score, codes, remaining)
+    cuts = []
     base_codes = xp.take(codes, base, axis=0)
     base_scores = xp.take(score, base, axis=0)
     for d in range(int(remaining.shape[0])):
-        rem = int(remaining[d])
         members = base[base_codes == d]
-        if rem <= 0 or members.shape[0] == 0:
+        if int(remaining[d]) <= 0 or members.shape[0] == 0:
             continue
         member_scores = base_scores[base_codes == d]
         cut = int(xp.argmin(member_scores))  # the last kept element (lowest score; highest index among equals)
         cut_scores = member_scores == member_scores[cut]
         cut = int(xp.max(xp.where(cut_scores, members, xp.full_like(members, -1))))
-        v, t = score[cut], tol[cut]
+        cuts.append((d, score[cut], tol[cut]))
+    return cuts
+
+
+def tolerant_members(score, codes, remaining, selected, cuts):
+    """The tolerant shortlist of the ``cuts`` (:func:`shortlist_cuts`): in each cut domain d its
+    feasible elements scoring above v_d + τ_d, then the lowest-index ones within [v_d − τ_d,
+    v_d + τ_d] up to remaining[d] in all.
+
+    Applied to any subset of the elements that holds every element scoring above v_d + τ_d and
+    the first remaining[d] − (their count there) elements of the band, it returns what it
+    returns on all of them — which lets a chunked pool settle its cuts chunk by chunk.
+
+    Parameters
+    ----------
+    score : (n,) array
+    codes, remaining, selected
+        As in :func:`feasible`.
+    cuts : list of (int, v, τ)
+
+    Returns
+    -------
+    (m,) int array
+        Sorted indices.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> score = np.array([0.5, 1.0 + 1e-12, 1.0, 1.0 - 1e-12])
+    >>> cuts = [(0, np.float64(1.0), np.float64(1e-9))]
+    >>> tolerant_members(score, np.zeros(4, np.int64), np.array([2]), np.zeros(4, bool), cuts).tolist()
+    [1, 2]
+    """
+    xp = _xp(score, codes, remaining)
+    ok = feasible(codes, remaining, selected)
+    keep = []
+    for d, v, t in cuts:
         in_d = ok & (codes == d)
         above = xp.nonzero(in_d & (score > v + t))[0]
         band = xp.nonzero(in_d & (score >= v - t) & (score <= v + t))[0]
         keep.append(above)
-        keep.append(band[: rem - int(above.shape[0])])
+        keep.append(band[: int(remaining[d]) - int(above.shape[0])])
+    if not keep:
+        return xp.nonzero(xp.zeros_like(ok))[0]
     return xp.sort(xp.concat(keep))
 
 

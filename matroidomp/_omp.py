@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import importlib
 
+import array_api_compat
 import numpy as np
 
 from ._array import Backend, detect, dtype_name, float_eps, host_views, is_low_precision, to_host
@@ -61,7 +62,7 @@ from .kernels.status import CONVERGED, UNBOUNDED
 from ._matroid import PartitionMatroid
 from ._result import STOP_NO_GAIN, STOP_RANK, STOP_UNBOUNDED_LEFT, SelectionResult
 
-_ON_NO_GAIN = ("stop", "fill")
+ON_NO_GAIN = ("stop", "fill")
 #: The Gram path is chosen when n <= this many times the number of steps (see _use_gram).
 _GRAM_STEPS_FACTOR = 16
 _GRAM_MAX_BYTES = 2 << 30
@@ -158,30 +159,76 @@ def _torch_backend(u: QuadraticUtility, device) -> QuadraticUtility:
     return _moved(u, Backend(detect(x=torch.zeros(0, device=dev)).xp, dev))
 
 
-class _Scales:
-    """The per-element scales of the stopping rule and horizon, computed once on the device.
+def scale_terms(xp, diagonal, c, absolute: bool):
+    """(√Q_ii, σ, γ) of a block of elements: σ = max_i |c_i|/√Q_ii and γ = max_i gainable_i/√Q_ii
+    over the live i (Q_ii > 0), gainable = c⁺ (|c| without nonnegativity); σ = γ = 0 for an empty
+    block. The maxima of a pool are the maxima over any split of it into blocks (the distributed
+    path computes them chunk by chunk). Only the two scalars come to the host.
+    """
+    root = xp.sqrt(xp.clip(diagonal, 0.0, None) if hasattr(xp, "clip") else diagonal)
+    if not int(c.shape[0]):
+        return root, 0.0, 0.0
+    live = root > 0
+    safe = xp.where(live, root, xp.ones_like(root))
+    ratio = xp.where(live, xp.abs(c) / safe, xp.zeros_like(root))
+    gain = xp.where(live, (xp.abs(c) if absolute else xp.where(c > 0, c, xp.zeros_like(c))) / safe,
+                    xp.zeros_like(root))
+    return root, float(xp.max(ratio)), float(xp.max(gain))
+
+
+class Scales:
+    """The per-element scales of the stopping rule and horizon.
 
     tol_i = √Q_ii·(τσ + NOISE·eps·√(|S|+1)·Σ_{j∈S} √Q_jj w_j), σ = max_i |c_i|/√Q_ii (over Q_ii > 0);
-    the horizon is HORIZON·(max_i gainable_i/√Q_ii)²/2 with gainable = c⁺ (|c| without
-    nonnegativity). Only scalars come to the host.
+    the horizon is HORIZON·γ²/2 with γ = max_i gainable_i/√Q_ii (:func:`scale_terms`). ``root``
+    (√Q_ii on the device) is None where the elements live elsewhere (the distributed path).
     """
 
-    def __init__(self, u: QuadraticUtility, rtol: float, eps: float, absolute: bool, refit_rtol: float):
-        xp = u.backend.xp
-        self.root = xp.sqrt(xp.clip(u.diagonal(), 0.0, None) if hasattr(xp, "clip") else u.diagonal())
-        live = self.root > 0
-        safe = xp.where(live, self.root, xp.ones_like(self.root))
-        ratio = xp.where(live, xp.abs(u.c) / safe, xp.zeros_like(self.root))
-        gain = xp.where(live, (xp.abs(u.c) if absolute else xp.where(u.c > 0, u.c, xp.zeros_like(u.c))) / safe,
-                        xp.zeros_like(self.root))
-        self.sigma = float(xp.max(ratio)) if u.n else 0.0
-        self.cap = HORIZON * (float(xp.max(gain)) if u.n else 0.0) ** 2 / 2
-        self.base = rtol * self.sigma
-        self.refit = refit_rtol * self.sigma
+    def __init__(self, root, sigma: float, gain: float, rtol: float, eps: float, refit_rtol: float):
+        self.root = root
+        self.sigma = sigma
+        self.cap = HORIZON * gain**2 / 2
+        self.base = rtol * sigma
+        self.refit = refit_rtol * sigma
         self.noise = NOISE * eps
 
+    @classmethod
+    def of(cls, u: QuadraticUtility, rtol: float, eps: float, absolute: bool, refit_rtol: float) -> "Scales":
+        """The scales of ``u``, computed on its device."""
+        root, sigma, gain = scale_terms(u.backend.xp, u.diagonal(), u.c, absolute)
+        return cls(root, sigma, gain, rtol, eps, refit_rtol)
 
-def _rng_key(randomized: bool, seed) -> int:
+
+def loop_tolerances(data, tol, exact: bool, single: bool = False) -> tuple[float, float, float, float]:
+    """(eps, τ, refit τ, dependence tolerance) of a run on ``data`` (G or K, or an empty array of
+    their dtype): eps is the data's rounding (float32's when ``single``, the Triton kernels' and
+    half precision's accumulation); τ = ``tol`` or eps^(2/3). Columns computed exactly from G
+    (``exact``) hold the refit to float64's KKT tolerance, columns read from K to the input's."""
+    eps = 2.0**-23 if single or is_low_precision(data) else float_eps(data)
+    rtol = eps ** (2 / 3) if tol is None else check_nonnegative_scalar(tol, "tol")
+    refit_rtol, dep_tol = (DEFAULT_RTOL, DEPENDENCE_TOL) if exact else input_tolerances(float_eps(data))
+    return eps, rtol, (min(refit_rtol, rtol) if tol is not None else refit_rtol), dep_tol
+
+
+def selection_result(matroid: PartitionMatroid, res, info: dict) -> SelectionResult:
+    """The :class:`SelectionResult` of an OMP loop's output ``res`` (order, weights, history,
+    stop, refit iterations, skipped, unresolved), with ``info`` and the common entries added."""
+    order, weights, history, stop, refits, skipped, unresolved = res
+    idx = np.asarray(order, dtype=np.int64)
+    return SelectionResult(
+        indices=idx,
+        weights=np.asarray(weights, dtype=np.float64),
+        objective=float(history[-1]) if len(history) else 0.0,
+        history=np.asarray(history, dtype=np.float64),
+        counts=matroid.count_dict(idx),
+        stop_reason=stop,
+        info={**info, "refit_iterations": int(refits),
+              "n_skipped_unbounded": len(skipped), "skipped_unbounded": np.asarray(skipped, dtype=np.int64),
+              "n_skipped_unresolved": len(unresolved), "skipped_unresolved": np.asarray(unresolved, dtype=np.int64)},
+    )
+
+
+def rng_key(randomized: bool, seed) -> int:
     """The randomized rule's stream key: one 63-bit draw from the caller's Generator."""
     return int(make_rng(seed).integers(0, 2**63 - 1)) if randomized else 0
 
@@ -262,8 +309,8 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
         raise TypeError(f"matroid: expected a PartitionMatroid, got {type(matroid).__name__}")
     if matroid.n != utility.n:
         raise ValueError(f"matroid has {matroid.n} elements but the pool has {utility.n}")
-    if on_no_gain not in _ON_NO_GAIN:
-        raise ValueError(f"on_no_gain: expected one of {_ON_NO_GAIN}, got {on_no_gain!r}")
+    if on_no_gain not in ON_NO_GAIN:
+        raise ValueError(f"on_no_gain: expected one of {ON_NO_GAIN}, got {on_no_gain!r}")
     kind = resolve_backend(backend, utility.backend)
     steps = matroid.rank
     gram_path = _use_gram(utility, steps, precompute)
@@ -277,34 +324,19 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
         utility = utility.with_gram()
     data = utility.gram if gram_path else utility.factor
     use_triton = kind == "triton" or (kind == "torch" and utility.backend.is_cuda and _triton_available())
-    eps = 2.0**-23 if use_triton or is_low_precision(data) else float_eps(data)
-    rtol = eps ** (2 / 3) if tol is None else check_nonnegative_scalar(tol, "tol")
-    absolute = not utility.nonneg
     # columns from G are exact (float64 products): the refit is then held to float64's KKT
     # tolerance; columns read from K carry K's rounding and get the input's tolerances
-    exact = _exact_columns(utility, gram_path)
-    refit_rtol, dep_tol = (DEFAULT_RTOL, DEPENDENCE_TOL) if exact else input_tolerances(float_eps(data))
-    scales = _Scales(utility, rtol, eps, absolute, min(refit_rtol, rtol) if tol is not None else refit_rtol)
-    key = _rng_key(randomized, seed)
+    eps, rtol, refit_rtol, dep_tol = loop_tolerances(data, tol, _exact_columns(utility, gram_path), use_triton)
+    absolute = not utility.nonneg
+    scales = Scales.of(utility, rtol, eps, absolute, refit_rtol)
+    key = rng_key(randomized, seed)
     if kind == "numba" and utility.nonneg:
         res = _compiled(utility, matroid, gram_path, randomized, key, on_no_gain == "fill", scales, dep_tol)
     else:
         steps_op = _ArraySteps(utility, gram_path, steps, matroid, use_triton)
-        res = _reference_loop(utility, matroid, steps_op, randomized, key, on_no_gain, scales, dep_tol)
-    order, weights, history, stop, refits, skipped, unresolved = res
-    idx = np.asarray(order, dtype=np.int64)
-    return SelectionResult(
-        indices=idx,
-        weights=np.asarray(weights, dtype=np.float64),
-        objective=float(history[-1]) if len(history) else 0.0,
-        history=np.asarray(history, dtype=np.float64),
-        counts=matroid.count_dict(idx),
-        stop_reason=stop,
-        info={"gram": gram_path, "refit_iterations": int(refits), "tol": rtol,
-              "backend": "triton" if use_triton else kind,
-              "n_skipped_unbounded": len(skipped), "skipped_unbounded": np.asarray(skipped, dtype=np.int64),
-              "n_skipped_unresolved": len(unresolved), "skipped_unresolved": np.asarray(unresolved, dtype=np.int64)},
-    )
+        res = reference_loop(utility.nonneg, matroid, steps_op, randomized, key, on_no_gain, scales, dep_tol)
+    return selection_result(matroid, res, {"gram": gram_path, "tol": rtol,
+                                           "backend": "triton" if use_triton else kind})
 
 
 def _triton_available() -> bool:
@@ -316,7 +348,7 @@ def _triton_available() -> bool:
 
 
 def _compiled(u: QuadraticUtility, matroid: PartitionMatroid, gram_path: bool, randomized: bool, key: int,
-              fill: bool, scales: _Scales, dep_tol: float):
+              fill: bool, scales: Scales, dep_tol: float):
     """Run :func:`matroidomp.kernels.omp_loop.omp_loop` on the host arrays of ``u``."""
     steps = matroid.rank
     data = u.gram if gram_path else u.factor
@@ -346,6 +378,46 @@ def _compiled(u: QuadraticUtility, matroid: PartitionMatroid, gram_path: bool, r
 
 def _in_skip_order(indices: np.ndarray) -> list[int]:
     return indices.tolist()
+
+
+def residual_directions(xp, w, rows, sel_blocks, n_blocks: int, acc, **device):
+    """The residual directions of a d-space step, U_b = Σ_{t: b_t = b} w_t r_t (B × d, in ``acc``).
+
+    ``rows`` are the staged rows r_t = s_t g_t of S (|S| × d), ``w`` their weights, ``sel_blocks``
+    their blocks (None when B = 1); with blocks, one (B × |S|) @ (|S| × d) product.
+    """
+    if n_blocks == 1:
+        return xp.reshape(xp.matmul(w, xp.astype(rows, acc)), (1, -1))
+    onehot = xp.astype(xp.reshape(sel_blocks, (1, -1)) == xp.reshape(xp.arange(n_blocks, **device), (-1, 1)), w.dtype)
+    return xp.matmul(onehot * xp.reshape(w, (1, -1)), xp.astype(rows, acc))
+
+
+def dspace_rho(factor, U, c, scale: float, row_scale, masked_argmax):
+    """ρ_i = c_i − scale·s_i⟨g_i, U_{b_i}⟩ of a d-space step and its feasible arg-max (ties unsettled).
+
+    ``factor(U, c, scale) -> (ρ, best)`` is the step kernel on the rows of G (the reference step
+    or the Triton one; on a whole pool or on one chunk of it). With a row scale s it runs with
+    c = 0 and scale = −1 for the raw correlations ⟨g_i, U_{b_i}⟩, and ρ is formed here in
+    float64, its arg-max by ``masked_argmax(ρ)``.
+    """
+    if row_scale is None:
+        return factor(U, c, scale)
+    xp = array_api_compat.array_namespace(c)
+    corr, _ = factor(U, xp.zeros_like(c), -1.0)
+    rho = c - scale * row_scale * xp.astype(corr, xp.float64)
+    return rho, masked_argmax(rho)
+
+
+def exact_column(xp, rows, scale: float, ridge: float, sel_blocks) -> np.ndarray:
+    """The refit's new column Q[S + j, j] on the host (float64, diagonal last) from the staged rows
+    r_t = s_t g_t of S + j (j's last): scale·⟨r_t, r_j⟩ in float64, 0 across blocks (``sel_blocks``
+    of S + j, or None), plus the ridge on the diagonal."""
+    rows64 = xp.astype(rows, xp.float64)
+    col = np.array(to_host(xp.matmul(rows64, rows64[-1, :])), dtype=np.float64) * scale
+    if sel_blocks is not None:
+        col *= sel_blocks == sel_blocks[-1]
+    col[-1] += ridge
+    return col
 
 
 class _ArraySteps:
@@ -407,6 +479,9 @@ class _ArraySteps:
     def root_at(self, j: int) -> float:
         return float(self.root[j])
 
+    def c_at(self, j: int) -> float:
+        return float(self.u.c[j])
+
     def step(self, w: np.ndarray, remaining: np.ndarray, absolute: bool, tol):
         """(ρ, best) for the current weights w_S (host, |S| numbers)."""
         xp, u, p = self.xp, self.u, len(self.sel)
@@ -419,20 +494,14 @@ class _ArraySteps:
                 return rho, self._settle(rho, int(best), rem, absolute, tol)
             rho, best = reference.gram_step(rows, wd, u.c, self.codes, rem, self.selected, absolute, tol)
             return rho, self._settle(rho, best, rem, absolute, tol)
-        if self.n_blocks == 1:
-            U = xp.reshape(xp.matmul(wd, xp.astype(rows, self.acc)), (1, -1))
-        else:  # U_b = Σ_{t: b_t = b} w_t r_t, as one (B × |S|) @ (|S| × d) product
-            sel_blocks = xp.take(self.blocks, self.b.asarray(np.asarray(self.sel, dtype=np.int64), "int64"), axis=0)
-            onehot = xp.astype(xp.reshape(sel_blocks, (1, -1)) == xp.reshape(
-                xp.arange(self.n_blocks, **self._dev()), (-1, 1)), wd.dtype)
-            U = xp.matmul(onehot * xp.reshape(wd, (1, -1)), xp.astype(rows, self.acc))
-        if u.row_scale is None:
-            rho, best = self._factor(U, u.c, u.scale, rem, absolute, tol)
-            best = self._settle(rho, best, rem, absolute, tol)
-        else:
-            corr, _ = self._factor(U, xp.zeros_like(u.c), -1.0, rem, absolute, tol)  # corr = ⟨g_i, U_{b_i}⟩
-            rho = u.c - u.scale * u.row_scale * xp.astype(corr, xp.float64)
-            best = self.masked_best(rho, remaining, absolute, tol)
+        sel_blocks = None if self.n_blocks == 1 else xp.take(
+            self.blocks, self.b.asarray(np.asarray(self.sel, dtype=np.int64), "int64"), axis=0)
+        U = residual_directions(xp, wd, rows, sel_blocks, self.n_blocks, self.acc, **self._dev())
+        rem64 = self.b.asarray(np.asarray(remaining, dtype=np.int64))
+        rho, best = dspace_rho(lambda V, c, scale: self._factor(V, c, scale, rem, absolute, tol), U, u.c, u.scale,
+                               u.row_scale,
+                               lambda r: reference.masked_argmax(r, self.codes, rem64, self.selected, absolute, tol))
+        best = self._settle(rho, best, rem, absolute, tol)
         if u.ridge and p:
             sel = self.b.asarray(np.asarray(self.sel, dtype=np.int64), "int64")
             rho[sel] = rho[sel] - u.ridge * xp.astype(wd, rho.dtype)  # selected rows only: the arg-max is unaffected
@@ -474,12 +543,8 @@ class _ArraySteps:
             if not self.exact:
                 return np.array(to_host(xp.astype(self.stored[: p + 1, j], xp.float64)), dtype=np.float64)
         self.sel_rows[p, :] = xp.astype(u.scaled_rows([j])[0, :], self.store)
-        rows64 = xp.astype(self.sel_rows[: p + 1], xp.float64)
-        col = np.array(to_host(xp.matmul(rows64, rows64[p, :])), dtype=np.float64) * u.scale
-        if u.blocks is not None:
-            col *= u.blocks[np.asarray(self.sel + [j])] == u.blocks[j]
-        col[-1] += u.ridge
-        return col
+        return exact_column(xp, self.sel_rows[: p + 1], u.scale, u.ridge,
+                            None if u.blocks is None else u.blocks[np.asarray(self.sel + [j])])
 
     def commit(self, j: int) -> None:
         """Add the staged j to S."""
@@ -541,12 +606,19 @@ class _LeastSquaresFit:
         return 0.5 * float(self.c[: self.m] @ self.w[: self.m])
 
 
-def _reference_loop(u: QuadraticUtility, matroid: PartitionMatroid, op: _ArraySteps, randomized: bool, key: int,
-                    on_no_gain: str, scales: _Scales, dep_tol: float):
-    """The OMP loop of the module docstring, step by step (reference and device backends)."""
+def reference_loop(nonneg: bool, matroid: PartitionMatroid, op, randomized: bool, key: int,
+                   on_no_gain: str, scales: Scales, dep_tol: float):
+    """The OMP loop of the module docstring, step by step (reference, device and distributed backends).
+
+    ``op`` does the n-sized work where the pool lives: :class:`_ArraySteps` on one device,
+    :class:`matroidomp.distributed._steps.DaskSteps` over the chunks of a dask array. Its
+    interface: ``c`` (ρ before the first step), ``tolerances(factor)``, ``step(w, remaining,
+    absolute, tol) -> (ρ, best)``, ``masked_best``, ``value(ρ, j)``, ``root_at(j)``, ``c_at(j)``,
+    ``column(j)`` (stage j, return Q[S + j, j]), ``commit(j)``, ``exclude(j)`` and ``random_pick``.
+    """
     steps = matroid.rank
-    fit = ActiveSetNNQP(steps, dep_tol) if u.nonneg else _LeastSquaresFit(steps, dep_tol)
-    absolute = not u.nonneg
+    fit = ActiveSetNNQP(steps, dep_tol) if nonneg else _LeastSquaresFit(steps, dep_tol)
+    absolute = not nonneg
     counts = np.zeros(matroid.n_domains, dtype=np.int64)
     order: list[int] = []
     root_sel: list[float] = []
@@ -585,7 +657,7 @@ def _reference_loop(u: QuadraticUtility, matroid: PartitionMatroid, op: _ArraySt
             draws += 1
         p = len(order)
         root_j = op.root_at(j)
-        code, it = fit.add(op.column(j), float(u.c[j]), scales.refit * root_j, 3 * (p + 1) + 10, scales.cap)
+        code, it = fit.add(op.column(j), op.c_at(j), scales.refit * root_j, 3 * (p + 1) + 10, scales.cap)
         refits += it
         if code != CONVERGED:
             op.exclude(j)
