@@ -15,7 +15,9 @@ from ._objectives import QuadraticUtility, source_balanced_weights
 from ._omp import omp, omp_gram, solve_omp
 from ._partitionsel import partitionsel
 from ._result import SelectionResult
+from ._rowfunctions import FacilityLocationRows, FeatureBasedRows, RowFunction, RowState
 from ._setfunction import CallableSetFunction, GainState, SetFunction
+from ._streaming import MatroidStreaming, SieveStreaming
 from ._submodular import Coverage, FacilityLocation, FeatureBased, similarity_matrix
 
 __version__ = "0.1.0"
@@ -25,13 +27,19 @@ __all__ = [
     "CallableSetFunction",
     "Coverage",
     "FacilityLocation",
+    "FacilityLocationRows",
     "FeatureBased",
+    "FeatureBasedRows",
     "GainState",
+    "MatroidStreaming",
     "NNQPResult",
     "PartitionMatroid",
     "QuadraticUtility",
+    "RowFunction",
+    "RowState",
     "SelectionResult",
     "SetFunction",
+    "SieveStreaming",
     "bounds",
     "conflicting_pairs",
     "Curriculum",

@@ -24,7 +24,8 @@ import numpy as np
 
 from ._validation import make_rng
 from ._matroid import PartitionMatroid
-from ._result import STOP_NO_GAIN, STOP_RANK, SelectionResult
+from ._progress import make_progress
+from ._result import STOP_CALLBACK, STOP_NO_GAIN, STOP_RANK, SelectionResult
 from ._setfunction import GainState, SetFunction
 
 #: Largest batch of stale bounds lazy greedy re-evaluates at once.
@@ -62,8 +63,9 @@ def _gains(state: GainState, cand: np.ndarray) -> np.ndarray:
 class _Path:
     """The growing selection: state, membership, per-domain counts, history."""
 
-    def __init__(self, f: SetFunction, matroid: PartitionMatroid):
+    def __init__(self, f: SetFunction, matroid: PartitionMatroid, report=None):
         self.matroid = matroid
+        self.report = report  # a Progress, or None (no reporting)
         self.state = f.new_state()
         self.selected = np.zeros(matroid.n, dtype=bool)
         self.counts = np.zeros(matroid.n_domains, dtype=np.int64)
@@ -85,16 +87,19 @@ class _Path:
         d = self.matroid.codes[j]
         return bool(self.counts[d] >= self.matroid.budgets[d])
 
-    def add(self, j: int) -> None:
-        """Add j to S: state, membership, counts, history."""
+    def add(self, j: int) -> bool:
+        """Add j to S: state, membership, counts, history; False when the callback stops the run."""
         self.state.add(j)
         self.selected[j] = True
         self.counts[self.matroid.codes[j]] += 1
         self.indices.append(j)
         self.history.append(float(self.state.value))
+        return self.report is None or self.report.step(j, self.history[-1])
 
     def result(self, stop_reason: str, **info) -> SelectionResult:
-        """The :class:`SelectionResult` of the path so far."""
+        """The :class:`SelectionResult` of the path so far (closes the progress bar)."""
+        if self.report is not None:
+            self.report.close()
         idx = np.asarray(self.indices, dtype=np.int64)
         return SelectionResult(
             indices=idx,
@@ -107,7 +112,7 @@ class _Path:
         )
 
 
-def greedy(f: SetFunction, matroid, *, lazy: bool = True) -> SelectionResult:
+def greedy(f: SetFunction, matroid, *, lazy: bool = True, verbose: bool = False, callback=None) -> SelectionResult:
     """Greedy maximisation of ``f`` under a partition matroid: f(S) >= OPT / 2 for monotone submodular f.
 
     Starting from S = empty, adds the feasible element of largest marginal gain
@@ -128,20 +133,27 @@ def greedy(f: SetFunction, matroid, *, lazy: bool = True) -> SelectionResult:
         stale) until the top is exact, which makes it the argmax. Selects exactly the set naive
         greedy selects whenever f's computed gains never increase as S grows (true for the
         functions of :mod:`matroidomp._submodular`); use ``lazy=False`` for a non-submodular f.
+    verbose : bool, default False
+        Show a tqdm progress bar (stderr), one tick per selected element, f(S) in its postfix.
+    callback : callable, optional
+        ``callback(step, index, objective)`` after each selection (``step`` = |S|, ``index`` the
+        element added, ``objective`` = f(S) = ``history[step - 1]``); returning False stops the
+        run with the selection so far (see :mod:`matroidomp._progress`).
 
     Returns
     -------
     SelectionResult
         Indices in selection order, unit weights, f after each step in ``history``;
-        ``stop_reason`` ``'rank_reached'`` (a basis) or ``'no_positive_gain'`` (every feasible
-        gain negative, never for monotone f); ``info['gain_evaluations']`` counts marginal-gain
-        evaluations.
+        ``stop_reason`` ``'rank_reached'`` (a basis), ``'no_positive_gain'`` (every feasible
+        gain negative, never for monotone f) or ``'stopped_by_callback'``;
+        ``info['gain_evaluations']`` counts marginal-gain evaluations.
 
     Raises
     ------
     TypeError
         When ``f`` is not a :class:`SetFunction` (e.g. a plain callable) or ``matroid`` is
-        neither a :class:`PartitionMatroid` nor an int.
+        neither a :class:`PartitionMatroid` nor an int; ``verbose`` not a bool or ``callback``
+        not callable.
     ValueError
         When ``f`` and the matroid have ground sets of different sizes, or a gain that ``f``
         returns is not finite or has the wrong shape.
@@ -170,9 +182,11 @@ def greedy(f: SetFunction, matroid, *, lazy: bool = True) -> SelectionResult:
     [3, 0]
     >>> mo.greedy(f, 1).indices.tolist()  # an int k: |S| <= k
     [3]
+    >>> mo.greedy(f, m, callback=lambda step, index, objective: step < 1).stop_reason  # stop after one
+    'stopped_by_callback'
     """
     matroid = _check_problem(f, matroid)
-    path = _Path(f, matroid)
+    path = _Path(f, matroid, make_progress(verbose, callback, matroid.rank, "greedy"))
     if lazy:
         return _lazy(path)
     while len(path.indices) < matroid.rank:
@@ -181,7 +195,8 @@ def greedy(f: SetFunction, matroid, *, lazy: bool = True) -> SelectionResult:
         best = int(np.argmax(g))  # first maximum: the lowest index, as cand is increasing
         if g[best] < 0:
             return path.result(STOP_NO_GAIN)
-        path.add(int(cand[best]))
+        if not path.add(int(cand[best])):
+            return path.result(STOP_CALLBACK)
     return path.result(STOP_RANK)
 
 
@@ -208,7 +223,8 @@ def _lazy(path: _Path) -> SelectionResult:
             if neg_bound > 0:
                 return path.result(STOP_NO_GAIN)
             heapq.heappop(heap)
-            path.add(j)
+            if not path.add(j):
+                return path.result(STOP_CALLBACK)
             step += 1
             batch = 1
             continue
@@ -230,7 +246,8 @@ def _lazy(path: _Path) -> SelectionResult:
     return path.result(STOP_RANK)
 
 
-def stochastic_greedy(f: SetFunction, matroid, *, epsilon: float = 0.1, seed=None) -> SelectionResult:
+def stochastic_greedy(f: SetFunction, matroid, *, epsilon: float = 0.1, seed=None, verbose: bool = False,
+                      callback=None) -> SelectionResult:
     """Stochastic greedy: E[f(S)] >= (1 - 1/e - epsilon) OPT under |S| <= k with O(n log(1/epsilon)) gains.
 
     Mirzasoleiman et al. 2015, "Lazier than lazy greedy". Each step draws
@@ -251,6 +268,8 @@ def stochastic_greedy(f: SetFunction, matroid, *, epsilon: float = 0.1, seed=Non
         Accuracy: smaller means larger samples.
     seed : None, int or numpy.random.Generator
         The only source of randomness; the same seed gives the same result.
+    verbose, callback
+        Progress bar and per-step callback, as in :func:`greedy`.
 
     Returns
     -------
@@ -262,7 +281,8 @@ def stochastic_greedy(f: SetFunction, matroid, *, epsilon: float = 0.1, seed=Non
     ------
     TypeError
         When ``f`` is not a :class:`SetFunction`, ``matroid`` is neither a
-        :class:`PartitionMatroid` nor an int, or ``epsilon`` is not a number.
+        :class:`PartitionMatroid` nor an int, ``epsilon`` is not a number, ``verbose`` not a
+        bool or ``callback`` not callable.
     ValueError
         When ``epsilon`` is not in (0, 1), the ground sets differ in size, or a gain is not
         finite.
@@ -288,7 +308,7 @@ def stochastic_greedy(f: SetFunction, matroid, *, epsilon: float = 0.1, seed=Non
     if not 0 < epsilon < 1:
         raise ValueError(f"epsilon: expected a value in (0, 1), got {epsilon!r}")
     rng = make_rng(seed)
-    path = _Path(f, matroid)
+    path = _Path(f, matroid, make_progress(verbose, callback, matroid.rank, "stochastic_greedy"))
     rank = matroid.rank
     if rank == 0:
         return path.result(STOP_RANK, sample_size=0)
@@ -301,5 +321,6 @@ def stochastic_greedy(f: SetFunction, matroid, *, epsilon: float = 0.1, seed=Non
         best = int(np.argmax(g))
         if g[best] < 0:
             return path.result(STOP_NO_GAIN, sample_size=size)
-        path.add(int(cand[best]))
+        if not path.add(int(cand[best])):
+            return path.result(STOP_CALLBACK, sample_size=size)
     return path.result(STOP_RANK, sample_size=size)

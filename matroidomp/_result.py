@@ -12,6 +12,8 @@ from ._validation import to_numpy
 STOP_RANK = "rank_reached"  # every domain budget is filled (a basis of the matroid)
 STOP_NO_GAIN = "no_positive_gain"  # no feasible element improves the objective
 STOP_UNBOUNDED_LEFT = "only_unbounded_left"  # OMP: each feasible element left would make F unbounded
+STOP_CALLBACK = "stopped_by_callback"  # the solver's callback returned False
+STOP_STREAM = "stream_end"  # streaming: the elements read so far did not fill every budget
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,9 @@ class SelectionResult:
     stop_reason : str
         ``'rank_reached'`` (every budget filled), ``'no_positive_gain'`` (no feasible element
         improves the objective) or ``'only_unbounded_left'`` (OMP: every feasible element left
-        would make the utility unbounded; see :func:`~matroidomp.solve_omp`).
+        would make the utility unbounded; see :func:`~matroidomp.solve_omp`),
+        ``'stopped_by_callback'`` (the ``callback`` returned False: the selection so far) or
+        ``'stream_end'`` (streaming: the elements read so far did not fill every budget).
     info : dict, optional
         Solver details, e.g. ``gain_evaluations`` (greedy), ``gram`` (the path OMP used),
         ``tol`` or ``sample_size``.

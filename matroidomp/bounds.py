@@ -36,6 +36,10 @@ stochastic greedy, |S| ≤ k         1 − 1/e − ε in expectation            
 OMP, |S| ≤ k                       1 − e^{−α₂ₖ}                                this package
 OMP, partition matroid             max(α_r γ_DR / (1 + α_r γ_DR), α_r / r)     this package
 OMP randomized, partition matroid  ℓ_r(α_r, γ) in expectation (below)          this package
+sieve-streaming, |S| ≤ k           ½ − ε, one pass, O(k log(k)/ε) elements     Badanidiyuru
+                                                                               et al. 2014
+swap streaming, matroid            ¼, one pass, r elements                     Chakrabarti &
+                                                                               Kale 2015
 =================================  ==========================================  =================
 
 The deterministic matroid factor is usually vacuous: for nonnegative weights γ_DR is 0 on most
@@ -109,10 +113,12 @@ __all__ = [
     "brute_force_opt",
     "diminishing_returns_ratio",
     "greedy_guarantee",
+    "matroid_streaming_guarantee",
     "omp_cardinality_guarantee",
     "omp_matroid_guarantee",
     "residual_random_greedy_guarantee",
     "restricted_eigenvalue_ratio",
+    "sieve_streaming_guarantee",
     "stochastic_greedy_guarantee",
     "subset_values",
     "submodularity_ratio",
@@ -526,6 +532,57 @@ def stochastic_greedy_guarantee(epsilon: float) -> float:
     """
     epsilon = _in_unit_interval(epsilon, "epsilon", open_right=True)
     return max(0.0, 1.0 - 1.0 / math.e - epsilon)
+
+
+def sieve_streaming_guarantee(epsilon: float) -> float:
+    """Sieve-streaming under |S| ≤ k, f monotone submodular: max(0, ½ − ε).
+
+    One pass, thresholds (1 + ε)^i in [m, 2km] (m the largest singleton read), O(k log(k)/ε)
+    elements held (Badanidiyuru, Mirzasoleiman, Karbasi & Krause 2014;
+    :class:`~matroidomp.SieveStreaming`). The proof gives (1 − ε)/2; ½ − ε is the stated factor.
+
+    Parameters
+    ----------
+    epsilon : float in [0, 1)
+        The grid's accuracy.
+
+    Returns
+    -------
+    float
+        The factor of OPT; 0 (vacuous) for ε ≥ ½.
+
+    Raises
+    ------
+    ValueError
+        If epsilon is not in [0, 1).
+
+    Examples
+    --------
+    >>> sieve_streaming_guarantee(0.1)
+    0.4
+    """
+    epsilon = _in_unit_interval(epsilon, "epsilon", open_right=True)
+    return max(0.0, 0.5 - epsilon)
+
+
+def matroid_streaming_guarantee() -> float:
+    """The swap streaming algorithm under a matroid (a partition matroid here): ¼.
+
+    Chakrabarti & Kale (2015) with β = 1: an arriving element replaces the lightest conflicting
+    one when its gain is at least twice that one's weight (:class:`~matroidomp.MatroidStreaming`,
+    whose docstring has the proof for partition matroids); f monotone submodular.
+
+    Returns
+    -------
+    float
+        0.25.
+
+    Examples
+    --------
+    >>> matroid_streaming_guarantee()
+    0.25
+    """
+    return 0.25
 
 
 def omp_cardinality_guarantee(alpha_2k: float) -> float:
