@@ -6,17 +6,23 @@ candidate j), so a gain reads one contiguous row:
 
     function            gain Δ(j | S)                state                           one gain
     facility location   Σ_i max(0, s_ij − c_i)       c_i = max_{k ∈ S} s_ik (0: ∅)   O(m)
+      sparse (CSR)      the same over stored s_ij    the same c                      O(deg j)
     feature-based       Σ_u φ(a_u + x_ju) − φ(a_u)   a_u = Σ_{k ∈ S} x_ku            O(U)
     coverage            Σ_{i ∈ A_j, i ∉ A_S} w_i     covered mask of A_S             O(deg j)
 
 with φ = √ or log1p, A_j the items candidate j covers and A_S those S covers. A batch of b
-candidates costs b gains; adding j to a state costs one gain and returns f(S + j).
+candidates costs b gains; adding j to a state costs one gain and returns f(S + j) (the sparse
+facility location returns the gain instead: its state never touches the m points all at once).
 
 Public names (``matroidomp._submodular`` imports them):
 
 - facility location: :func:`fl_gain` (one candidate), :func:`fl_gains_serial`,
   :func:`fl_gains_parallel` (a batch into ``out``), :func:`fl_gains` (a batch, the variant picked
   by size), :func:`fl_add` (c ← max(c, s_·j));
+- sparse facility location, on the similarity as CSR over candidates (candidate j's stored
+  points and similarities): :func:`fl_csr_gain`, :func:`fl_csr_gains_serial`,
+  :func:`fl_csr_gains_parallel`, :func:`fl_csr_gains`, :func:`fl_csr_add`; a gain costs
+  O(deg j) and is bitwise the dense gain of the same matrix;
 - feature-based: :func:`fb_gain`, :func:`fb_gains_serial`, :func:`fb_gains_parallel`,
   :func:`fb_gains`, :func:`fb_add` (a ← a + x_j), with :data:`CONCAVE` naming the codes of φ;
 - coverage: :func:`cov_gain`, :func:`cov_gains_serial`, :func:`cov_gains_parallel`,
@@ -235,6 +241,182 @@ def fl_add(row, cur):
             cur[i] = v
         total += cur[i]
     return total
+
+
+# --------------------------------------------------------------------------- sparse facility location
+@njit(cache=True)
+def fl_csr_gain(vals, points, cur):
+    """Facility-location gain of one candidate from its stored similarities: Σ_t max(0, v_t − c_{p_t}).
+
+    The candidate's row of the candidate-major CSR: the points p_t (strictly increasing) it has a
+    stored similarity v_t with; every other point has similarity 0 and contributes
+    max(0 − c_i, 0) = 0. Each term goes into the partial sum :func:`fl_gain` gives point p_t
+    (p mod 8, the tail of m mod 8 points into the first), in increasing p, and the same tree adds
+    them: a dense gain's extra terms are all +0.0, which leave a partial sum unchanged, so the
+    result is bitwise the one :func:`fl_gain` computes on the dense row. O(deg j).
+
+    Parameters
+    ----------
+    vals : numpy.ndarray of shape (deg j,), float32 or float64
+        v: the stored similarities s_{p_t, j} ≥ 0.
+    points : numpy.ndarray of shape (deg j,), int32 or int64
+        p: their points, strictly increasing.
+    cur : numpy.ndarray of shape (m,), float64
+        c: the current best similarity of every point (0 for S = ∅).
+
+    Returns
+    -------
+    float
+        The gain, accumulated in float64.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cur = np.array([0.5, 0.5, 0.5])
+    >>> fl_csr_gain(np.array([1.0, 0.5]), np.array([0, 2]), cur)  # dense row [1.0, 0.0, 0.5]
+    0.5
+    >>> fl_csr_gain(np.array([1.0, 0.5]), np.array([0, 2]), cur) == fl_gain(np.array([1.0, 0.0, 0.5]), cur)
+    True
+    """
+    m = cur.shape[0]
+    top = m - m % 8
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+    for t in range(points.shape[0]):
+        i = points[t]
+        g = max(np.float64(vals[t]) - cur[i], 0.0)
+        r = i & 7 if i < top else 0
+        if r == 0:
+            a0 += g
+        elif r == 1:
+            a1 += g
+        elif r == 2:
+            a2 += g
+        elif r == 3:
+            a3 += g
+        elif r == 4:
+            a4 += g
+        elif r == 5:
+            a5 += g
+        elif r == 6:
+            a6 += g
+        else:
+            a7 += g
+    return ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
+
+
+def _make_fl_csr_gains(parallel: bool):
+    """The sparse facility-location batch loop, compiled serial or parallel."""
+    def fl_csr_gains(data, indices, indptr, cur, cand, out):
+        """Sparse facility-location gains of a batch: out_t = Σ_{i stored for cand_t} max(0, s_{i, cand_t} − c_i).
+
+        {how}. O(Σ_t deg cand_t).
+
+        Parameters
+        ----------
+        data : numpy.ndarray of shape (nnz,), float32 or float64
+            CSR over candidates (the CSC of the (m, n) similarity): candidate j's similarities
+            are ``data[indptr[j]:indptr[j + 1]]``.
+        indices : numpy.ndarray of shape (nnz,), int32 or int64
+            Their points, strictly increasing within each candidate.
+        indptr : numpy.ndarray of shape (n + 1,), int32 or int64
+            The row pointers.
+        cur : numpy.ndarray of shape (m,), float64
+            c: the current best similarity of every point.
+        cand : numpy.ndarray of shape (b,), int64
+            The candidates.
+        out : numpy.ndarray of shape (b,), float64
+            Receives the gains (each one as :func:`fl_csr_gain` computes it).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> data, indices, indptr = np.array([1.0, 0.5, 1.0]), np.array([0, 2, 1]), np.array([0, 2, 3])
+        >>> out = np.empty(2)
+        >>> fl_csr_gains_serial(data, indices, indptr, np.array([0.5, 0.5, 0.5]), np.array([1, 0]), out)
+        >>> out.tolist()
+        [0.5, 0.5]
+        >>> fl_csr_gains_parallel(data, indices, indptr, np.zeros(3), np.array([0, 1]), out)
+        >>> out.tolist()
+        [1.5, 1.0]
+        """
+        for t in prange(cand.shape[0]):
+            j = cand[t]
+            out[t] = fl_csr_gain(data[indptr[j]:indptr[j + 1]], indices[indptr[j]:indptr[j + 1]], cur)
+    return _variant(fl_csr_gains, parallel)
+
+
+fl_csr_gains_serial = _make_fl_csr_gains(parallel=False)
+"""Sparse facility-location gains of a batch into ``out``, serially (see :func:`fl_csr_gains`)."""
+fl_csr_gains_parallel = _make_fl_csr_gains(parallel=True)
+"""Sparse facility-location gains of a batch into ``out``, in parallel (the same numbers)."""
+
+
+def fl_csr_gains(data, indices, indptr, cur, candidates):
+    """Sparse facility-location gains of a batch: Σ_{i stored for j} max(0, s_ij − c_i) for every candidate j.
+
+    Runs :func:`fl_csr_gains_parallel` for at least :data:`PARALLEL_MIN` candidates and
+    :func:`fl_csr_gains_serial` below; both give the same numbers, bitwise those of
+    :func:`fl_gains` on the dense similarity. O(Σ_j deg j).
+
+    Parameters
+    ----------
+    data, indices, indptr : numpy.ndarray
+        The similarity as CSR over candidates (see :func:`fl_csr_gains_serial`).
+    cur : numpy.ndarray of shape (m,), float64
+        c: the current best similarity of every point.
+    candidates : array-like of shape (b,), integer
+        The candidates.
+
+    Returns
+    -------
+    numpy.ndarray of shape (b,), float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> data, indices, indptr = np.array([1.0, 0.5, 1.0]), np.array([0, 2, 1]), np.array([0, 2, 3])
+    >>> fl_csr_gains(data, indices, indptr, np.array([1.0, 0.25, 0.0]), [0, 1]).tolist()
+    [0.5, 0.75]
+    """
+    return _batched(fl_csr_gains_serial, fl_csr_gains_parallel, candidates, data, indices, indptr, cur)
+
+
+@njit(cache=True)
+def fl_csr_add(vals, points, cur):
+    """Add a candidate to the facility-location state from its stored similarities: c_p ← max(c_p, v).
+
+    Returns the candidate's gain before the update, as :func:`fl_csr_gain` computes it
+    (f(S + j) − f(S)); points without a stored similarity keep their c. O(deg j).
+
+    Parameters
+    ----------
+    vals : numpy.ndarray of shape (deg j,), float32 or float64
+        The stored similarities of the added candidate.
+    points : numpy.ndarray of shape (deg j,), int32 or int64
+        Their points, strictly increasing.
+    cur : numpy.ndarray of shape (m,), float64
+        c, updated in place.
+
+    Returns
+    -------
+    float
+        The gain of the candidate at the state before the update.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cur = np.array([1.0, 0.25, 0.5])
+    >>> fl_csr_add(np.array([1.0, 0.5]), np.array([1, 2]), cur)
+    0.75
+    >>> cur.tolist()
+    [1.0, 1.0, 0.5]
+    """
+    g = fl_csr_gain(vals, points, cur)
+    for t in range(points.shape[0]):
+        v = np.float64(vals[t])
+        if v > cur[points[t]]:
+            cur[points[t]] = v
+    return g
 
 
 # --------------------------------------------------------------------------- similarity matrices

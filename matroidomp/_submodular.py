@@ -17,6 +17,10 @@ max(s_ij - c_i, 0) with c_i only growing), and a fixed-order sum is monotone in 
 *computed* gains never increase as S grows. Lazy greedy relies on exactly this to select the
 same set as naive greedy.
 
+A scipy.sparse similarity is stored as CSR over candidates (the CSC of the (m, n) matrix): a gain
+then reads only candidate j's stored points, and is bitwise the dense gain of the same matrix
+(``fl_csr_gain``), so greedy selects from it exactly what it selects from ``S.toarray()``.
+
 The numba kernels behind the gain states (gains, batches serial and parallel, adds, the
 similarity conversions) are in :mod:`matroidomp.kernels.submodular_gains`.
 """
@@ -37,10 +41,13 @@ from .kernels.submodular_gains import (
     fb_add,
     fb_gains,
     fl_add,
+    fl_csr_add,
+    fl_csr_gains,
     fl_gains,
     gram_to_sq_distance,
     is_symmetric,
 )
+from ._knn import knn_similarity
 from ._setfunction import GainState, SetFunction
 
 #: Batches at least this large are evaluated by the parallel kernel (same per-candidate code);
@@ -49,29 +56,41 @@ _PARALLEL_MIN = PARALLEL_MIN
 
 
 # --------------------------------------------------------------------------- facility location
-def similarity_matrix(X, metric: str = "cosine") -> np.ndarray:
-    """Nonnegative, exactly symmetric n x n similarity between the rows of ``X``: one GEMM, 2 n^2 d flops.
+def similarity_matrix(X, metric: str = "cosine", n_neighbors=None):
+    """Nonnegative similarity between the rows of ``X``: dense n x n (one GEMM, 2 n^2 d flops) or k-nearest-neighbour sparse.
 
     ``'cosine'``:    s_ij = (1 + cos(x_i, x_j)) / 2 in [0, 1] (a zero row has cosine 0 with all).
     ``'euclidean'``: s_ij = max_kl ||x_k - x_l||^2 - ||x_i - x_j||^2 (apricot's conversion).
+
+    With ``n_neighbors=k`` only s_ii and the s_ij of the k nearest neighbours j of each point i
+    are stored (a scipy.sparse CSR matrix, n (k + 1) entries; see
+    :func:`matroidomp._knn.knn_similarity` for the index, the conventions and the costs); the max
+    of ``'euclidean'`` then runs over the stored pairs. With k = n - 1 it equals the dense matrix.
 
     Parameters
     ----------
     X : array-like of shape (n, d)
         One item per row, real and finite (numpy, torch or cupy; dense only).
     metric : {'cosine', 'euclidean'}, default 'cosine'
+    n_neighbors : int or None, default None
+        None: the dense matrix; an int k in [1, n - 1]: the sparse kNN similarity.
 
     Returns
     -------
-    numpy.ndarray of shape (n, n)
-        float32 for float32 input, float64 otherwise; one n x n array is allocated.
+    numpy.ndarray or scipy.sparse.csr_matrix of shape (n, n)
+        float32 for float32 input, float64 otherwise. Dense: exactly symmetric, one n x n array
+        is allocated. Sparse: row i holds point i's neighbours (not symmetric in general).
 
     Raises
     ------
     TypeError
-        When ``X`` is a scipy.sparse matrix or not a real numeric array.
+        When ``X`` is a scipy.sparse matrix or not a real numeric array, or ``n_neighbors`` is
+        not an int.
     ValueError
-        When ``X`` is not 2-D or has a non-finite entry, or ``metric`` is unknown.
+        When ``X`` is not 2-D or has a non-finite entry, ``metric`` is unknown, or
+        ``n_neighbors`` is outside [1, n - 1].
+    ImportError
+        When ``n_neighbors`` is given and hnswlib (extra ``ann``) is not installed.
 
     Examples
     --------
@@ -81,8 +100,13 @@ def similarity_matrix(X, metric: str = "cosine") -> np.ndarray:
     [[1.0, 0.5, 0.0], [0.5, 1.0, 0.5], [0.0, 0.5, 1.0]]
     >>> similarity_matrix(X, "euclidean").tolist()  # 5 (the largest) - squared distance
     [[5.0, 0.0, 1.0], [0.0, 5.0, 0.0], [1.0, 0.0, 5.0]]
+    >>> similarity_matrix(X, n_neighbors=2).toarray().tolist()  # every pair: the dense matrix
+    [[1.0, 0.5, 0.0], [0.5, 1.0, 0.5], [0.0, 0.5, 1.0]]
     """
-    X = as_float_array(_dense(X, "X"), "X", 2)
+    X = _dense(X, "X")
+    if n_neighbors is not None:
+        return knn_similarity(X, n_neighbors, metric)
+    X = as_float_array(X, "X", 2)
     if metric == "cosine":
         norms = np.sqrt(np.einsum("ij,ij->i", X, X))
         norms[norms == 0] = 1
@@ -109,6 +133,34 @@ def _dense(x, name: str):
     return x
 
 
+def _candidate_major(similarity) -> sp.csc_matrix:
+    """A scipy.sparse (m, n) similarity as canonical CSC (CSR over candidates), float32 or float64.
+
+    Converted once (the input is never modified: a non-canonical one is copied before its
+    duplicates are summed); a negative or non-finite stored entry raises, naming it.
+    """
+    if len(similarity.shape) != 2:
+        raise ValueError(f"similarity: expected a 2-D matrix, got shape {similarity.shape}")
+    if similarity.dtype.kind not in "fiub":
+        raise TypeError(f"similarity: expected a real numeric sparse matrix, got dtype {similarity.dtype}")
+    A = sp.csc_matrix(similarity)
+    if not A.has_canonical_format:
+        A = A.copy()
+        A.sum_duplicates()
+    dtype = np.float32 if A.dtype in (np.float16, np.float32) else np.float64
+    if A.dtype != dtype:
+        A = A.astype(dtype)
+    with np.errstate(invalid="ignore"):
+        bad = np.flatnonzero(~(A.data >= 0) | ~np.isfinite(A.data))
+    if bad.size:
+        p = int(bad[0])
+        j = int(np.searchsorted(A.indptr, p, side="right")) - 1
+        i, v = int(A.indices[p]), A.data[p]
+        why = "not finite" if not np.isfinite(v) else "< 0; facility location needs s_ij >= 0 to be monotone"
+        raise ValueError(f"similarity: stored entry ({i}, {j}) is {v:.6g}, {why} ({bad.size} such entries)")
+    return A
+
+
 class _FacilityLocationState(GainState):
     """Gain state of :class:`FacilityLocation`: the current max similarity c_i of every point."""
     def __init__(self, sim_t: np.ndarray):
@@ -123,6 +175,21 @@ class _FacilityLocationState(GainState):
         self.value = float(fl_add(self._sim_t[j], self._cur))
 
 
+class _SparseFacilityLocationState(GainState):
+    """Gain state of a sparse :class:`FacilityLocation`: c_i as above; ``add`` costs O(deg j)."""
+    def __init__(self, csc: sp.csc_matrix):
+        self._data, self._indices, self._indptr = csc.data, csc.indices, csc.indptr
+        self._cur = np.zeros(csc.shape[0], dtype=np.float64)
+        self.value = 0.0
+
+    def gains(self, candidates: np.ndarray) -> np.ndarray:
+        return fl_csr_gains(self._data, self._indices, self._indptr, self._cur, candidates)
+
+    def add(self, j: int) -> None:
+        lo, hi = self._indptr[j], self._indptr[j + 1]
+        self.value += fl_csr_add(self._data[lo:hi], self._indices[lo:hi], self._cur)
+
+
 class FacilityLocation(SetFunction):
     """Facility location: f(S) = sum_i max_{j in S} s_ij, f(empty) = 0; a gain costs O(m).
 
@@ -132,35 +199,49 @@ class FacilityLocation(SetFunction):
 
     Parameters
     ----------
-    similarity : array-like of shape (m, n)
+    similarity : array-like or scipy.sparse matrix of shape (m, n)
         s_ij >= 0, finite: how well candidate j represents point i. Rows are the m points to
         cover, columns the n candidates (the ground set); m = n with the same items is the usual
         case. float32 input is kept as float32 (half the memory); gains accumulate in float64.
-        Stored candidate-major: a symmetric matrix is used as is (no copy, so do not modify it
-        afterwards), any other one is transposed once. Dense only for now.
+        Dense: stored candidate-major; a symmetric matrix is used as is (no copy, so do not
+        modify it afterwards), any other one is transposed once. scipy.sparse (any format):
+        converted once to CSR over candidates (a CSC input in canonical form is used as is);
+        entries not stored, and stored zeros, are s_ij = 0, duplicate entries are summed.
 
     Raises
     ------
     TypeError
-        When ``similarity`` is a scipy.sparse matrix (not supported yet: pass
-        ``similarity.toarray()``) or not a real numeric array.
+        When ``similarity`` is not of a real numeric dtype.
     ValueError
-        When ``similarity`` is not 2-D, or has a negative or non-finite entry.
+        When ``similarity`` is not 2-D, or has a negative or non-finite (stored) entry.
 
     Notes
     -----
-    A gain costs O(m), a batch of b candidates O(b m) (parallel over candidates); ``add`` costs
-    O(m). Memory: the similarity itself plus O(m) per state.
+    Dense: a gain costs O(m), a batch of b candidates O(b m) (parallel over candidates), ``add``
+    O(m); memory: the similarity plus O(m) per state. Sparse: a gain and ``add`` cost O(deg j),
+    the stored entries of candidate j's column; memory O(nnz + n + m). A sparse S gives bitwise
+    the gains of ``S.toarray()``, so every solver selects the same elements from both; f(S)
+    accumulates the gains (equal to the dense value up to rounding).
 
     Examples
     --------
     >>> f = FacilityLocation(np.array([[1.0, 0.2], [0.3, 0.9], [0.5, 0.5]]))
     >>> round(f([0]), 6), round(f([0, 1]), 6)
     (1.8, 2.4)
+    >>> import scipy.sparse as sp
+    >>> g = FacilityLocation(sp.csr_matrix([[1.0, 0.2], [0.3, 0.9], [0.5, 0.0]]))
+    >>> round(g([0]), 6), round(g([1]), 6), round(g([0, 1]), 6)
+    (1.8, 1.1, 2.4)
     """
 
     def __init__(self, similarity):
-        sim = as_float_array(_dense(similarity, "similarity"), "similarity", 2)
+        if sp.issparse(similarity):
+            self._csc = _candidate_major(similarity)
+            self._sim_t = None
+            self.m, self.n = (int(s) for s in self._csc.shape)
+            return
+        self._csc = None
+        sim = as_float_array(similarity, "similarity", 2)
         if sim.size:
             flat = int(np.argmin(sim))
             if sim.flat[flat] < 0:
@@ -174,8 +255,12 @@ class FacilityLocation(SetFunction):
         self._sim_t = sim if square_symmetric else np.ascontiguousarray(sim.T)
 
     @classmethod
-    def from_features(cls, X, metric: str = "cosine") -> "FacilityLocation":
-        """Facility location over the rows of ``X`` with :func:`similarity_matrix` (n x n).
+    def from_features(cls, X, metric: str = "cosine", n_neighbors=None) -> "FacilityLocation":
+        """Facility location over the rows of ``X`` with :func:`similarity_matrix`: dense n x n, or sparse kNN.
+
+        Dense (``n_neighbors=None``): n^2 similarities, O(n^2) memory. Sparse (``n_neighbors=k``):
+        point i is represented only by itself and its k nearest neighbours (approximate, from an
+        HNSW index, see :func:`matroidomp._knn.knn_similarity`); memory O(n k), a gain O(deg j).
 
         Parameters
         ----------
@@ -183,6 +268,8 @@ class FacilityLocation(SetFunction):
             One item per row; the items are both the points to cover and the candidates.
         metric : {'cosine', 'euclidean'}, default 'cosine'
             See :func:`similarity_matrix`.
+        n_neighbors : int or None, default None
+            None: the dense similarity; an int k in [1, n - 1]: the kNN similarity.
 
         Returns
         -------
@@ -191,21 +278,30 @@ class FacilityLocation(SetFunction):
         Raises
         ------
         TypeError
-            When ``X`` is a scipy.sparse matrix or not a real numeric array.
+            When ``X`` is a scipy.sparse matrix or not a real numeric array, or ``n_neighbors``
+            is not an int.
         ValueError
-            When ``X`` is not 2-D or has a non-finite entry, or ``metric`` is unknown.
+            When ``X`` is not 2-D or has a non-finite entry, ``metric`` is unknown, or
+            ``n_neighbors`` is outside [1, n - 1].
 
         Examples
         --------
         >>> import numpy as np
-        >>> f = FacilityLocation.from_features(np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]]))
+        >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
+        >>> f = FacilityLocation.from_features(X)
         >>> f.n, f([0]), f([0, 2])
         (3, 1.5, 2.5)
+        >>> Y = np.array([[0.0], [1.0], [3.0], [7.0]])  # each point: itself + 1 nearest neighbour
+        >>> g = FacilityLocation.from_features(Y, "euclidean", n_neighbors=1)
+        >>> g([1]), g([1, 3])  # point 1 represents 0, itself and 2; point 3 only itself
+        (43.0, 59.0)
         """
-        return cls(similarity_matrix(X, metric))
+        return cls(similarity_matrix(X, metric, n_neighbors))
 
     def new_state(self) -> GainState:
         """A fresh gain state at S = empty."""
+        if self._csc is not None:
+            return _SparseFacilityLocationState(self._csc)
         return _FacilityLocationState(self._sim_t)
 
 

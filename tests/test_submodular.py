@@ -176,17 +176,23 @@ def test_bad_input_is_rejected_with_a_clear_message(make, exc, match):
 @pytest.mark.parametrize(
     "make, name",
     [
-        (lambda A: FacilityLocation(A), "similarity"),
         (lambda A: FacilityLocation.from_features(A), "X"),
         (lambda A: FeatureBased(A), "features"),
     ],
 )
 def test_sparse_matrices_are_refused_with_a_pointer_to_toarray(make, name):
-    """Regression: a scipy.sparse similarity failed with 'got dtype object'."""
+    """Regression: a scipy.sparse input failed with 'got dtype object'. Sparse features are
+    still refused (a sparse *similarity* is accepted: tests/test_sparse_facloc.py)."""
     A = sp.csr_matrix(np.array([[1.0, 0.0], [0.5, 1.0]]))
     with pytest.raises(TypeError, match=rf"{name}: scipy.sparse matrices are not supported yet.*{name}.toarray\(\)"):
         make(A)
     make(A.toarray())  # the suggested fix works
+
+
+def test_a_sparse_similarity_is_accepted():
+    """Formerly refused like the features above; now the same function as its dense array."""
+    A = sp.csr_matrix(np.array([[1.0, 0.0], [0.5, 1.0]]))
+    assert FacilityLocation(A)([0]) == FacilityLocation(A.toarray())([0]) == 1.5
 
 
 def test_feature_sums_that_overflow_float64_are_refused():
@@ -223,6 +229,13 @@ def _kernel_case(family, dtype, rng):
         cur = np.where(rng.random(m) < 0.5, rng.random(m), 0.0)
         return kg.fl_gains_serial, kg.fl_gains_parallel, kg.fl_gains, \
             lambda j: kg.fl_gain(sim_t[j], cur), (sim_t, cur), n
+    if family == "facility_csr":
+        m = 37
+        C = sp.csc_matrix((rng.random((m, n)) * (rng.random((m, n)) < 0.3)).astype(dtype))
+        cur = np.where(rng.random(m) < 0.5, rng.random(m), 0.0)
+        dense = C.T.toarray()
+        return kg.fl_csr_gains_serial, kg.fl_csr_gains_parallel, kg.fl_csr_gains, \
+            lambda j: kg.fl_gain(dense[j], cur), (C.data, C.indices, C.indptr, cur), n
     if family.startswith("feature"):
         X = (rng.random((n, 13)) ** 3 * (rng.random((n, 13)) < 0.7)).astype(dtype)
         acc = rng.random(13) * rng.integers(0, 2, 13)
@@ -240,6 +253,7 @@ def _kernel_case(family, dtype, rng):
 @pytest.mark.parametrize("size", [1, 7, kg.PARALLEL_MIN - 1, kg.PARALLEL_MIN, 2 * kg.PARALLEL_MIN + 5],
                          ids=["1", "7", "below", "at", "above"])
 @pytest.mark.parametrize("family, dtype", [("facility", np.float64), ("facility", np.float32),
+                                           ("facility_csr", np.float64), ("facility_csr", np.float32),
                                            ("feature_sqrt", np.float64), ("feature_log1p", np.float32),
                                            ("coverage", np.float64)])
 def test_serial_and_parallel_gain_kernels_agree_exactly(family, dtype, size):
@@ -266,7 +280,9 @@ rng = np.random.default_rng(0)
 n = 2 * kg.PARALLEL_MIN + 5
 cand = rng.permutation(n).astype(np.int64)
 A = sp.csc_matrix(rng.random((40, n)) < 0.1); A.sort_indices()
+C = sp.csc_matrix(rng.random((40, n)) * (rng.random((40, n)) < 0.2))
 cases = {"fl_gains": (rng.random((n, 11)), rng.random(11) * 0.5),
+         "fl_csr_gains": (C.data, C.indices, C.indptr, rng.random(40) * 0.5),
          "fb_gains": (rng.random((n, 9)), rng.random(9), 1),
          "cov_gains": (A.indptr.astype(np.int64), A.indices.astype(np.int64), rng.random(40) < 0.3, rng.random(40))}
 report = {}
@@ -302,7 +318,7 @@ def test_each_variant_is_cached_under_its_own_key(tmp_path):
         assert first[name][:2] == [0, 1], (name, first[name][:2])  # compiled, not loaded
         assert second[name][:2] == [1, 0], (name, second[name][:2])  # loaded from its own entry
         assert first[name][2] == second[name][2]
-    for family in ("fl_gains", "fb_gains", "cov_gains"):
+    for family in ("fl_gains", "fl_csr_gains", "fb_gains", "cov_gains"):
         assert first[f"{family}_serial"][2] == first[f"{family}_parallel"][2]
         objects = {v: b"".join(p.read_bytes() for p in tmp_path.rglob(f"submodular_gains.{family}_{v}-*.nbc"))
                    for v in ("serial", "parallel")}
