@@ -336,9 +336,16 @@ def test_default_mix_and_the_stress_preset():
     from matroidomp.bench.tasks import CHEM_TASKS, MATH_MODULES
 
     assert DataConfig().domains == (*MATH_MODULES, *CHEM_TASKS)  # the default mix (and its cache key) as before
-    stress = PRESETS["stress"].data
-    assert stress.domains == (*MATH_MODULES, "math/arithmetic-reversed", *CHEM_TASKS)
+    full, stress = PRESETS["full"].data, PRESETS["stress"].data
+    assert full.domains == (*MATH_MODULES, *CHEM_TASKS, "text/sort")
+    assert stress.domains == (*MATH_MODULES, "math/arithmetic-reversed", *CHEM_TASKS, "text/sort")
     assert stress.train_sizes["math/arithmetic-reversed"] == 150
+    # the stress preset is the full one plus the reversed minority: same start model settings and pool
+    assert {**full.train_sizes, "math/arithmetic-reversed": 150} == dict(stress.train_sizes)
+    for name in ("full", "stress"):
+        config = PRESETS[name]
+        assert (config.batch * config.buffer, config.batch, config.pretrain_steps, config.data.pretrain_per_domain) \
+            == (128, 16, 2000, 600)  # the authors' pool ratio 8 : 1
 
 
 def test_math_streams_do_not_depend_on_the_hash_seed():

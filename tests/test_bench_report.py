@@ -94,6 +94,28 @@ def test_tables_and_report_files(tmp_path):
         assert f"(figs/{name}.png)" in text
 
 
+def test_minority_domains_come_from_the_drawn_pools(tmp_path):
+    records = synthetic_records()
+    # math/add fills 5 of 8 pool slots, the others 1 each: shares 5/8, 1/8, 1/8, 1/8 against 1/4
+    pool = {"chem/formula": 1, "chem/rings": 1, "math/add": 5, "math/compare": 1}
+    for r in records:
+        if r["type"] == "step":
+            r["pool_counts"] = pool
+    s = summarize(records)
+    assert s.minority == ["chem/formula", "chem/rings", "math/compare"]
+    minority = {r["baseline"]: r for r in compare(s, "loss", domains=s.minority)}
+    offsets = np.mean([0.01 * j for j, d in enumerate(DOMAINS) if d in s.minority])
+    ref = 1 - np.array(ACC["partitionsel"]) - offsets
+    other = 1 - np.array(ACC["random"]) - offsets
+    assert minority["random"]["mean"] == pytest.approx(np.mean(ref - other))
+    assert "loss (minority)" in results_table(s)
+    text = write_report(records, tmp_path / "r.md", tmp_path / "f", command="x").read_text()
+    assert "on the minority domains" in text and "chem/formula, chem/rings, math/compare" in text
+    # without pool counts (older results files) there is no minority section
+    assert "on the minority domains" not in write_report(synthetic_records(), tmp_path / "s.md", tmp_path / "g",
+                                                         command="x").read_text()
+
+
 def test_comparison_says_what_is_missing():
     only_reference = summarize(synthetic_records({"partitionsel": ACC["partitionsel"]}))
     assert comparison_table(only_reference) == "(no baseline was run beside partitionsel)"

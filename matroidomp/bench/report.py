@@ -15,7 +15,7 @@ import json
 import os
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +45,9 @@ class Summary:
     steps : dict
         ``steps[method][key]`` = per seed, the mean over steps of a step record's field (``conflicting_pairs``,
         ``conflict_rate``, ``loss``) or the median (the three times).
+    minority : list of str, default []
+        The minority domains: those whose share of the drawn pools is below the uniform share
+        1/D (from the step records' ``pool_counts``; [] when the records have none).
 
     Examples
     --------
@@ -69,6 +72,8 @@ class Summary:
     {0: 0.225, 1: 0.2625}
     >>> summary.families()
     {'chem': ['chem/b'], 'math': ['math/a']}
+    >>> summary.minority  # these records have no pool counts
+    []
     """
 
     methods: list[str]
@@ -76,6 +81,7 @@ class Summary:
     final: dict
     curves: dict
     steps: dict
+    minority: list = field(default_factory=list)
 
     def macro(self, method: str, metric: str, domains: Sequence[str] | None = None) -> dict[int, float]:
         """{seed: mean of ``metric`` over ``domains`` (default all)} at the last evaluation.
@@ -176,10 +182,24 @@ def summarize(records: Sequence[dict]) -> Summary:
         per_step[method] = {key: [float((np.median if key in TIMES else np.mean)([rec[key] for rec in run.values()]))
                                   for run in runs]
                             for key in ("conflicting_pairs", "conflict_rate", "loss", *TIMES)}
-    return Summary(methods, domains, dict(final), curves, per_step)
+    return Summary(methods, domains, dict(final), curves, per_step, _minority(steps.values(), domains))
 
 
-def compare(summary: Summary, metric: str, reference: str = REFERENCE) -> list[dict]:
+def _minority(runs, domains: Sequence[str]) -> list[str]:
+    """The domains whose share of all drawn pools (step records' ``pool_counts``) is below 1/D."""
+    drawn = defaultdict(int)
+    for run in runs:
+        for record in run.values():
+            for d, c in record.get("pool_counts", {}).items():
+                drawn[d] += c
+    total = sum(drawn.values())
+    if not total:
+        return []
+    return [d for d in domains if drawn[d] / total < 1 / len(domains)]
+
+
+def compare(summary: Summary, metric: str, reference: str = REFERENCE,
+            domains: Sequence[str] | None = None) -> list[dict]:
     """Paired differences Δ = reference − baseline of the macro ``metric`` over seeds, with a paired t-test.
 
     Parameters
@@ -187,6 +207,8 @@ def compare(summary: Summary, metric: str, reference: str = REFERENCE) -> list[d
     summary : Summary
     metric : {'loss', 'accuracy'}
     reference : str, default 'partitionsel'
+    domains : sequence of str, optional
+        Average over these domains only (default all; e.g. ``summary.minority``).
 
     Returns
     -------
@@ -218,12 +240,12 @@ def compare(summary: Summary, metric: str, reference: str = REFERENCE) -> list[d
     """
     if reference not in summary.methods:
         return []
-    ref = summary.macro(reference, metric)
+    ref = summary.macro(reference, metric, domains)
     rows = []
     for method in summary.methods:
         if method == reference:
             continue
-        other = summary.macro(method, metric)
+        other = summary.macro(method, metric, domains)
         seeds = sorted(set(ref) & set(other))
         diff = np.array([ref[s] - other[s] for s in seeds])
         p = float(stats.ttest_rel([ref[s] for s in seeds], [other[s] for s in seeds]).pvalue) if len(seeds) >= 2 else float("nan")
@@ -234,8 +256,9 @@ def compare(summary: Summary, metric: str, reference: str = REFERENCE) -> list[d
 
 
 def results_table(summary: Summary) -> str:
-    """Markdown: one row per method — macro accuracy and loss (and per family), conflicting pairs
-    per selected batch and their share of all pairs of the batch, seconds per step.
+    """Markdown: one row per method — macro accuracy and loss (and per family and over the minority
+    domains), conflicting pairs per selected batch and their share of all pairs of the batch,
+    seconds per step.
 
     Parameters
     ----------
@@ -270,6 +293,8 @@ def results_table(summary: Summary) -> str:
     | random | 2 | 0.188 ± 0.053 | 1.500 ± 0.071 | ...
     """
     families = summary.families()
+    if summary.minority:
+        families["minority"] = summary.minority
     head = ["method", "seeds", "accuracy (all)", "loss (all)"]
     head += [f"accuracy ({f})" for f in families] + [f"loss ({f})" for f in families]
     head += ["conflicting pairs / batch", "conflict rate", "s/step grad (median)", "s/step select (median)", "s/step train (median)"]
@@ -374,12 +399,14 @@ def competence_table(records: Sequence[dict], summary: Summary) -> str:
     return "\n".join(lines)
 
 
-def comparison_table(summary: Summary) -> str:
+def comparison_table(summary: Summary, domains: Sequence[str] | None = None) -> str:
     """Markdown: PartitionSel − baseline (macro accuracy, macro loss), paired over seeds (:func:`compare`).
 
     Parameters
     ----------
     summary : Summary
+    domains : sequence of str, optional
+        Average over these domains only (default all; e.g. ``summary.minority``).
 
     Returns
     -------
@@ -410,7 +437,7 @@ def comparison_table(summary: Summary) -> str:
     """
     if REFERENCE not in summary.methods:
         return f"({REFERENCE} was not run)"
-    acc, loss = compare(summary, "accuracy"), compare(summary, "loss")
+    acc, loss = compare(summary, "accuracy", domains=domains), compare(summary, "loss", domains=domains)
     if not acc:
         return f"(no baseline was run beside {REFERENCE})"
     lines = [_row(["baseline", "seeds", "Δ accuracy", "p", "exceeds seed noise", "Δ loss", "p", "exceeds seed noise"]),
@@ -643,7 +670,7 @@ Produced by
 ## PartitionSel against each baseline (paired over seeds)
 
 {comparison_table(summary)}
-
+{_minority_section(summary)}
 ## Held-out exact-match accuracy per domain at the last step
 
 {domain_table(summary, "accuracy")}
@@ -662,6 +689,16 @@ Produced by
     markdown.parent.mkdir(parents=True, exist_ok=True)
     markdown.write_text(text)
     return markdown
+
+
+def _minority_section(summary) -> str:
+    return f"""
+## PartitionSel against each baseline on the minority domains (paired over seeds)
+
+Minority domains: those drawn less often than 1/{len(summary.domains)} of the pool ({", ".join(summary.minority)}).
+
+{comparison_table(summary, summary.minority)}
+""" if summary.minority else ""
 
 
 def _competence_section(records, summary) -> str:
