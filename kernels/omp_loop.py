@@ -17,19 +17,88 @@ Per step (S the selected set, w its weights, tol_i = √Q_ii·(τσ + noise·√
         each domain's top rem_d (randomized)
     refit on S + j; on UNBOUNDED / MAX_ITER j is excluded for good and the fit is unchanged
 
-Status codes of the run: :data:`STOP_RANK`, :data:`STOP_NO_GAIN`, :data:`STOP_UNBOUNDED_LEFT`.
+Status codes of the run: :data:`STOP_RANK`, :data:`STOP_NO_GAIN`, :data:`STOP_UNBOUNDED_LEFT`,
+:data:`STOP_CALLBACK`.
+
+Progress. With ``report`` set, the loop leaves compiled code once per selection: an object-mode
+block (``numba.objmode``) calls :func:`report_step`, which hands (index, objective) to the
+reporter installed by :func:`reporting` in this thread (the solvers' tqdm bar and callback) and
+stops the run when it answers False. Without ``report`` the loop pays one branch a step.
 """
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
+
 import numpy as np
-from numba import njit
+from numba import njit, objmode
 
 from .active_set import add_coordinate, quadratic_value
 from .omp_step import factor_step_into, gram_step_into, shortlist_into
 from .status import CONVERGED, UNBOUNDED
 
-STOP_RANK, STOP_NO_GAIN, STOP_UNBOUNDED_LEFT = 0, 1, 2
+STOP_RANK, STOP_NO_GAIN, STOP_UNBOUNDED_LEFT, STOP_CALLBACK = 0, 1, 2, 3
+
+_REPORTER = threading.local()  # .fn: fn(index, objective) -> bool; .error: what it raised
+
+
+def report_step(index, objective) -> bool:
+    """One selection of a compiled loop, passed to this thread's reporter; False stops the loop.
+
+    Called from object mode inside :func:`omp_loop`. An exception of the reporter (a callback's
+    error, Ctrl-C in the bar) is kept and stops the loop; :func:`reporting` raises it afterwards.
+
+    Parameters
+    ----------
+    index : int
+        The element just selected.
+    objective : float
+        F(S) after the step.
+
+    Returns
+    -------
+    bool
+        Whether the loop goes on (True when no reporter is installed).
+    """
+    fn = getattr(_REPORTER, "fn", None)
+    if fn is None:
+        return True
+    try:
+        return bool(fn(int(index), float(objective)))
+    except BaseException as exc:  # noqa: BLE001 - re-raised by reporting() once the loop has returned
+        _REPORTER.error = exc
+        return False
+
+
+@contextmanager
+def reporting(fn):
+    """Install ``fn(index, objective) -> bool`` as this thread's reporter for the compiled loops run
+    inside the block; after the block, raise what ``fn`` raised.
+
+    Parameters
+    ----------
+    fn : callable or None
+        e.g. :meth:`matroidomp._progress.Progress.step`; None installs nothing.
+
+    Examples
+    --------
+    >>> seen = []
+    >>> with reporting(lambda index, objective: seen.append(index) or len(seen) < 2):
+    ...     report_step(7, 0.5), report_step(3, 0.75)
+    (True, False)
+    >>> seen
+    [7, 3]
+    """
+    previous = getattr(_REPORTER, "fn", None), getattr(_REPORTER, "error", None)
+    _REPORTER.fn, _REPORTER.error = fn, None
+    try:
+        yield
+        error = _REPORTER.error
+    finally:
+        _REPORTER.fn, _REPORTER.error = previous
+    if error is not None:
+        raise error
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
@@ -129,7 +198,8 @@ def _masked_best(rho, codes, remaining, selected, tol, out):
 
 @njit(cache=True)
 def omp_loop(gram, factor, row_scale, row_scale_d, c, root, scale, ridge, consts, blocks, n_blocks, codes, budgets,
-             randomized, key, fill, base_tol, refit_tol, noise, cap, dep_tol, order, weights, history, skipped):
+             randomized, key, fill, base_tol, refit_tol, noise, cap, dep_tol, order, weights, history, skipped,
+             report):
     """Run nonnegative OMP to the end; return (selected, stop code, refit iterations).
 
     Parameters (host arrays; the caller validates): ``gram`` (n × n, float32/float64) for the
@@ -144,7 +214,8 @@ def omp_loop(gram, factor, row_scale, row_scale_d, c, root, scale, ridge, consts
     gains); ``base_tol`` = τσ, ``refit_tol`` the refit's KKT tolerance per unit of √Q_jj, ``noise`` = rounding allowance per unit of Σ√Q_jj w_j, ``cap`` the
     horizon on F, ``dep_tol`` the refit's dependence tolerance. Outputs: ``order``, ``weights``,
     ``history`` (rank,) and ``skipped`` (n,) int8 (1: unbounded or beyond the horizon, 2: refit
-    unresolved).
+    unresolved). ``report``: call :func:`report_step` after every selection (stop code
+    :data:`STOP_CALLBACK` when it answers False).
     """
     n = c.shape[0]
     steps = order.shape[0]
@@ -273,6 +344,12 @@ def omp_loop(gram, factor, row_scale, row_scale_d, c, root, scale, ridge, consts
             stale = True
         history[m] = objective
         m = m_new
+        if report:
+            with objmode(go="boolean"):
+                go = report_step(j, objective)
+            if not go:
+                stop = STOP_CALLBACK
+                break
     for t in range(m):
         weights[t] = w[t]
     return m, stop, refits

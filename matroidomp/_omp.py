@@ -60,7 +60,8 @@ from .kernels.active_set import DEPENDENCE_TOL
 from .kernels.cholesky import cholesky_append, cholesky_solve
 from .kernels.status import CONVERGED, UNBOUNDED
 from ._matroid import PartitionMatroid
-from ._result import STOP_NO_GAIN, STOP_RANK, STOP_UNBOUNDED_LEFT, SelectionResult
+from ._progress import make_progress
+from ._result import STOP_CALLBACK, STOP_NO_GAIN, STOP_RANK, STOP_UNBOUNDED_LEFT, SelectionResult
 
 ON_NO_GAIN = ("stop", "fill")
 #: The Gram path is chosen when n <= this many times the number of steps (see _use_gram).
@@ -89,7 +90,7 @@ def _exact_columns(u: QuadraticUtility, gram_path: bool) -> bool:
         return False
     return not gram_path or int(u.factor.shape[1]) <= EXACT_COLUMNS_DIM_FACTOR * u.n
 _STOPS = {omp_loop.STOP_RANK: STOP_RANK, omp_loop.STOP_NO_GAIN: STOP_NO_GAIN,
-          omp_loop.STOP_UNBOUNDED_LEFT: STOP_UNBOUNDED_LEFT}
+          omp_loop.STOP_UNBOUNDED_LEFT: STOP_UNBOUNDED_LEFT, omp_loop.STOP_CALLBACK: STOP_CALLBACK}
 
 
 def resolve_backend(backend: str, arrays: Backend) -> str:
@@ -235,7 +236,7 @@ def rng_key(randomized: bool, seed) -> int:
 
 def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomized: bool = False,
               seed=None, on_no_gain: str = "stop", precompute="auto", tol: float | None = None,
-              backend: str = "auto", device=None) -> SelectionResult:
+              backend: str = "auto", device=None, verbose: bool = False, callback=None) -> SelectionResult:
     """OMP on a :class:`~matroidomp.QuadraticUtility` under a partition matroid.
 
     Every step picks a feasible element (largest residual correlation ρ_j, or the randomized
@@ -278,19 +279,28 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
         All select the same elements up to rounding ties.
     device : torch device, optional
         For ``'torch'``/``'triton'`` with host arrays: where to move them (default CUDA).
+    verbose : bool, default False
+        Show a tqdm progress bar (stderr), one tick per selected element, F(S) in its postfix.
+    callback : callable, optional
+        ``callback(step, index, objective)`` after each selection (``objective`` =
+        ``history[step - 1]``); returning False stops the run with the selection so far and its
+        exact weights (``stop_reason='stopped_by_callback'``). On the compiled loop both are
+        served from an object-mode block once per step (a few µs), and select exactly what a run
+        without them selects.
 
     Returns
     -------
     SelectionResult
-        ``stop_reason`` is ``'rank_reached'``, ``'no_positive_gain'`` or
-        ``'only_unbounded_left'``; ``info`` holds ``gram`` (path), ``refit_iterations``,
+        ``stop_reason`` is ``'rank_reached'``, ``'no_positive_gain'``,
+        ``'only_unbounded_left'`` or ``'stopped_by_callback'``; ``info`` holds ``gram`` (path), ``refit_iterations``,
         ``tol`` (τ), ``backend``, ``skipped_unbounded``/``n_skipped_unbounded`` and
         ``skipped_unresolved``/``n_skipped_unresolved`` (refits float64 could not resolve).
 
     Raises
     ------
     TypeError, ValueError
-        A utility or matroid of the wrong type or size, an unknown option.
+        A utility or matroid of the wrong type or size, an unknown option, ``verbose`` not a bool
+        or ``callback`` not callable.
 
     Examples
     --------
@@ -330,11 +340,18 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
     absolute = not utility.nonneg
     scales = Scales.of(utility, rtol, eps, absolute, refit_rtol)
     key = rng_key(randomized, seed)
-    if kind == "numba" and utility.nonneg:
-        res = _compiled(utility, matroid, gram_path, randomized, key, on_no_gain == "fill", scales, dep_tol)
-    else:
-        steps_op = _ArraySteps(utility, gram_path, steps, matroid, use_triton)
-        res = reference_loop(utility.nonneg, matroid, steps_op, randomized, key, on_no_gain, scales, dep_tol)
+    report = make_progress(verbose, callback, steps, "omp")
+    try:
+        if kind == "numba" and utility.nonneg:
+            res = _compiled(utility, matroid, gram_path, randomized, key, on_no_gain == "fill", scales, dep_tol,
+                            report)
+        else:
+            steps_op = _ArraySteps(utility, gram_path, steps, matroid, use_triton)
+            res = reference_loop(utility.nonneg, matroid, steps_op, randomized, key, on_no_gain, scales, dep_tol,
+                                 report=report)
+    finally:
+        if report is not None:
+            report.close()
     return selection_result(matroid, res, {"gram": gram_path, "tol": rtol,
                                            "backend": "triton" if use_triton else kind})
 
@@ -348,8 +365,9 @@ def _triton_available() -> bool:
 
 
 def _compiled(u: QuadraticUtility, matroid: PartitionMatroid, gram_path: bool, randomized: bool, key: int,
-              fill: bool, scales: Scales, dep_tol: float):
-    """Run :func:`matroidomp.kernels.omp_loop.omp_loop` on the host arrays of ``u``."""
+              fill: bool, scales: Scales, dep_tol: float, report=None):
+    """Run :func:`matroidomp.kernels.omp_loop.omp_loop` on the host arrays of ``u`` (``report``: a
+    :class:`~matroidomp._progress.Progress` told of every selection)."""
     steps = matroid.rank
     data = u.gram if gram_path else u.factor
     empty = np.empty((0, 0), dtype=data.dtype)
@@ -363,13 +381,14 @@ def _compiled(u: QuadraticUtility, matroid: PartitionMatroid, gram_path: bool, r
     weights = np.zeros(steps)
     history = np.zeros(steps)
     skipped = np.zeros(u.n, dtype=np.int8)
-    m, stop, refits = omp_loop.omp_loop(
-        gram, factor, row_scale, row_scale.astype(data.dtype), np.ascontiguousarray(u.c, dtype=np.float64),
-        np.ascontiguousarray(scales.root, dtype=np.float64), float(u.scale), float(u.ridge), consts, blocks, n_blocks,
-        np.ascontiguousarray(matroid.codes, dtype=np.int64), np.ascontiguousarray(matroid.budgets, dtype=np.int64),
-        bool(randomized), np.uint64(key), bool(fill), float(scales.base), float(scales.refit), float(scales.noise),
-        float(scales.cap),
-        float(dep_tol), order, weights, history, skipped)
+    with omp_loop.reporting(None if report is None else report.step):
+        m, stop, refits = omp_loop.omp_loop(
+            gram, factor, row_scale, row_scale.astype(data.dtype), np.ascontiguousarray(u.c, dtype=np.float64),
+            np.ascontiguousarray(scales.root, dtype=np.float64), float(u.scale), float(u.ridge), consts, blocks,
+            n_blocks, np.ascontiguousarray(matroid.codes, dtype=np.int64),
+            np.ascontiguousarray(matroid.budgets, dtype=np.int64), bool(randomized), np.uint64(key), bool(fill),
+            float(scales.base), float(scales.refit), float(scales.noise), float(scales.cap), float(dep_tol),
+            order, weights, history, skipped, report is not None)
     skipped_unb = np.flatnonzero(skipped == 1)
     skipped_unres = np.flatnonzero(skipped == 2)
     return (order[:m], weights[:m], history[:m], _STOPS[int(stop)], refits,
@@ -607,7 +626,7 @@ class _LeastSquaresFit:
 
 
 def reference_loop(nonneg: bool, matroid: PartitionMatroid, op, randomized: bool, key: int,
-                   on_no_gain: str, scales: Scales, dep_tol: float):
+                   on_no_gain: str, scales: Scales, dep_tol: float, *, report=None):
     """The OMP loop of the module docstring, step by step (reference, device and distributed backends).
 
     ``op`` does the n-sized work where the pool lives: :class:`_ArraySteps` on one device,
@@ -615,6 +634,8 @@ def reference_loop(nonneg: bool, matroid: PartitionMatroid, op, randomized: bool
     interface: ``c`` (ρ before the first step), ``tolerances(factor)``, ``step(w, remaining,
     absolute, tol) -> (ρ, best)``, ``masked_best``, ``value(ρ, j)``, ``root_at(j)``, ``c_at(j)``,
     ``column(j)`` (stage j, return Q[S + j, j]), ``commit(j)``, ``exclude(j)`` and ``random_pick``.
+    ``report``: a :class:`~matroidomp._progress.Progress` told of every selection; the run stops
+    (``'stopped_by_callback'``) when it answers False.
     """
     steps = matroid.rank
     fit = ActiveSetNNQP(steps, dep_tol) if nonneg else _LeastSquaresFit(steps, dep_tol)
@@ -672,12 +693,15 @@ def reference_loop(nonneg: bool, matroid: PartitionMatroid, op, randomized: bool
         root_sel.append(root_j)
         counts[matroid.domain_of(j)] += 1
         history.append(objective)
+        if report is not None and not report.step(j, objective):
+            stop = STOP_CALLBACK
+            break
     return order, w[: len(order)].copy(), history, stop, refits, skipped, unresolved
 
 
 def omp(G, b, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool = True, randomized: bool = False,
         seed=None, precompute="auto", on_no_gain: str = "stop", tol: float | None = None,
-        backend: str = "auto") -> SelectionResult:
+        backend: str = "auto", verbose: bool = False, callback=None) -> SelectionResult:
     """Gradient-matching OMP: pick S to maximise ½‖b‖² − ½ min_w (‖G_Sᵀw − b‖² + λ‖w‖²).
 
     Parameters
@@ -691,7 +715,7 @@ def omp(G, b, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool = Tru
         Ridge λ.
     nonneg : bool, default True
         Nonnegative weights (False: classic signed OMP).
-    randomized, seed, precompute, on_no_gain, tol, backend
+    randomized, seed, precompute, on_no_gain, tol, backend, verbose, callback
         As in :func:`solve_omp`. ``precompute='auto'`` forms the Gram matrix (on G's device)
         when that is cheaper than n·d work per step (n ≤ 16·rank and K ≤ 2 GiB).
 
@@ -717,12 +741,13 @@ def omp(G, b, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool = Tru
     G, b = host_views(resolve_backend(backend, arrays), arrays, G, b)
     u = QuadraticUtility.gradient_matching(G, b, lam, nonneg=nonneg)
     return arrays.selection(solve_omp(u, matroid, randomized=randomized, seed=seed, on_no_gain=on_no_gain,
-                                      precompute=precompute, tol=tol, backend=backend))
+                                      precompute=precompute, tol=tol, backend=backend, verbose=verbose,
+                                      callback=callback))
 
 
 def omp_gram(K, c, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool = True, randomized: bool = False,
              seed=None, on_no_gain: str = "stop", tol: float | None = None, backend: str = "auto",
-             check_psd: bool = True) -> SelectionResult:
+             check_psd: bool = True, verbose: bool = False, callback=None) -> SelectionResult:
     """OMP on a precomputed PSD Gram matrix: maximise F(S) = max{cᵀw − ½wᵀ(K + λI)w} over S.
 
     With K = GGᵀ and c = Gb this is :func:`omp` without the GEMM.
@@ -734,7 +759,7 @@ def omp_gram(K, c, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool 
         skips it, see :meth:`QuadraticUtility.from_gram`).
     c : (n,) array
     matroid : PartitionMatroid
-    lam, nonneg, randomized, seed, on_no_gain, tol, backend
+    lam, nonneg, randomized, seed, on_no_gain, tol, backend, verbose, callback
         As in :func:`omp`.
     check_psd : bool, default True
 
@@ -759,4 +784,4 @@ def omp_gram(K, c, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool 
     K, c = host_views(resolve_backend(backend, arrays), arrays, K, c)
     u = QuadraticUtility.from_gram(K, c, lam, nonneg=nonneg, check_psd=check_psd)
     return arrays.selection(solve_omp(u, matroid, randomized=randomized, seed=seed, on_no_gain=on_no_gain,
-                                      tol=tol, backend=backend))
+                                      tol=tol, backend=backend, verbose=verbose, callback=callback))

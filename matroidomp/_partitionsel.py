@@ -13,7 +13,8 @@ from ._result import SelectionResult
 
 def partitionsel(G, domains, k: int, *, anchors, lr: float, budgets="proportional", normalize: bool = True,
                  randomized: bool = True, block_diagonal: bool = False, seed=None, on_no_gain: str = "fill",
-                 precompute="auto", tol: float | None = None, backend: str = "auto") -> SelectionResult:
+                 precompute="auto", tol: float | None = None, backend: str = "auto", verbose: bool = False,
+                 callback=None) -> SelectionResult:
     """Select k of the n pool examples whose gradients best match the validation gradient.
 
     Maximises the PartitionSel Taylor utility
@@ -55,6 +56,11 @@ def partitionsel(G, domains, k: int, *, anchors, lr: float, budgets="proportiona
         no example improves the match; 'stop' returns fewer.
     precompute, tol, backend
         As in :func:`matroidomp.solve_omp`.
+    verbose : bool, default False
+        A tqdm progress bar over the k selections, F(S) in its postfix.
+    callback : callable, optional
+        ``callback(step, index, objective)`` after each selection; False stops the run (see
+        :func:`matroidomp.solve_omp`).
 
     Returns
     -------
@@ -95,4 +101,5 @@ def partitionsel(G, domains, k: int, *, anchors, lr: float, budgets="proportiona
     utility = QuadraticUtility.taylor(G, anchors, lr, normalize=normalize,
                                       domains=matroid.codes if block_diagonal else None)
     return arrays.selection(solve_omp(utility, matroid, randomized=randomized, seed=seed, on_no_gain=on_no_gain,
-                                      precompute=precompute, tol=tol, backend=backend))
+                                      precompute=precompute, tol=tol, backend=backend, verbose=verbose,
+                                      callback=callback))
