@@ -33,6 +33,10 @@ greedy, submodular F, |S| ≤ k      1 − 1/e                                  
 greedy, monotone F, |S| ≤ k        1 − e^{−γ}                                  Das & Kempe 2011
 stochastic greedy, |S| ≤ k         1 − 1/e − ε in expectation                  Mirzasoleiman
                                                                                et al. 2015
+two-round greedy, m parts, any     max(α/m, 1/r), α = greedy's factor above    this package
+partition (GreeDi)
+two-round greedy, random           α/2 in expectation: (1 − 1/e)/2 under       Barbosa et al.
+partition (RandGreeDi)             |S| ≤ k, ¼ under a matroid                  2015
 OMP, |S| ≤ k                       1 − e^{−α₂ₖ}                                this package
 OMP, partition matroid             max(α_r γ_DR / (1 + α_r γ_DR), α_r / r)     this package
 OMP randomized, partition matroid  ℓ_r(α_r, γ) in expectation (below)          this package
@@ -112,6 +116,7 @@ __all__ = [
     "MAX_ENUMERATION",
     "brute_force_opt",
     "diminishing_returns_ratio",
+    "distributed_greedy_guarantee",
     "greedy_guarantee",
     "matroid_streaming_guarantee",
     "omp_cardinality_guarantee",
@@ -583,6 +588,63 @@ def matroid_streaming_guarantee() -> float:
     0.25
     """
     return 0.25
+
+
+def distributed_greedy_guarantee(parts: int, rank: int, *, cardinality: bool = False,
+                                 randomized: bool = True) -> float:
+    """Two-round distributed greedy's factor of OPT (:func:`matroidomp.distributed.greedy`), f monotone submodular.
+
+    The algorithm: greedy on each of m parts V_i of the ground set, greedy on the union of the m
+    solutions, the best of the merged and the part solutions. α = greedy's factor: 1 − 1/e under
+    |S| ≤ k, ½ under a partition matroid; r = the rank.
+
+    * Any partition (GreeDi, Mirzasoleiman et al. 2013; and every single run of RandGreeDi):
+      max(α/m, 1/r). Proof: with O optimal and f(∅) = 0, submodularity gives
+      f(O) ≤ Σ_i f(O ∩ V_i), and O ∩ V_i is independent in V_i, so some part's greedy has
+      f(S_i) ≥ α·f(O ∩ V_i) ≥ (α/m)·f(O); and f(O) ≤ Σ_{o∈O} f({o}) ≤ r·f({e*}) for the best
+      singleton e*, which the greedy of e*'s part picks first or beats. (For the merged solution
+      alone under |S| ≤ k, Mirzasoleiman et al. prove (1 − 1/e)²/min(m, k), which this bound
+      exceeds.)
+    * Uniformly random partition (RandGreeDi), in expectation over the partition:
+      αβ/(α + β) with α for round 1 and β for round 2 (Barbosa, Ene, Nguyễn & Ward 2015, "The
+      power of randomization: distributed submodular maximization on massive datasets", ICML),
+      here β = α, so α/2: (1 − 1/e)/2 ≈ 0.316 under |S| ≤ k and ¼ under a matroid. Each run also
+      meets the worst-case bound, so the larger of the two is returned.
+
+    Parameters
+    ----------
+    parts : int
+        m ≥ 1.
+    rank : int
+        r ≥ 1 (k under |S| ≤ k).
+    cardinality : bool, default False
+        |S| ≤ k instead of a partition matroid.
+    randomized : bool, default True
+        The expected factor of RandGreeDi (False: the worst case over partitions).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        parts or rank below 1.
+
+    Examples
+    --------
+    >>> round(distributed_greedy_guarantee(4, 100, cardinality=True), 4)  # (1 - 1/e) / 2
+    0.3161
+    >>> distributed_greedy_guarantee(4, 100), distributed_greedy_guarantee(4, 100, randomized=False)
+    (0.25, 0.125)
+    >>> distributed_greedy_guarantee(1, 10)  # one part: greedy itself
+    0.5
+    """
+    m = _int_at_least(parts, "parts", 1)
+    r = _int_at_least(rank, "rank", 1)
+    alpha = greedy_guarantee(cardinality=cardinality)
+    worst = max(alpha / m, 1.0 / r)
+    return max(worst, alpha / 2) if randomized else worst
 
 
 def omp_cardinality_guarantee(alpha_2k: float) -> float:
