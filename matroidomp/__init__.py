@@ -1,7 +1,8 @@
 """matroidomp: gradient-matching subset selection under partition matroids.
 
 Solvers: :func:`greedy`, :func:`stochastic_greedy` (any monotone set function), :func:`omp`, :func:`omp_gram`, :func:`solve_omp`, :func:`partitionsel` (OMP with exact
-nonnegative weights), :func:`nnqp`, :func:`nnqp_batched`, :func:`nnls` (active set). Constraints:
+nonnegative weights), :func:`nnqp`, :func:`nnqp_batched`, :func:`nnls` (active set); one pass over a
+stream: :class:`SieveStreaming`, :class:`MatroidStreaming` (with :class:`RowFunction` chunks of feature rows). Constraints:
 :class:`PartitionMatroid` and the budget rules. Utilities: :class:`QuadraticUtility`.
 """
 

@@ -34,7 +34,8 @@ PENDING: set = set()
 STRICT_MODULES = [
     ("matroidomp._greedy", False), ("matroidomp._submodular", False), ("matroidomp._setfunction", False),
     ("matroidomp._metrics", False), ("matroidomp._result", False), ("matroidomp._matroid", False),
-    ("matroidomp._curriculum", False),
+    ("matroidomp._curriculum", False), ("matroidomp._streaming", False), ("matroidomp._rowfunctions", False),
+    ("matroidomp._progress", False),
     ("matroidomp.demo", False), ("matroidomp.kernels.omp_step", False), ("matroidomp.kernels.reference", False),
     ("matroidomp.kernels.cholesky", False), ("matroidomp.kernels.submodular_gains", False),
     ("matroidomp.torch._per_example", True), ("matroidomp.torch._ghost", True),
