@@ -28,7 +28,7 @@ def client():
 
 def _same(res, ref):
     assert res.indices.tolist() == ref.indices.tolist()
-    np.testing.assert_allclose(res.weights, ref.weights, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(res.weights, ref.weights, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(res.history, ref.history, rtol=1e-12, atol=1e-12)
     assert res.stop_reason == ref.stop_reason and res.counts == ref.counts
     assert sorted(res.info["skipped_unbounded"].tolist()) == sorted(ref.info["skipped_unbounded"].tolist())
@@ -219,3 +219,18 @@ def test_greedy_takes_the_best_candidate_and_checks_the_factory(client):
         greedy(lambda idx: mo.FeatureBased(X[idx]), m, parts=0, client=client)
     with pytest.raises(TypeError, match="PartitionMatroid"):
         greedy(lambda idx: mo.FeatureBased(X[idx]), 2, client=client)
+
+
+def test_guide_examples_run():
+    """The ``>>>`` examples of docs/distributed.md (the guide page of this module)."""
+    import doctest
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "distributed.md").read_text()
+    text = "\n".join("" if line.lstrip().startswith("```") else line for line in text.splitlines())
+    test = doctest.DocTestParser().get_doctest(text, {}, "distributed.md", "docs/distributed.md", 0)
+    assert test.examples
+    out = []
+    result = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE).run(
+        test, out=out.append)
+    assert result.failed == 0, "".join(out)

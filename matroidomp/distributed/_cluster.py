@@ -1,9 +1,9 @@
 """Where the distributed solvers run: the caller's Dask client, or an embedded local cluster.
 
 With ``client=None`` a :class:`distributed.LocalCluster` of ``n_workers`` worker processes (one
-thread each) is started on this machine for the one call and closed when it returns or raises;
-a :class:`distributed.Client` the caller passes (a real cluster, or a local one they manage) is
-used as it is and never closed. Results come back through :func:`gather`, which turns the loss
+thread each, numba's kernels on one thread too) is started on this machine for the one call and
+closed when it returns or raises; a :class:`distributed.Client` the caller passes (a real
+cluster, or a local one they manage) is used as it is and never closed. Results come back through :func:`gather`, which turns the loss
 of workers into one clear error: a run either completes on the workers that remain (Dask
 recomputes the lost pieces from their lineage) or raises — never a partial selection.
 """
@@ -52,8 +52,8 @@ def client_for(client, n_workers: int):
         yield client
         return
     n_workers = check_n_workers(n_workers)
-    with distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                                  dashboard_address=":0", silence_logs=logging.ERROR) as cluster:
+    with distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                  silence_logs=logging.ERROR, env={"NUMBA_NUM_THREADS": "1"}) as cluster:
         with distributed.Client(cluster) as local:
             yield local
 

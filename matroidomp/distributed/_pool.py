@@ -5,8 +5,8 @@ each chunk with the single-machine constructor (:class:`~matroidomp.QuadraticUti
 scale s_i = 1/‖g_i‖ and Q_ii depend on row i alone, so chunk by chunk they are what the whole
 pool's utility holds) and keeps on its worker c, s, √Q_ii and the domain codes of its rows —
 O(n) numbers in all, G itself is read again at every step and never held. Each OMP step is then
-one pass over G: every chunk forms its residual correlations ρ with the reference step
-(:func:`matroidomp._omp.dspace_rho`) and keeps them, and a second, n-sized pass over ρ reports
+one pass over G: every chunk forms its residual correlations ρ with the step of one machine
+(:func:`matroidomp._omp.dspace_rho` on the numba kernel of the compiled loop) and keeps them, and a second, n-sized pass over ρ reports
 its feasible arg-max under the tie rule (:func:`matroidomp.kernels.reference.masked_scores`,
 :func:`~matroidomp.kernels.reference.first_at_least`). The randomized rule's shortlist is
 reduced the same way (:func:`~matroidomp.kernels.reference.shortlist`,
@@ -26,7 +26,7 @@ import dask.array as da
 import numpy as np
 
 from .._omp import dspace_rho, scale_terms
-from ..kernels import reference
+from ..kernels import omp_step, reference
 from ._cluster import gather
 
 
@@ -74,8 +74,10 @@ def global_rows(message: str, lo: int, hi: int) -> str:
 
 
 def chunk_terms(G, lo: int, codes: np.ndarray, blocks: bool, make, absolute: bool) -> Chunk:
-    """Build the chunk's utility with ``make`` and keep its per-row terms (errors name global rows)."""
+    """Build the chunk's utility with ``make`` and keep its per-row terms, the domain ``codes`` as
+    int64 (errors name global rows)."""
     G = np.asarray(G)
+    codes = codes.astype(np.int64)
     try:
         u = make(G)
     except ValueError as exc:
@@ -99,7 +101,10 @@ def _mask(chunk: Chunk, selected: np.ndarray) -> np.ndarray:
 
 
 def chunk_rho(G, chunk: Chunk, U, scale: float, selected, remaining, absolute: bool, factor: float) -> np.ndarray:
-    """ρ on the chunk's rows: the reference d-space step (:func:`matroidomp._omp.dspace_rho`).
+    """ρ on the chunk's rows: the d-space step of :func:`matroidomp._omp.dspace_rho` with the
+    numba step kernel (:func:`matroidomp.kernels.omp_step.factor_step`, the contract of the
+    reference step and the kernel of the compiled single-machine loop: one pass over the chunk,
+    float64 accumulation, ρ of a row independent of the chunking).
 
     (The single-machine loop also shifts ρ of the selected rows by the ridge term; those entries
     are masked and never read, so they are left unshifted here.)
@@ -110,7 +115,7 @@ def chunk_rho(G, chunk: Chunk, U, scale: float, selected, remaining, absolute: b
     mask = _mask(chunk, selected)
     tol = chunk.root * factor
     rho, _ = dspace_rho(
-        lambda V, c, s: reference.factor_step(G, V, chunk.blocks, c, s, chunk.codes, remaining, mask, absolute, tol),
+        lambda V, c, s: omp_step.factor_step(G, V, chunk.blocks, c, s, chunk.codes, remaining, mask, absolute, tol),
         U, chunk.c, scale, chunk.row_scale,
         lambda r: reference.masked_argmax(r, chunk.codes, remaining, mask, absolute, tol))
     return rho
@@ -204,7 +209,10 @@ class ChunkedPool:
         sizes = [int(s) for s in G.chunks[0]]
         self.starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         self.blocks = G.to_delayed(optimize_graph=True).ravel().tolist()
-        terms = [dask.delayed(chunk_terms, pure=True)(blk, int(lo), codes[lo:hi], blocks, make, absolute)
+        # the codes travel once, inside the set-up graph (so that a lost chunk can be rebuilt from
+        # its lineage), in their smallest dtype: one byte a row for up to 256 domains
+        small = codes.astype(np.min_scalar_type(int(codes.max(initial=0))))
+        terms = [dask.delayed(chunk_terms, pure=True)(blk, int(lo), small[lo:hi], blocks, make, absolute)
                  for blk, lo, hi in zip(self.blocks, self.starts[:-1], self.starts[1:])]
         self.chunks = client.compute(terms)
         stats = gather(client, client.map(chunk_stats, self.chunks))
