@@ -48,6 +48,9 @@ ends where it started (seed 0: 1.396 → 1.400) and at 3e-4 it barely moves (→
 PRESETS = {
     "full": BenchConfig(data=DataConfig(train_sizes=FULL_TRAIN_SIZES, pretrain_per_domain=600), **COMPETENT_START),
     "demo": BenchConfig(data=DataConfig(test_per_domain=32), steps=60),
+    # the benchmark before issue 11 (the 10-domain mix, 100 pretraining steps, lr 3e-3): the runs
+    # of docs/results/full-{a,b}.jsonl and adam-directions.jsonl
+    "weak-start": BenchConfig(),
     # the full mix plus a minority answering math/arithmetic's prompts with the digits reversed:
     # two domains that pull in opposite directions (issue 11's stress configuration)
     "stress": BenchConfig(data=DataConfig(train_sizes={**FULL_TRAIN_SIZES, "math/arithmetic-reversed": 150},
@@ -185,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.pretrain_per_domain is not None:
         config = dataclasses.replace(config, data=dataclasses.replace(config.data, pretrain_per_domain=args.pretrain_per_domain))
     methods = args.methods or (DEMO_METHODS if preset == "demo" else METHODS)
-    seeds = args.seeds if args.seeds is not None else ([0] if preset == "demo" else [0, 1, 2])
+    seeds = args.seeds if args.seeds is not None else ([0] if preset == "demo" else [0, 1, 2, 3, 4])
     out = Path(args.out or f"bench-{preset}/results.jsonl")
     report = Path(args.report or out.with_suffix(".md"))
     results = ResultsFile(out, config)
@@ -218,7 +221,7 @@ def _parser() -> argparse.ArgumentParser:
         if name == "run":
             p.add_argument("--preset", choices=sorted(PRESETS), default="full")
         p.add_argument("--methods", nargs="+", choices=METHODS, help="default: all (run) or random gradmatch partitionsel (demo)")
-        p.add_argument("--seeds", nargs="+", type=_at_least(0), help="default: 0 1 2 (run) or 0 (demo)")
+        p.add_argument("--seeds", nargs="+", type=_at_least(0), help="default: 0 1 2 3 4 (run) or 0 (demo)")
         p.add_argument("--steps", type=_at_least(1))
         p.add_argument("--batch", type=_at_least(1), help="examples trained on per step")
         p.add_argument("--buffer", type=_at_least(1), help="pool = batch · buffer")
