@@ -1,16 +1,19 @@
 """k-nearest-neighbour similarities: facility location at corpus scale in O(n k) memory.
 
 :func:`knn_similarity` keeps, for every point i, its similarity to itself and to its k nearest
-neighbours, found by an approximate-nearest-neighbour (ANN) index, and stores them as a
-scipy.sparse matrix of n (k + 1) entries; ``FacilityLocation`` then represents each point by
-its best selected neighbour (0 when none is selected).
+neighbours and stores them as a scipy.sparse matrix of n (k + 1) entries; ``FacilityLocation``
+then represents each point by its best selected neighbour (0 when none is selected).
 
-The index is faiss's HNSW (``faiss-cpu``, extra ``ann``), chosen by measurement among
-pynndescent, faiss-cpu and hnswlib (``benchmarks/ann_choice.py``, docs/performance.md): at
-n = 10^5 and 10^6 points in 32 dimensions with k = 10 it matches hnswlib's recall, build time and
-memory, and unlike hnswlib (source only on PyPI: a C++ compiler at install) it ships wheels;
-pynndescent built faster on one thread but compiles for 20-35 s in every fresh process and
-needed about 400 MB more memory.
+Neighbours are exact (brute force, O(n^2 d)) up to :data:`EXACT_MAX_N` points and approximate
+above, from pynndescent's nearest-neighbour descent (extra ``ann``). pynndescent was chosen by
+measurement among pynndescent, faiss-cpu (HNSW) and hnswlib (``benchmarks/ann_choice.py``,
+docs/performance.md, n = 10^5 and 10^6 points in 32 dimensions, k = 10): the all-points kNN
+graph, which is all facility location needs, costs it 4-10x less CPU than building and
+querying an HNSW index, with higher recall when it searches 2 (k + 1) neighbours (0.994 at
+n = 10^6 against 0.98-0.99); it is pure Python on numba (a dependency already; faiss-cpu ships
+wheels too, hnswlib only its C++ source) and deterministic for a fixed seed on any number of
+threads. Its costs: about 25 s of numba compilation in each new process (hence the exact path
+for small n) and more memory while it builds (1.2 GB peak at n = 10^6 against 0.7 GB).
 """
 
 from __future__ import annotations
@@ -18,14 +21,19 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ._validation import as_float_array
+from ._validation import as_float_array, make_rng
 from .kernels.knn_graph import METRICS, clean_neighbors, pair_similarities
 
-#: HNSW graph degree, construction and search beam widths (faiss's names M, efConstruction,
-#: efSearch); recall@10 >= 0.98 on the benchmark's 10^6 points (docs/performance.md).
-HNSW_M, EF_CONSTRUCTION, EF_SEARCH = 16, 100, 64
+#: Up to this many points the neighbours are found exactly, by brute force (n^2 d flops, no
+#: index to build or compile).
+EXACT_MAX_N = 4096
 
-#: Rows the exact fallback compares with all n points at once (a float64 block of this many x n).
+#: Above :data:`EXACT_MAX_N`, pynndescent searches this many times k + 1 neighbours (more
+#: candidates, higher recall: 0.994 instead of 0.92 at n = 10^6, docs/performance.md) and the
+#: nearest k + 1 are kept.
+SEARCH_FACTOR = 2
+
+#: Rows the exact search compares with all n points at once (a float64 block of this many x n).
 _EXACT_BLOCK = 1 << 22
 
 
@@ -45,69 +53,64 @@ def _check_k(n_neighbors, n: int) -> int:
 
 
 def _index_points(X: np.ndarray, metric: str) -> np.ndarray:
-    """The float32 points the index sees: unit rows for cosine (nearest = largest cosine),
-    centred and scaled rows for euclidean (the same neighbours, and no float32 overflow)."""
-    X64 = X.astype(np.float64)
+    """float64 points whose euclidean neighbours are the metric's: unit rows for cosine (nearest
+    = largest cosine, a zero row stays 0), centred rows scaled to max |x| = 1 for euclidean (the
+    same neighbours, and no overflow once cast to float32 for the index)."""
+    P = X.astype(np.float64)
     if metric == "cosine":
-        norms = np.sqrt(np.einsum("ij,ij->i", X64, X64))
+        norms = np.sqrt(np.einsum("ij,ij->i", P, P))
         norms[norms == 0] = 1
-        X64 /= norms[:, None]
+        P /= norms[:, None]
     else:
-        X64 -= X64.mean(axis=0)
-        top = np.abs(X64).max() if X64.size else 0.0
+        P -= P.mean(axis=0)
+        top = np.abs(P).max() if P.size else 0.0
         if top > 0:
-            X64 /= top
-    return np.ascontiguousarray(X64, dtype=np.float32)
+            P /= top
+    return P
 
 
-def _hnsw_neighbors(points: np.ndarray, r: int) -> np.ndarray:
+def _nndescent(points: np.ndarray, r: int, seed) -> np.ndarray:
     """(n, r) ids of approximate nearest neighbours of every point (itself usually first; -1
-    pads a short answer), by a faiss HNSW index. The graph is built on one thread (faiss's
-    insertion is then deterministic), the queries on all of faiss's threads."""
+    where it found too few), by pynndescent on float32 copies of ``points``."""
     try:
-        import faiss
+        from pynndescent import NNDescent
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
-            "n_neighbors needs faiss-cpu for its nearest-neighbour index: pip install 'matroidomp[ann]'"
+            "n_neighbors needs pynndescent for the nearest-neighbour search of more than "
+            f"{EXACT_MAX_N} points: pip install 'matroidomp[ann]'"
         ) from exc
-    index = faiss.IndexHNSWFlat(points.shape[1], HNSW_M)
-    index.hnsw.efConstruction = EF_CONSTRUCTION
-    threads = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    try:
-        index.add(points)
-    finally:
-        faiss.omp_set_num_threads(threads)
-    index.hnsw.efSearch = max(EF_SEARCH, r)
-    _, ids = index.search(points, r)
-    return ids.astype(np.int64, copy=False)
+    random_state = int(make_rng(seed).integers(2**31 - 1))
+    index = NNDescent(points.astype(np.float32), n_neighbors=r, metric="euclidean", random_state=random_state)
+    return index.neighbor_graph[0].astype(np.int64, copy=False)
 
 
 def _exact_neighbors(points: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
     """(len(rows), k) exact nearest other points of ``rows`` by brute force in float64, blocks of rows."""
-    P = points.astype(np.float64)
-    sq = np.einsum("ij,ij->i", P, P)
+    sq = np.einsum("ij,ij->i", points, points)
     out = np.empty((rows.size, k), dtype=np.int64)
-    step = max(1, _EXACT_BLOCK // max(P.shape[0], 1))
+    step = max(1, _EXACT_BLOCK // max(points.shape[0], 1))
     for lo in range(0, rows.size, step):
         block = rows[lo:lo + step]
-        d2 = sq[block, None] + sq[None, :] - 2.0 * (P[block] @ P.T)
+        d2 = sq[block, None] + sq[None, :] - 2.0 * (points[block] @ points.T)
         d2[np.arange(block.size), block] = np.inf
         out[lo:lo + step] = np.argpartition(d2, k - 1, axis=1)[:, :k]
     return out
 
 
-def knn_neighbors(points: np.ndarray, k: int, raw=None) -> np.ndarray:
-    """(n, k) distinct nearest other points of every point: the HNSW answer, repaired.
+def knn_neighbors(points: np.ndarray, k: int, seed=None, raw=None) -> np.ndarray:
+    """(n, k) distinct nearest other points of every point (float64 ``points``, euclidean).
 
-    ``raw`` is the index's (n, r) answer (computed when None). Self, padding (-1), out-of-range
-    and repeated ids are dropped; a row left with fewer than k neighbours (an index that found
-    too few, e.g. among many duplicate points) is recomputed exactly by brute force, so the
-    result never holds garbage.
+    Exact up to :data:`EXACT_MAX_N` points; above, pynndescent's answer ``raw`` ((n, r) ids,
+    computed when None) repaired: self, padding (-1), out-of-range and repeated ids are dropped,
+    the first k others kept, and a row left with fewer than k (a search that found too few, e.g.
+    among many duplicate points) is recomputed exactly by brute force, so the result never holds
+    garbage. ``raw`` given is always used (tests feed broken answers).
     """
     n = points.shape[0]
     if raw is None:
-        raw = _hnsw_neighbors(points, k + 1)
+        if n <= EXACT_MAX_N:
+            return _exact_neighbors(points, np.arange(n), k)
+        raw = _nndescent(points, min(n, SEARCH_FACTOR * (k + 1)), seed)
     nbrs = np.empty((n, k), dtype=np.int64)
     short = clean_neighbors(np.ascontiguousarray(raw, dtype=np.int64), k, nbrs)
     rows = np.flatnonzero(short)
@@ -116,19 +119,21 @@ def knn_neighbors(points: np.ndarray, k: int, raw=None) -> np.ndarray:
     return nbrs
 
 
-def knn_similarity(X, n_neighbors, metric: str = "cosine", *, raw=None) -> sp.csr_matrix:
+def knn_similarity(X, n_neighbors, metric: str = "cosine", *, seed=None, raw=None) -> sp.csr_matrix:
     """The k-nearest-neighbour similarity of the rows of ``X``: s_ij stored for j = i and j among i's k nearest.
 
     Conventions, those of the dense ``similarity_matrix``: ``'cosine'`` s_ij = (1 + cos)/2;
     ``'euclidean'`` s_ij = D - ||x_i - x_j||^2 with D the largest squared distance *stored*
     (the dense matrix takes it over all pairs; the same when k = n - 1). The diagonal is always
     stored, as the dense matrix has it: s_ii = 1 (0.5 for a zero row) or D, so each point can
-    represent itself. Neighbours are found by an HNSW index (approximate: recall@10 about 0.99,
-    docs/performance.md) on float32 copies of the rows; the similarity of each stored pair is
-    then computed exactly, in float64, from ``X``. Row i of the result is point i: facility
-    location f(S) = sum_i max_{j in S} s_ij, so point i is represented by its best selected
-    neighbour. Rows the index answers with fewer than k distinct neighbours are recomputed
-    exactly; with duplicate points, which of the equally near copies are kept is arbitrary.
+    represent itself. Row i of the result is point i: facility location
+    f(S) = sum_i max_{j in S} s_ij represents point i by its best selected neighbour.
+
+    Neighbours: exact for n <= ``EXACT_MAX_N`` (4096); above, pynndescent's nearest-neighbour
+    descent, approximate (recall@10 0.994 at n = 10^6, docs/performance.md), rows it answers
+    with fewer than k distinct neighbours recomputed exactly. With duplicate points, which of the
+    equally near copies are kept is arbitrary. The similarity of each stored pair is computed
+    exactly, in float64, from ``X``.
 
     Parameters
     ----------
@@ -137,8 +142,11 @@ def knn_similarity(X, n_neighbors, metric: str = "cosine", *, raw=None) -> sp.cs
     n_neighbors : int
         k in [1, n - 1]: neighbours per point besides itself.
     metric : {'cosine', 'euclidean'}, default 'cosine'
+    seed : None, int or numpy.random.Generator
+        The randomness of the approximate search (n > 4096); the same seed gives the same
+        matrix, on any number of threads.
     raw : numpy.ndarray of shape (n, r), optional
-        An index's neighbour ids to use instead of building one (tests feed broken answers).
+        A search's neighbour ids to use instead of searching (tests feed broken answers).
 
     Returns
     -------
@@ -153,13 +161,16 @@ def knn_similarity(X, n_neighbors, metric: str = "cosine", *, raw=None) -> sp.cs
     ValueError
         When ``n_neighbors`` is outside [1, n - 1], ``metric`` is unknown, or ``X`` is not 2-D
         or has a non-finite entry.
+    ImportError
+        When n > 4096 and pynndescent (extra ``ann``) is not installed.
 
     Notes
     -----
-    Costs: the HNSW build and query, O(n log n) distance evaluations in practice (about 25 s
-    for n = 10^5 and 4 min for 10^6 at d = 32 on one core, docs/performance.md), then O(n k d)
-    for the values; memory O(n (d + k)): the float32 points, the index's graph (2 M = 32 ids a
-    point) and the n (k + 1) entries.
+    Time: O(n^2 d) exact; nearest-neighbour descent about O(n^1.14) distance evaluations
+    empirically (Dong, Charikar & Li 2011), plus about 25 s of numba compilation once per process
+    (n = 10^6, d = 32, k = 10: docs/performance.md); then O(n k d) for the values. Memory
+    O(n (d + k)): the float32 points, the search's 2 (k + 1) candidates a point, and the
+    n (k + 1) entries.
 
     Examples
     --------
@@ -174,7 +185,7 @@ def knn_similarity(X, n_neighbors, metric: str = "cosine", *, raw=None) -> sp.cs
     X = as_float_array(X, "X", 2)
     n = X.shape[0]
     k = _check_k(n_neighbors, n)
-    nbrs = knn_neighbors(_index_points(X, metric), k, raw)
+    nbrs = knn_neighbors(_index_points(X, metric), k, seed, raw)
     cols = np.sort(np.concatenate([nbrs, np.arange(n, dtype=np.int64)[:, None]], axis=1), axis=1)
     vals = np.empty(cols.shape, dtype=np.float64)
     pair_similarities(X, cols, METRICS[metric], vals)

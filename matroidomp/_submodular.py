@@ -56,16 +56,17 @@ _PARALLEL_MIN = PARALLEL_MIN
 
 
 # --------------------------------------------------------------------------- facility location
-def similarity_matrix(X, metric: str = "cosine", n_neighbors=None):
+def similarity_matrix(X, metric: str = "cosine", n_neighbors=None, *, seed=None):
     """Nonnegative similarity between the rows of ``X``: dense n x n (one GEMM, 2 n^2 d flops) or k-nearest-neighbour sparse.
 
     ``'cosine'``:    s_ij = (1 + cos(x_i, x_j)) / 2 in [0, 1] (a zero row has cosine 0 with all).
     ``'euclidean'``: s_ij = max_kl ||x_k - x_l||^2 - ||x_i - x_j||^2 (apricot's conversion).
 
     With ``n_neighbors=k`` only s_ii and the s_ij of the k nearest neighbours j of each point i
-    are stored (a scipy.sparse CSR matrix, n (k + 1) entries; see
-    :func:`matroidomp._knn.knn_similarity` for the index, the conventions and the costs); the max
-    of ``'euclidean'`` then runs over the stored pairs. With k = n - 1 it equals the dense matrix.
+    are stored (a scipy.sparse CSR matrix, n (k + 1) entries; exact neighbours up to 4096 points,
+    pynndescent's approximate ones above; ``matroidomp._knn.knn_similarity`` states the
+    conventions and costs); the max of ``'euclidean'`` then runs over the stored pairs. With
+    k = n - 1 it equals the dense matrix.
 
     Parameters
     ----------
@@ -74,6 +75,8 @@ def similarity_matrix(X, metric: str = "cosine", n_neighbors=None):
     metric : {'cosine', 'euclidean'}, default 'cosine'
     n_neighbors : int or None, default None
         None: the dense matrix; an int k in [1, n - 1]: the sparse kNN similarity.
+    seed : None, int or numpy.random.Generator
+        The randomness of the approximate neighbour search (``n_neighbors`` given, n > 4096).
 
     Returns
     -------
@@ -90,7 +93,7 @@ def similarity_matrix(X, metric: str = "cosine", n_neighbors=None):
         When ``X`` is not 2-D or has a non-finite entry, ``metric`` is unknown, or
         ``n_neighbors`` is outside [1, n - 1].
     ImportError
-        When ``n_neighbors`` is given and hnswlib (extra ``ann``) is not installed.
+        When ``n_neighbors`` is given, n > 4096 and pynndescent (extra ``ann``) is not installed.
 
     Examples
     --------
@@ -105,7 +108,7 @@ def similarity_matrix(X, metric: str = "cosine", n_neighbors=None):
     """
     X = _dense(X, "X")
     if n_neighbors is not None:
-        return knn_similarity(X, n_neighbors, metric)
+        return knn_similarity(X, n_neighbors, metric, seed=seed)
     X = as_float_array(X, "X", 2)
     if metric == "cosine":
         norms = np.sqrt(np.einsum("ij,ij->i", X, X))
@@ -255,12 +258,12 @@ class FacilityLocation(SetFunction):
         self._sim_t = sim if square_symmetric else np.ascontiguousarray(sim.T)
 
     @classmethod
-    def from_features(cls, X, metric: str = "cosine", n_neighbors=None) -> "FacilityLocation":
+    def from_features(cls, X, metric: str = "cosine", n_neighbors=None, *, seed=None) -> "FacilityLocation":
         """Facility location over the rows of ``X`` with :func:`similarity_matrix`: dense n x n, or sparse kNN.
 
         Dense (``n_neighbors=None``): n^2 similarities, O(n^2) memory. Sparse (``n_neighbors=k``):
-        point i is represented only by itself and its k nearest neighbours (approximate, from an
-        HNSW index, see :func:`matroidomp._knn.knn_similarity`); memory O(n k), a gain O(deg j).
+        point i is represented only by itself and its k nearest neighbours (exact up to 4096
+        points, pynndescent's approximate search above); memory O(n k), a gain O(deg j).
 
         Parameters
         ----------
@@ -270,6 +273,8 @@ class FacilityLocation(SetFunction):
             See :func:`similarity_matrix`.
         n_neighbors : int or None, default None
             None: the dense similarity; an int k in [1, n - 1]: the kNN similarity.
+        seed : None, int or numpy.random.Generator
+            The randomness of the approximate neighbour search (n > 4096).
 
         Returns
         -------
@@ -296,7 +301,7 @@ class FacilityLocation(SetFunction):
         >>> g([1]), g([1, 3])  # point 1 represents 0, itself and 2; point 3 only itself
         (43.0, 59.0)
         """
-        return cls(similarity_matrix(X, metric, n_neighbors))
+        return cls(similarity_matrix(X, metric, n_neighbors, seed=seed))
 
     def new_state(self) -> GainState:
         """A fresh gain state at S = empty."""
