@@ -68,7 +68,20 @@ def test_paired_comparison_matches_scipy():
     assert rows["random"]["p"] == pytest.approx(stats.ttest_rel(ACC["partitionsel"], ACC["random"]).pvalue)
     assert rows["random"]["exceeds_noise"]  # +0.097 ± 0.006: far above the seed noise
     assert not rows["gradmatch"]["exceeds_noise"]  # +0.007 ± 0.012
+    # Holm over the two baselines: the smaller p doubled, the larger kept (it is already >= that)
+    small, large = sorted([rows["random"]["p"], rows["gradmatch"]["p"]])
+    assert rows["random"]["p_holm"] == pytest.approx(min(1, 2 * small))
+    assert rows["gradmatch"]["p_holm"] == pytest.approx(max(min(1, 2 * small), large))
     assert "yes" in comparison_table(summarize(synthetic_records()))
+
+
+def test_holm_correction_can_withdraw_a_significant_difference():
+    from matroidomp.bench.report import _yes, holm
+
+    p = [0.004, 0.02, 0.03, 0.5]  # 4 baselines: only the first survives (0.016, 0.06, 0.06, 0.5)
+    np.testing.assert_allclose(holm(p), [0.016, 0.06, 0.06, 0.5])
+    rows = [{"p": q, "exceeds_noise": q < 0.05, "p_holm": h} for q, h in zip(p, holm(p))]
+    assert [_yes(r) for r in rows] == ["yes", "yes, uncorrected", "yes, uncorrected", "no"]
 
 
 def test_one_seed_reports_no_significance():

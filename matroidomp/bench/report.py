@@ -6,7 +6,8 @@ exact-match accuracy at the last step, their macro averages over domains and ove
 step in gradients, selection and training. Against each baseline b, PartitionSel's paired
 difference Δ = x_partitionsel − x_b over the seeds both ran (same seed ⇒ same pools and anchors),
 with a paired t-test: "exceeds seed noise" means p < 0.05 (needs ≥ 2 seeds; with 3 seeds only a
-difference several times its seed-to-seed spread passes).
+difference several times its seed-to-seed spread passes); the tables say whether it still holds
+after Holm's correction for comparing PartitionSel with every baseline of the table.
 """
 
 from __future__ import annotations
@@ -214,7 +215,8 @@ def compare(summary: Summary, metric: str, reference: str = REFERENCE,
     -------
     list of dict
         Per baseline: ``baseline``, ``seeds`` (shared), ``mean`` and ``std`` of Δ, the p-value
-        ``p`` (NaN with fewer than two seeds) and ``exceeds_noise`` (p < 0.05); [] when the
+        ``p`` (NaN with fewer than two seeds), ``p_holm`` (Holm's step-down adjustment over the
+        baselines with a p-value) and ``exceeds_noise`` (p < 0.05); [] when the
         reference was not run.
 
     Examples
@@ -252,7 +254,41 @@ def compare(summary: Summary, metric: str, reference: str = REFERENCE,
         rows.append({"baseline": method, "seeds": len(seeds), "mean": float(diff.mean()) if seeds else float("nan"),
                      "std": float(diff.std(ddof=1)) if len(seeds) >= 2 else float("nan"), "p": p,
                      "exceeds_noise": bool(p < 0.05) if not np.isnan(p) else False})
+    for row, adjusted in zip(rows, holm([row["p"] for row in rows])):
+        row["p_holm"] = adjusted
     return rows
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values (family-wise error control over m tests); NaN stays NaN.
+
+    Sorted ascending, p_(i) becomes max over j ≤ i of min(1, (m − j + 1)·p_(j)), m = the number of
+    non-NaN p-values.
+
+    Parameters
+    ----------
+    p_values : sequence of float
+
+    Returns
+    -------
+    list of float
+        In the order of ``p_values``.
+
+    Examples
+    --------
+    >>> [round(p, 3) for p in holm([0.01, 0.04, 0.03, float("nan")])]
+    [0.03, 0.06, 0.06, nan]
+    """
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, np.nan)
+    valid = np.flatnonzero(~np.isnan(p))
+    order = valid[np.argsort(p[valid], kind="stable")]
+    m = len(order)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        out[i] = running
+    return out.tolist()
 
 
 def results_table(summary: Summary) -> str:
@@ -740,10 +776,13 @@ def _p(p: float) -> str:
 
 
 def _yes(row: dict) -> str:
-    """'yes' / 'no' for a comparison row's exceeds_noise, '– (one seed)' without a p-value."""
+    """'yes' (also after Holm's correction), 'yes, uncorrected' or 'no' for a comparison row's
+    exceeds_noise, '– (one seed)' without a p-value."""
     if np.isnan(row["p"]):
         return "– (one seed)"
-    return "yes" if row["exceeds_noise"] else "no"
+    if not row["exceeds_noise"]:
+        return "no"
+    return "yes" if row.get("p_holm", row["p"]) < 0.05 else "yes, uncorrected"
 
 
 def _row(cells) -> str:
