@@ -19,8 +19,8 @@ def block_using(name):
     return blocks[0]
 
 
-def test_readme_has_the_three_examples():
-    assert len(python_blocks()) == 3
+def test_readme_has_the_four_examples():
+    assert len(python_blocks()) == 4
 
 
 def test_usage_example_runs(capsys):
@@ -49,3 +49,17 @@ def test_training_loop_example_runs():
     exec(compile(block_using("PartitionSelector("), "README training loop", "exec"), scope)
     assert len(scope["sel"].indices) == 16 and sum(scope["sel"].counts.values()) == 16
     assert any(not torch.equal(a, p) for a, p in zip(before, model.parameters()))  # the step trained
+
+
+def test_scale_out_example_runs(tmp_path):
+    """The Dask example on an .npy stack (an embedded local cluster): the one-machine selection."""
+    import dask.array as da
+
+    import matroidomp as mo
+
+    G = np.random.default_rng(0).standard_normal((2000, 64)).astype(np.float32)
+    da.to_npy_stack(str(tmp_path / "grads"), da.from_array(G, chunks=(500, 64)))
+    scope = {"path": str(tmp_path / "grads"), "domains": np.repeat(["a", "b"], [1500, 500]), "anchors": G[:4]}
+    exec(compile(block_using("from_npy_stack"), "README scale-out", "exec"), scope)
+    one = mo.partitionsel(G, scope["domains"], 32, anchors=G[:4], lr=2e-4, seed=0)
+    assert scope["sel"].indices.tolist() == one.indices.tolist()

@@ -100,61 +100,87 @@ def _mask(chunk: Chunk, selected: np.ndarray) -> np.ndarray:
     return mask
 
 
-def chunk_rho(G, chunk: Chunk, U, scale: float, selected, remaining, absolute: bool, factor: float) -> np.ndarray:
-    """ρ on the chunk's rows: the d-space step of :func:`matroidomp._omp.dspace_rho` with the
+#: Candidates a chunk reports in a pass: its best feasible elements (and, after a step, their rows).
+TOP = 8
+
+
+@dataclass(frozen=True)
+class Top:
+    """A chunk's (at most) :data:`TOP` best feasible elements by masked score (descending; ties:
+    lowest index) — global indices, masked scores, ρ, √Q_ii, domain codes and, when the pass read
+    G, their rows — and ``rest``: every other feasible element of the chunk scores ≤ ``rest``
+    (−inf: there is none). Excluding elements or filling domains keeps the bound valid."""
+
+    idx: np.ndarray
+    score: np.ndarray
+    rho: np.ndarray
+    root: np.ndarray
+    codes: np.ndarray
+    rest: float
+    rows: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class Residuals:
+    """ρ on a chunk's rows and, after a step, its :class:`Top` under the step's mask."""
+
+    rho: np.ndarray
+    top: Top | None = None
+
+
+def top_of(rho, chunk: Chunk, mask, remaining, absolute: bool, tol, G=None) -> Top:
+    """The chunk's :class:`Top` (masked scores of :func:`matroidomp.kernels.reference.masked_scores`)."""
+    masked = reference.masked_scores(rho, chunk.codes, remaining, mask, absolute, tol)
+    n = int(masked.shape[0])
+    m = min(TOP + 1, n)
+    cand = np.argpartition(-masked, m - 1)[:m] if m < n else np.arange(n)
+    cand = cand[np.lexsort((cand, -masked[cand]))]
+    rest = float(masked[cand[TOP]]) if cand.shape[0] > TOP else -np.inf
+    keep = cand[:TOP]
+    keep = keep[masked[keep] > -np.inf]
+    return Top(chunk.lo + keep, masked[keep], rho[keep], chunk.root[keep], chunk.codes[keep], rest,
+               None if G is None else np.array(G[keep]))
+
+
+def chunk_rho(G, chunk: Chunk, U, scale: float, selected, remaining, absolute: bool, factor: float) -> Residuals:
+    """ρ on the chunk's rows — the d-space step of :func:`matroidomp._omp.dspace_rho` with the
     numba step kernel (:func:`matroidomp.kernels.omp_step.factor_step`, the contract of the
     reference step and the kernel of the compiled single-machine loop: one pass over the chunk,
-    float64 accumulation, ρ of a row independent of the chunking).
+    float64 accumulation, ρ of a row independent of the chunking) — and its :class:`Top` with rows.
 
     (The single-machine loop also shifts ρ of the selected rows by the ridge term; those entries
     are masked and never read, so they are left unshifted here.)
     """
     G = np.asarray(G)
-    if not G.shape[0]:
-        return np.zeros(0)
     mask = _mask(chunk, selected)
     tol = chunk.root * factor
+    if not G.shape[0]:
+        return Residuals(np.zeros(0), top_of(np.zeros(0), chunk, mask, remaining, absolute, tol, G))
     rho, _ = dspace_rho(
         lambda V, c, s: omp_step.factor_step(G, V, chunk.blocks, c, s, chunk.codes, remaining, mask, absolute, tol),
         U, chunk.c, scale, chunk.row_scale,
         lambda r: reference.masked_argmax(r, chunk.codes, remaining, mask, absolute, tol))
-    return rho
+    return Residuals(rho, top_of(rho, chunk, mask, remaining, absolute, tol, G))
 
 
-def chunk_c(chunk: Chunk) -> np.ndarray:
+def chunk_c(chunk: Chunk) -> Residuals:
     """ρ before the first step: c."""
-    return chunk.c
+    return Residuals(chunk.c)
 
 
-@dataclass(frozen=True)
-class Best:
-    """A chunk's feasible arg-max (global index, masked score, its tolerance) and its settled
-    pick (the lowest index within that tolerance of it), with ρ and √Q_ii at both."""
-
-    top: float
-    best: int
-    tol: float
-    settled: int
-    values: tuple
+def chunk_top(res: Residuals, chunk: Chunk, selected, remaining, absolute: bool, factor: float) -> Top:
+    """The chunk's :class:`Top` under the current mask (a pass over ρ; no rows)."""
+    return top_of(res.rho, chunk, _mask(chunk, selected), remaining, absolute, chunk.root * factor)
 
 
-def chunk_best(rho, chunk: Chunk, selected, remaining, absolute: bool, factor: float) -> Best | None:
-    """The chunk's :class:`Best` (None when nothing in it is feasible)."""
-    if not rho.shape[0]:
-        return None
-    tol = chunk.root * factor
-    masked = reference.masked_scores(rho, chunk.codes, remaining, _mask(chunk, selected), absolute, tol)
-    best = int(np.argmax(masked))
-    if not masked[best] > -np.inf:
-        return None
-    settled = reference.first_at_least(masked, masked[best] - tol[best])
-    return Best(float(masked[best]), chunk.lo + best, float(tol[best]), chunk.lo + settled,
-                ((chunk.lo + best, float(rho[best]), float(chunk.root[best])),
-                 (chunk.lo + settled, float(rho[settled]), float(chunk.root[settled]))))
+def step_top(res: Residuals) -> Top:
+    """The :class:`Top` a step computed with ρ."""
+    return res.top
 
 
-def chunk_first(rho, chunk: Chunk, floor: float, selected, remaining, absolute: bool, factor: float):
+def chunk_first(res: Residuals, chunk: Chunk, floor: float, selected, remaining, absolute: bool, factor: float):
     """(global index, ρ, √Q_ii) of the chunk's lowest-index feasible element scoring ≥ ``floor``, or None."""
+    rho = res.rho
     if not rho.shape[0]:
         return None
     tol = chunk.root * factor
@@ -163,18 +189,29 @@ def chunk_first(rho, chunk: Chunk, floor: float, selected, remaining, absolute: 
     return None if i < 0 else (chunk.lo + i, float(rho[i]), float(chunk.root[i]))
 
 
-def chunk_shortlist(rho, chunk: Chunk, selected, remaining, absolute: bool, factor: float):
-    """The chunk's shortlist (its top remaining[d] feasible elements of each domain d by score):
-    (global indices, scores, codes, tolerances)."""
+def chunk_shortlist(res: Residuals, chunk: Chunk, selected, remaining, absolute: bool, factor: float,
+                    depth: int = 0):
+    """The chunk's shortlist, ``depth`` deeper: its top remaining[d] + depth feasible elements of
+    each domain d with budget left, by score (:func:`matroidomp.kernels.reference.shortlist`).
+
+    Returns (global indices, scores, codes, tolerances, rest) with rest[d] the largest score of
+    the chunk's other feasible elements of domain d (−inf: none).
+    """
     tol = chunk.root * factor
-    score = reference.feasible_scores(rho, absolute, tol)
-    pos = reference.shortlist(score, chunk.codes, remaining, _mask(chunk, selected))
-    return chunk.lo + pos, score[pos], chunk.codes[pos], tol[pos]
+    score = reference.feasible_scores(res.rho, absolute, tol)
+    mask = _mask(chunk, selected)
+    deeper = np.where(remaining > 0, remaining + depth, 0)
+    pos = reference.shortlist(score, chunk.codes, deeper, mask)
+    others = reference.feasible(chunk.codes, remaining, mask)
+    others[pos] = False
+    rest = np.full(remaining.shape[0], -np.inf)
+    np.maximum.at(rest, chunk.codes[others], score[others])
+    return chunk.lo + pos, score[pos], chunk.codes[pos], tol[pos], rest[None, :]
 
 
-def chunk_members(rho, chunk: Chunk, cuts, selected, remaining, absolute: bool, factor: float):
+def chunk_members(res: Residuals, chunk: Chunk, cuts, selected, remaining, absolute: bool, factor: float):
     """The chunk's tolerant members of the global ``cuts``: (global indices, scores, codes)."""
-    score = reference.feasible_scores(rho, absolute, chunk.root * factor)
+    score = reference.feasible_scores(res.rho, absolute, chunk.root * factor)
     pos = reference.tolerant_members(score, chunk.codes, remaining, _mask(chunk, selected), cuts)
     return chunk.lo + pos, score[pos], chunk.codes[pos]
 
@@ -239,9 +276,13 @@ class ChunkedPool:
         """``fn(ρ_q, chunk_q, **kwargs)`` on every chunk, where ρ_q lives; the results on the client."""
         return gather(self.client, self.client.map(fn, rho, self.chunks, absolute=self.absolute, **kwargs))
 
-    def best(self, rho, selected, remaining, factor: float):
-        """Every chunk's :class:`Best` (None where nothing is feasible)."""
-        return self._map(chunk_best, rho, selected=selected, remaining=remaining, factor=factor)
+    def tops(self, rho, selected, remaining, factor: float) -> list:
+        """Every chunk's :class:`Top` under the current mask (a pass over ρ)."""
+        return self._map(chunk_top, rho, selected=selected, remaining=remaining, factor=factor)
+
+    def step_tops(self, rho) -> list:
+        """The :class:`Top` lists the step that computed ρ made (with rows of G)."""
+        return gather(self.client, self.client.map(step_top, rho))
 
     def first(self, rho, chunk_ids, floor: float, selected, remaining, factor: float):
         """:func:`chunk_first` on the chunks ``chunk_ids`` (in their order)."""
@@ -249,14 +290,21 @@ class ChunkedPool:
                                       factor) for q in chunk_ids]
         return gather(self.client, futures)
 
-    def shortlist(self, rho, selected, remaining, factor: float):
-        """The union of the chunks' shortlists: (global indices, scores, codes, tolerances)."""
-        return _union(self._map(chunk_shortlist, rho, selected=selected, remaining=remaining, factor=factor))
+    def shortlist(self, rho, selected, remaining, factor: float, depth: int = 0):
+        """The union of the chunks' shortlists (:func:`chunk_shortlist`): (global indices, scores,
+        codes, tolerances, the largest score outside them per domain)."""
+        idx, score, codes, tol, rest = _union(self._map(chunk_shortlist, rho, selected=selected, remaining=remaining,
+                                                        factor=factor, depth=depth))
+        return idx, score, codes, tol, rest.max(axis=0, initial=-np.inf)
 
     def members(self, rho, cuts, selected, remaining, factor: float):
         """The union of the chunks' tolerant members of ``cuts``: (global indices, scores, codes)."""
         return _union(self._map(chunk_members, rho, cuts=cuts, selected=selected, remaining=remaining, factor=factor))
 
-    def row(self, j: int) -> np.ndarray:
-        """Row j of G (1 × d) on the client."""
-        return np.asarray(gather(self.client, self.client.compute(self.G[j:j + 1])))
+    def rows(self, idx) -> dict:
+        """{j: row j of G} for the indices ``idx``, on the client (one computation)."""
+        idx = np.unique(np.asarray(idx, dtype=np.int64))
+        if not idx.shape[0]:
+            return {}
+        block = np.asarray(gather(self.client, self.client.compute(self.G[idx])))
+        return dict(zip(idx.tolist(), block))
