@@ -12,7 +12,8 @@ this machine it measures
   k on a running cluster (each step = one pass over G for ρ and the per-chunk arg-max, the tie
   rule's reduction, one row fetched, the refit on the client);
 * setup: T(1) (the pass building the per-chunk utility terms, the first pick);
-* the peak RSS of every worker process (VmHWM) after the runs.
+* the peak RSS of every worker process (VmHWM) after the runs, and its RSS when idle at start
+  (the imports).
 
 A smaller pool (default 2·10⁵ rows, the first rows of the same stack) is run the same way and
 side by side with the single-machine path (:func:`matroidomp.omp` on the rows in memory, d-space,
@@ -82,11 +83,11 @@ def target(G_head: np.ndarray) -> np.ndarray:
     return G_head[:8].astype(np.float64).mean(axis=0) + 0.05 * np.random.default_rng(1).standard_normal(G_head.shape[1])
 
 
-def peak_rss_mb(dask_worker=None) -> float:
-    """This process's peak resident set (VmHWM), MB."""
+def peak_rss_mb(field: str = "VmHWM") -> float:
+    """This process's peak resident set (VmHWM; ``'VmRSS'``: the current one), MB."""
     with open("/proc/self/status") as fh:
         for line in fh:
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -166,6 +167,7 @@ def main() -> None:
         with LocalCluster(n_workers=w, threads_per_worker=1, processes=True, dashboard_address=":0",
                           env={"NUMBA_NUM_THREADS": "1"}) as cluster, \
                 Client(cluster) as client:
+            results["runs"][f"worker_idle_rss/{w}"] = sorted(client.run(peak_rss_mb, "VmRSS").values())
             for name, n in sizes.items():
                 G = G_all[:n]
                 res = distributed_runs(client, G, b, makers[name], args.steps, args.repeats)
@@ -197,7 +199,8 @@ def report(r: dict, workers: list) -> None:
         for w in workers:
             x = r["runs"][f"{name}/{w}"]
             ratio = [s / t for s, t in zip(x["step"], x["read"])]
-            rss = ", ".join(f"{v:.0f}" for v in r["runs"][f"worker_rss/{w}"]) if name == "large" else "—"
+            rss = "—" if name != "large" else ", ".join(
+                f"{v:.0f} (idle {i:.0f})" for v, i in zip(r["runs"][f"worker_rss/{w}"], r["runs"][f"worker_idle_rss/{w}"]))
             print(f"| {n:,} | {w} | {span(x['read'])} | {span(x['step'])} | {span(ratio)} | {span(x['setup'])} | {rss} |")
         if name == "small":
             x = r["runs"]["small/single"]

@@ -129,6 +129,24 @@ def test_ties_skips_and_small_chunks_against_one_machine(client):
         _same(res, mo.omp(G, np.array([1.0, 0, 0, 0]), m, randomized=randomized, seed=3, on_no_gain="fill"))
 
 
+def test_progress_callback_and_early_stop(client):
+    """callback(step, index, objective) sees the history; False stops with what one machine returns."""
+    rng = np.random.default_rng(8)
+    G = rng.standard_normal((200, 12))
+    m = mo.PartitionMatroid(rng.integers(0, 2, 200), {0: 3, 1: 3})
+    seen = []
+    res = omp(da.from_array(G, chunks=64), G[0] + G[1], m, callback=lambda *a: seen.append(a), client=client)
+    assert [s for s, _, _ in seen] == list(range(1, len(res) + 1)) and [j for _, j, _ in seen] == res.indices.tolist()
+    np.testing.assert_allclose([f for _, _, f in seen], res.history, rtol=1e-12)
+    stop = lambda step, j, f: step < 3  # noqa: E731
+    res = partitionsel(da.from_array(G, chunks=64), m.codes, 6, anchors=G[:2], lr=0.1, seed=2, callback=stop,
+                       client=client)
+    assert res.stop_reason == "stopped_by_callback" and len(res) == 3
+    _same(res, mo.partitionsel(G, m.codes, 6, anchors=G[:2], lr=0.1, seed=2, callback=stop))
+    with pytest.raises(TypeError, match="verbose"):
+        omp(da.from_array(G, chunks=64), G[0], m, verbose="yes", client=client)
+
+
 def test_bad_input(client):
     G = np.random.default_rng(0).standard_normal((50, 4))
     Gd = da.from_array(G, chunks=20)

@@ -17,6 +17,7 @@ import numpy as np
 
 from .._matroid import PartitionMatroid, make_matroid
 from .._objectives import QuadraticUtility
+from .._progress import check_progress, make_progress
 from .._omp import ON_NO_GAIN, Scales, loop_tolerances, reference_loop, rng_key, selection_result
 from .._result import SelectionResult
 from ._cluster import client_for, n_workers_of
@@ -30,11 +31,12 @@ def _host(x):
 
 
 def _solve(G, make, matroid: PartitionMatroid, *, nonneg: bool, block_diagonal: bool, randomized: bool, seed,
-           on_no_gain: str, tol, client, n_workers) -> SelectionResult:
+           on_no_gain: str, tol, client, n_workers, verbose, callback, desc: str) -> SelectionResult:
     """OMP on the utility ``make`` builds chunk by chunk (the shared body of :func:`omp` and
     :func:`partitionsel`); every argument is checked before a cluster starts."""
     if on_no_gain not in ON_NO_GAIN:
         raise ValueError(f"on_no_gain: expected one of {ON_NO_GAIN}, got {on_no_gain!r}")
+    check_progress(verbose, callback)
     probe = make(np.zeros((0, int(G.shape[1])), dtype=G.dtype))  # checks b / anchors / lr on the client
     eps, rtol, refit_rtol, dep_tol = loop_tolerances(probe.factor, tol, exact=True)
     key = rng_key(randomized, seed)
@@ -44,15 +46,20 @@ def _solve(G, make, matroid: PartitionMatroid, *, nonneg: bool, block_diagonal: 
         scales = Scales(None, pool.sigma, pool.gain, rtol, eps, refit_rtol)
         op = DaskSteps(pool, make, matroid.rank, probe.scale, probe.ridge, store,
                        matroid.codes if block_diagonal else None, matroid.n_domains if block_diagonal else 1)
-        res = reference_loop(nonneg, matroid, op, randomized, key, on_no_gain, scales, dep_tol)
+        report = make_progress(verbose, callback, matroid.rank, desc)
+        try:
+            res = reference_loop(nonneg, matroid, op, randomized, key, on_no_gain, scales, dep_tol, report=report)
+        finally:
+            if report is not None:
+                report.close()
         info = {"gram": False, "tol": rtol, "backend": "dask", "chunks": pool.n_chunks, "workers": n_workers_of(cl),
                 "passes": pool.passes}
     return selection_result(matroid, res, info)
 
 
 def omp(G, b, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool = True, randomized: bool = False,
-        seed=None, on_no_gain: str = "stop", tol: float | None = None, client=None,
-        n_workers: int = 2) -> SelectionResult:
+        seed=None, on_no_gain: str = "stop", tol: float | None = None, client=None, n_workers: int = 2,
+        verbose: bool = False, callback=None) -> SelectionResult:
     """Gradient-matching OMP on a row-chunked dask array: what :func:`matroidomp.omp` selects, with
     one distributed pass over G per step.
 
@@ -83,6 +90,10 @@ def omp(G, b, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool = Tru
         the call and closed when it returns or raises.
     n_workers : int, default 2
         Workers of the embedded cluster.
+    verbose, callback
+        As in :func:`matroidomp.omp`: a tqdm bar with the objective, and/or
+        ``callback(step, index, objective)`` after each selection (False stops the run with the
+        selection so far, ``stop_reason='stopped_by_callback'``).
 
     Returns
     -------
@@ -93,7 +104,8 @@ def omp(G, b, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool = Tru
     Raises
     ------
     TypeError
-        G not a dask array, ``client`` not a :class:`distributed.Client`.
+        G not a dask array, ``client`` not a :class:`distributed.Client`, ``verbose`` not a bool or
+        ``callback`` not callable.
     ValueError
         G not 2-D or of unknown chunk sizes, a matroid of another size, b of the wrong length, a
         NaN/Inf or overflowing row (named by its global index), a negative λ.
@@ -120,12 +132,14 @@ def omp(G, b, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool = Tru
         raise ValueError(f"matroid has {matroid.n} elements but the pool has {int(G.shape[0])}")
     make = functools.partial(QuadraticUtility.gradient_matching, b=_host(b), lam=lam, nonneg=nonneg)
     return _solve(G, make, matroid, nonneg=nonneg, block_diagonal=False, randomized=randomized, seed=seed,
-                  on_no_gain=on_no_gain, tol=tol, client=client, n_workers=n_workers)
+                  on_no_gain=on_no_gain, tol=tol, client=client, n_workers=n_workers, verbose=verbose,
+                  callback=callback, desc="omp (dask)")
 
 
 def partitionsel(G, domains, k: int, *, anchors, lr: float, budgets="proportional", normalize: bool = True,
                  randomized: bool = True, block_diagonal: bool = False, seed=None, on_no_gain: str = "fill",
-                 tol: float | None = None, client=None, n_workers: int = 2) -> SelectionResult:
+                 tol: float | None = None, client=None, n_workers: int = 2, verbose: bool = False,
+                 callback=None) -> SelectionResult:
     """PartitionSel on a row-chunked dask array: what :func:`matroidomp.partitionsel` selects, with
     one distributed pass over G per step.
 
@@ -148,7 +162,7 @@ def partitionsel(G, domains, k: int, *, anchors, lr: float, budgets="proportiona
         η (floored at 1e-12).
     budgets, normalize, randomized, block_diagonal, seed, on_no_gain, tol
         As in :func:`matroidomp.partitionsel`; the same ``seed`` gives the same draws.
-    client, n_workers
+    client, n_workers, verbose, callback
         As in :func:`omp`.
 
     Returns
@@ -183,4 +197,5 @@ def partitionsel(G, domains, k: int, *, anchors, lr: float, budgets="proportiona
         raise ValueError(f"domains: {matroid.n} labels for a pool of {int(G.shape[0])} gradients")
     make = functools.partial(QuadraticUtility.taylor, anchors=_host(anchors), lr=lr, normalize=normalize)
     return _solve(G, make, matroid, nonneg=True, block_diagonal=block_diagonal, randomized=randomized, seed=seed,
-                  on_no_gain=on_no_gain, tol=tol, client=client, n_workers=n_workers)
+                  on_no_gain=on_no_gain, tol=tol, client=client, n_workers=n_workers, verbose=verbose,
+                  callback=callback, desc="partitionsel (dask)")

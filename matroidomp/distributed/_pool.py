@@ -4,15 +4,16 @@ Chunk q holds rows [lo_q, hi_q) of G. One pass, when the pool is set up, builds 
 each chunk with the single-machine constructor (:class:`~matroidomp.QuadraticUtility`: c, the row
 scale s_i = 1/‖g_i‖ and Q_ii depend on row i alone, so chunk by chunk they are what the whole
 pool's utility holds) and keeps on its worker c, s, √Q_ii and the domain codes of its rows —
-O(n) numbers in all, G itself is read again at every step and never held. Each OMP step is then
+O(n) numbers in all; G itself is read again at every step and never held. Each OMP step is then
 one pass over G: every chunk forms its residual correlations ρ with the step of one machine
-(:func:`matroidomp._omp.dspace_rho` on the numba kernel of the compiled loop) and keeps them, and a second, n-sized pass over ρ reports
-its feasible arg-max under the tie rule (:func:`matroidomp.kernels.reference.masked_scores`,
-:func:`~matroidomp.kernels.reference.first_at_least`). The randomized rule's shortlist is
-reduced the same way (:func:`~matroidomp.kernels.reference.shortlist`,
-:func:`~matroidomp.kernels.reference.shortlist_cuts`,
-:func:`~matroidomp.kernels.reference.tolerant_members`): only O(chunks · rank) numbers and the
-selected rows (|S| × d) ever reach the client.
+(:func:`matroidomp._omp.dspace_rho` on the numba kernel of the compiled loop), keeps them, and
+reports its :class:`Top` — its best few feasible elements under OMP's masked scores
+(:func:`matroidomp.kernels.reference.masked_scores`), their rows of G, and a bound on the rest —
+from which the client settles the arg-max and the tie rule
+(:class:`~matroidomp.distributed._steps.DaskSteps`); later passes over the kept ρ refresh the
+lists, answer a tie directly (:func:`chunk_first`) or report the randomized rule's shortlists
+(:func:`~matroidomp.kernels.reference.shortlist`, :func:`~matroidomp.kernels.reference.tolerant_members`).
+Only O(chunks · rank) numbers and a few rows of G ever reach the client.
 """
 
 from __future__ import annotations
