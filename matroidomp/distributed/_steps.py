@@ -3,9 +3,11 @@
 :class:`DaskSteps` is the ``op`` of :func:`matroidomp._omp.reference_loop` — the single-machine
 loop, with its stopping rules, horizon, skip rule and exact refit, runs unchanged on the client;
 only the n-sized work moves to the chunks. Per step: the residual directions U_b from the staged
-rows (client, |S| × d), one pass over G for ρ (workers), the feasible arg-max reduced over the
-chunks with OMP's tie rule, and the new row fetched for the refit's exact column. ρ is a
-handle (:class:`Rho`) on the chunks' futures plus the few values the client has seen.
+rows (client, |S| × d), one pass over G for ρ (workers) that also reports each chunk's best
+candidates with their rows, the feasible arg-max settled on the client with OMP's tie rule, and
+the refit's exact column from the candidate's row. ρ is a handle (:class:`Rho`) on the chunks'
+futures plus the lists and values the client has seen. Rows not brought by a step are fetched by
+indexing G (one computation for a list of them).
 """
 
 from __future__ import annotations
