@@ -8,11 +8,11 @@ Neighbours are exact (brute force, O(n^2 d)) up to :data:`EXACT_MAX_N` points an
 above, from pynndescent's nearest-neighbour descent (extra ``ann``). pynndescent was chosen by
 measurement among pynndescent, faiss-cpu (HNSW) and hnswlib (``benchmarks/ann_choice.py``,
 docs/performance.md, n = 10^5 and 10^6 points in 32 dimensions, k = 10): the all-points kNN
-graph, which is all facility location needs, costs it 4-10x less CPU than building and
-querying an HNSW index, with higher recall when it searches 2 (k + 1) neighbours (0.994 at
+graph, which is all facility location needs, costs it 3.8-4.7x less CPU than building and
+querying an HNSW index when it searches 2 (k + 1) neighbours, with higher recall (0.994 at
 n = 10^6 against 0.98-0.99); it is pure Python on numba (a dependency already; faiss-cpu ships
 wheels too, hnswlib only its C++ source) and deterministic for a fixed seed on any number of
-threads. Its costs: about 25 s of numba compilation in each new process (hence the exact path
+threads. Its costs: 20-45 s of numba compilation in each new process (hence the exact path
 for small n) and more memory while it builds (1.2 GB peak at n = 10^6 against 0.7 GB).
 """
 
@@ -167,7 +167,7 @@ def knn_similarity(X, n_neighbors, metric: str = "cosine", *, seed=None, raw=Non
     Notes
     -----
     Time: O(n^2 d) exact; nearest-neighbour descent about O(n^1.14) distance evaluations
-    empirically (Dong, Charikar & Li 2011), plus about 25 s of numba compilation once per process
+    empirically (Dong, Charikar & Li 2011), plus 20-45 s of numba compilation once per process
     (n = 10^6, d = 32, k = 10: docs/performance.md); then O(n k d) for the values. Memory
     O(n (d + k)): the float32 points, the search's 2 (k + 1) candidates a point, and the
     n (k + 1) entries.
