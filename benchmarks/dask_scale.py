@@ -41,7 +41,8 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+if __name__ == "__main__":  # one numba thread in the client and its workers; set before numba loads,
+    os.environ.setdefault("NUMBA_NUM_THREADS", "1")  # and never when imported (by the test suite)
 
 import dask  # noqa: E402
 import dask.array as da  # noqa: E402

@@ -348,7 +348,7 @@ def test_default_mix_and_the_stress_preset():
             == (128, 16, 2000, 600)  # the authors' pool ratio 8 : 1
         assert config.lr == 1e-3
     # the benchmark before issue 11 keeps its configuration key: the recorded runs stay reproducible
-    assert PRESETS["weak-start"].key() == "fc1a84a6254a"  # docs/results/full-{a,b}.jsonl
+    assert PRESETS["weak-start"].key() == "fc1a84a6254a"  # docs/results/weak-start-{a,b}.jsonl
 
 
 def test_math_streams_do_not_depend_on_the_hash_seed():

@@ -49,7 +49,7 @@ PRESETS = {
     "full": BenchConfig(data=DataConfig(train_sizes=FULL_TRAIN_SIZES, pretrain_per_domain=600), **COMPETENT_START),
     "demo": BenchConfig(data=DataConfig(test_per_domain=32), steps=60),
     # the benchmark before issue 11 (the 10-domain mix, 100 pretraining steps, lr 3e-3): the runs
-    # of docs/results/full-{a,b}.jsonl and adam-directions.jsonl
+    # of docs/results/weak-start-{a,b}.jsonl and adam-directions.jsonl
     "weak-start": BenchConfig(),
     # the full mix plus a minority answering math/arithmetic's prompts with the digits reversed:
     # two domains that pull in opposite directions (issue 11's stress configuration)

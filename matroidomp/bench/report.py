@@ -771,8 +771,10 @@ def _diff(row: dict) -> str:
 
 
 def _p(p: float) -> str:
-    """A p-value with three decimals, '–' for NaN."""
-    return "–" if np.isnan(p) else f"{p:.3f}"
+    """A p-value with three decimals ('< 0.001' below that), '–' for NaN."""
+    if np.isnan(p):
+        return "–"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def _yes(row: dict) -> str:
