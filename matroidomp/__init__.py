@@ -15,6 +15,7 @@ from ._nnqp import BatchedNNQPResult, NNQPResult, nnls, nnqp, nnqp_batched
 from ._objectives import QuadraticUtility, source_balanced_weights
 from ._omp import omp, omp_gram, solve_omp
 from ._partitionsel import partitionsel
+from ._pairwise import GraphCut
 from ._result import SelectionResult
 from ._rowfunctions import FacilityLocationRows, FeatureBasedRows, RowFunction, RowState
 from ._setfunction import CallableSetFunction, GainState, SetFunction
@@ -32,6 +33,7 @@ __all__ = [
     "FeatureBased",
     "FeatureBasedRows",
     "GainState",
+    "GraphCut",
     "MatroidStreaming",
     "NNQPResult",
     "PartitionMatroid",
@@ -41,6 +43,7 @@ __all__ = [
     "SelectionResult",
     "SetFunction",
     "SieveStreaming",
+    "SubsetSelector",
     "bounds",
     "conflicting_pairs",
     "Curriculum",
@@ -63,3 +66,16 @@ __all__ = [
     "source_balanced_weights",
     "stochastic_greedy",
 ]
+
+
+def __getattr__(name):
+    # SubsetSelector (scikit-learn estimator API) imports scikit-learn, extra ``sklearn``: on first use only
+    if name == "SubsetSelector":
+        import importlib.util
+
+        if importlib.util.find_spec("sklearn") is None:
+            raise ImportError("matroidomp.SubsetSelector needs scikit-learn: pip install 'matroidomp[sklearn]'")
+        from ._estimator import SubsetSelector
+
+        return SubsetSelector
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

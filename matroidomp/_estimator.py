@@ -1,0 +1,382 @@
+"""A scikit-learn style estimator over the submodular toolkit: ``SubsetSelector(...).fit(X).ranking_``.
+
+:class:`SubsetSelector` builds a set function from the rows of ``X`` (facility location, feature
+based or coverage), maximises it with greedy, lazy greedy or stochastic greedy under |S| <= k or a
+partition matroid, and keeps the selection in apricot's terms (``ranking_``, ``gains_``,
+``subset_``). It needs scikit-learn (extra ``sklearn``, also in ``dev`` and ``bench``) for
+:class:`sklearn.base.BaseEstimator` (``get_params``/``set_params``/``clone``) and
+:class:`sklearn.exceptions.NotFittedError`; ``matroidomp.SubsetSelector`` imports this module on
+first use, so the rest of the package does not need scikit-learn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from ._array import detect, is_array, to_host
+from ._greedy import greedy, stochastic_greedy
+from ._matroid import PartitionMatroid, make_matroid
+from ._submodular import Coverage, FacilityLocation, FeatureBased
+from ._validation import as_float_array
+
+#: The optimizers by name: lazy and naive greedy, stochastic greedy.
+_OPTIMIZERS = ("lazy", "naive", "stochastic")
+_METRICS = ("cosine", "euclidean")
+
+
+def _facility_location(X: np.ndarray, est: "SubsetSelector"):
+    return FacilityLocation.from_features(X, est.metric, est.n_neighbors, seed=est.random_state)
+
+
+def _feature_based(X: np.ndarray, est: "SubsetSelector"):
+    if X.size and X.min() < 0:
+        i = int(np.flatnonzero((X < 0).any(axis=1))[0])
+        raise ValueError(f"X: row {i} has a negative entry; function='feature-based' needs X >= 0")
+    return FeatureBased(X)
+
+
+def _coverage(X, est: "SubsetSelector"):
+    values = X.data if sp.issparse(X) else X
+    bad = np.flatnonzero((values != 0) & (values != 1))
+    if bad.size:
+        raise ValueError(
+            "X: function='coverage' reads X as a 0/1 incidence (X[j, u] = 1: row j covers feature u), "
+            f"but it holds the value {values.flat[bad[0]]!r}"
+        )
+    return Coverage(X.T)
+
+
+#: ``function -> (builder(X, estimator) -> SetFunction, whether it reads a scipy.sparse X as is)``;
+#: the others get X densified.
+_FUNCTIONS = {
+    "facility-location": (_facility_location, False),
+    "feature-based": (_feature_based, False),
+    "coverage": (_coverage, True),
+}
+
+
+def _host_matrix(X, keep_sparse: bool):
+    """X as a finite 2-D float numpy array, or a finite CSR matrix when ``keep_sparse``.
+
+    torch and cupy arrays come to the host with :func:`matroidomp._array.to_host` (a CPU tensor
+    is read in place); a scipy.sparse X is densified unless ``keep_sparse``.
+    """
+    if sp.issparse(X):
+        if X.ndim != 2:
+            raise ValueError(f"X: expected a 2-D matrix, got shape {X.shape}")
+        if X.dtype.kind not in "fiub":
+            raise TypeError(f"X: expected a real numeric sparse matrix, got dtype {X.dtype}")
+        if not keep_sparse:
+            return as_float_array(X.toarray(), "X", 2)
+        A = sp.csr_matrix(X, dtype=np.float64)
+        A.sum_duplicates()
+        bad = np.flatnonzero(~np.isfinite(A.data))
+        if bad.size:
+            rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))[bad]
+            raise ValueError(f"X: {np.unique(rows).size} row(s) contain NaN or Inf, first is row {int(rows[0])}")
+        return A
+    return as_float_array(to_host(X) if is_array(X) else X, "X", 2)
+
+
+def _rows(X, indices: np.ndarray):
+    """``X[indices]`` in X's own kind: numpy, scipy.sparse (CSR), or a torch/cupy array on its device."""
+    if sp.issparse(X):
+        return X.tocsr()[indices]
+    if is_array(X):
+        return X[detect(X=X).asarray(indices, "int64")]
+    return np.asarray(X)[indices]
+
+
+def _check_k(k, n: int) -> int:
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"k: expected an int, got {k!r}")
+    if k < 1:
+        raise ValueError(f"k: expected an int >= 1, got {k}")
+    if k > n:
+        raise ValueError(f"k = {k} exceeds the number of rows of X ({n})")
+    return int(k)
+
+
+def _labels(y, n: int, what: str):
+    if y is None:
+        raise ValueError(f"constraint: {what} needs the domain of every row: pass the labels as y, fit(X, y)")
+    labels = to_host(y) if is_array(y) else y
+    if len(labels) != n:
+        raise ValueError(f"y: {len(labels)} labels for the {n} rows of X")
+    return labels
+
+
+def _matroid(constraint, y, k: int, n: int) -> PartitionMatroid:
+    """The partition matroid of ``constraint`` (see :class:`SubsetSelector`), checked against k and n."""
+    if constraint is None:
+        return PartitionMatroid.cardinality(n, k)
+    if isinstance(constraint, PartitionMatroid):
+        if constraint.n != n:
+            raise ValueError(f"constraint: the matroid has {constraint.n} elements but X has {n} rows")
+        matroid = constraint
+    elif isinstance(constraint, Mapping):
+        matroid = PartitionMatroid(_labels(y, n, "a {domain: budget} mapping"), dict(constraint))
+    elif isinstance(constraint, str):
+        matroid = make_matroid(_labels(y, n, f"the budget rule {constraint!r}"), constraint, k)
+    else:
+        raise TypeError(
+            "constraint: expected None, a PartitionMatroid, a {domain: budget} mapping or a budget rule "
+            f"name ('proportional', 'proportional-authors', 'equal'), got {type(constraint).__name__} "
+            "(labels per row go in y)"
+        )
+    if matroid.rank != k:
+        raise ValueError(f"constraint: its budgets select {matroid.rank} rows but k = {k}; set k={matroid.rank}")
+    return matroid
+
+
+def _check_random_state(random_state) -> None:
+    if random_state is None or isinstance(random_state, np.random.Generator):
+        return
+    if isinstance(random_state, (bool, np.bool_)) or not isinstance(random_state, (int, np.integer)):
+        raise TypeError(
+            f"random_state: expected None, an int or a numpy.random.Generator, got {type(random_state).__name__}"
+        )
+
+
+class SubsetSelector(BaseEstimator):
+    """Select k representative rows of X by monotone submodular maximisation: f(S) >= (1 - 1/e) OPT under |S| <= k.
+
+    ``fit`` builds the set function f over the rows of X, maximises it with the chosen optimizer
+    under the constraint and stores the selection (apricot's selector semantics):
+
+    - ``'facility-location'``: f(S) = sum_i max_{j in S} s_ij with s = ``similarity_matrix(X,
+      metric, n_neighbors)`` (:meth:`FacilityLocation.from_features`; dense: O(n^2) memory and
+      2 n^2 d flops, a gain O(n); kNN: O(n k) memory).
+    - ``'feature-based'``: f(S) = sum_u sqrt(sum_{j in S} X_ju), X >= 0 (:class:`FeatureBased`;
+      a gain O(d)).
+    - ``'coverage'``: f(S) = #{u : X_ju = 1 for some j in S}, X a 0/1 incidence, row j the
+      features it covers (:class:`Coverage` on X^T; a gain O(nnz of row j)).
+
+    Guarantees of the optimizers for these (monotone submodular) functions: ``'lazy'`` and
+    ``'naive'`` greedy select the same set, (1 - 1/e) OPT under |S| <= k and OPT / 2 under a
+    partition matroid; ``'stochastic'`` (1 - 1/e - epsilon) OPT in expectation under |S| <= k
+    with O(n log(1/epsilon)) gains (a heuristic under budgets). See :func:`greedy` and
+    :func:`stochastic_greedy`.
+
+    Parameters
+    ----------
+    function : {'facility-location', 'feature-based', 'coverage'}, default 'facility-location'
+        The set function built from X.
+    k : int, default 10
+        Number of rows to select, 1 <= k <= n. With a partition ``constraint`` it must equal the
+        number of rows the budgets select (their sum, capped by the domain sizes).
+    optimizer : {'lazy', 'naive', 'stochastic'}, default 'lazy'
+        Lazy (Minoux) greedy, naive greedy, or stochastic greedy (Mirzasoleiman et al. 2015).
+    constraint : None, PartitionMatroid, mapping or str, default None
+        None: |S| <= k. A :class:`PartitionMatroid` over the n rows (``y`` is not read). A
+        ``{domain: budget}`` mapping or a budget rule name (``'proportional'``,
+        ``'proportional-authors'``, ``'equal'``; :func:`make_matroid` with total k): at most
+        budget rows of each domain, the domain of row i being ``y[i]`` (``fit(X, y)``).
+    metric : {'cosine', 'euclidean'}, default 'cosine'
+        Similarity of facility location (:func:`similarity_matrix`); not read by the others.
+    n_neighbors : int or None, default None
+        Facility location only: None for the dense similarity, an int for the sparse
+        k-nearest-neighbour similarity.
+    random_state : None, int or numpy.random.Generator, default None
+        Seed of stochastic greedy's samples and of the approximate neighbour search
+        (``n_neighbors`` with more than 4096 rows); the only source of randomness.
+    epsilon : float in (0, 1), default 0.1
+        Stochastic greedy's accuracy: each step samples ceil((n / k) log(1 / epsilon)) rows.
+
+    Attributes
+    ----------
+    ranking_ : numpy.ndarray of int64, shape (k,)
+        Selected row indices in selection order.
+    gains_ : numpy.ndarray of float64, shape (k,)
+        Marginal gain of each pick, f(S_t) - f(S_{t-1}) (``result_.gains``); they sum to f(S).
+    subset_ : array of shape (k, d)
+        ``X[ranking_]`` in X's own kind (numpy, scipy.sparse CSR, a torch tensor on its device).
+    result_ : SelectionResult
+        The optimizer's result (objective, history, per-domain counts, stop reason).
+    function_ : SetFunction
+        The function that was maximised (holds the similarity: O(n^2) memory when dense).
+    n_features_in_ : int
+        Number of columns of X at fit.
+
+    Notes
+    -----
+    Inputs: numpy arrays, nested lists, scipy.sparse matrices and torch (or cupy) arrays, which
+    are read on the host (:func:`matroidomp._array.to_host`: a CPU tensor in place, a device one
+    copied once). A scipy.sparse X is read as features: densified for facility location and
+    feature based (both store n x n or n x d dense numbers anyway, so this adds O(n d) memory),
+    kept sparse for coverage. Every kind of input selects the same rows. All parameters are
+    validated in ``fit``, none in ``__init__`` (scikit-learn's convention). Unlike apricot,
+    ``transform`` and ``fit_transform`` return X's rows only: select labels with
+    ``y[selector.ranking_]``. Needs scikit-learn (extra ``sklearn``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import matroidomp as mo
+    >>> X = np.random.default_rng(0).random((100, 5))
+    >>> sel = mo.SubsetSelector("facility-location", k=5).fit(X)
+    >>> sel.ranking_.tolist() == mo.greedy(mo.FacilityLocation.from_features(X), 5).indices.tolist()
+    True
+    >>> bool(np.isclose(sel.gains_.sum(), sel.function_(sel.ranking_)))  # gains add up to f(S)
+    True
+    >>> sel.transform(X).shape
+    (5, 5)
+    >>> y = np.repeat(["a", "b"], [70, 30])
+    >>> sel = mo.SubsetSelector(k=4, constraint={"a": 1, "b": 3}, optimizer="naive").fit(X, y)
+    >>> sel.result_.counts
+    {'a': 1, 'b': 3}
+    """
+
+    def __init__(self, function="facility-location", k=10, optimizer="lazy", constraint=None, metric="cosine",
+                 n_neighbors=None, random_state=None, epsilon=0.1):
+        self.function = function
+        self.k = k
+        self.optimizer = optimizer
+        self.constraint = constraint
+        self.metric = metric
+        self.n_neighbors = n_neighbors
+        self.random_state = random_state
+        self.epsilon = epsilon
+
+    def _check_params(self) -> None:
+        if not isinstance(self.function, str) or self.function not in _FUNCTIONS:
+            raise ValueError(f"function: expected one of {sorted(_FUNCTIONS)}, got {self.function!r}")
+        if not isinstance(self.optimizer, str) or self.optimizer not in _OPTIMIZERS:
+            raise ValueError(f"optimizer: expected one of {list(_OPTIMIZERS)}, got {self.optimizer!r}")
+        if not isinstance(self.metric, str) or self.metric not in _METRICS:
+            raise ValueError(f"metric: expected one of {list(_METRICS)}, got {self.metric!r}")
+        if self.n_neighbors is not None and self.function != "facility-location":
+            raise ValueError(f"n_neighbors: only function='facility-location' takes it, not {self.function!r}")
+        _check_random_state(self.random_state)
+
+    def fit(self, X, y=None):
+        """Select k rows of X: build f from X, maximise it under the constraint; O(k n) gains for greedy.
+
+        Parameters
+        ----------
+        X : array-like or scipy.sparse matrix of shape (n, d)
+            One candidate per row, real and finite (numpy, list, scipy.sparse, torch, cupy).
+        y : array-like of shape (n,), optional
+            Domain label of every row: read only when ``constraint`` is a mapping or a rule name.
+
+        Returns
+        -------
+        SubsetSelector
+            ``self``, with ``ranking_``, ``gains_``, ``subset_``, ``result_``, ``function_`` and
+            ``n_features_in_`` set.
+
+        Raises
+        ------
+        TypeError
+            When X is not a real numeric array, ``k`` is not an int, ``random_state`` is not
+            None, an int or a Generator, or ``constraint`` is of an unsupported kind.
+        ValueError
+            When X is not 2-D or has a NaN/Inf row; ``k`` < 1 or > n; ``function``,
+            ``optimizer`` or ``metric`` is unknown; ``n_neighbors`` is given for another function
+            than facility location; X does not suit the function (a negative entry for
+            feature-based, an entry other than 0/1 for coverage); the constraint needs ``y`` and
+            it is missing or of the wrong length, or its budgets do not select k rows;
+            ``epsilon`` is not in (0, 1) for the stochastic optimizer.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> X = np.eye(4)[[0, 0, 1, 2, 3, 3]]          # six rows, four distinct features
+        >>> SubsetSelector("coverage", k=4).fit(X).ranking_.tolist()
+        [0, 2, 3, 4]
+        """
+        self._check_params()
+        build, keeps_sparse = _FUNCTIONS[self.function]
+        data = _host_matrix(X, keeps_sparse)
+        n = int(data.shape[0])
+        k = _check_k(self.k, n)
+        matroid = _matroid(self.constraint, y, k, n)
+        f = build(data, self)
+        if self.optimizer == "stochastic":
+            result = stochastic_greedy(f, matroid, epsilon=self.epsilon, seed=self.random_state)
+        else:
+            result = greedy(f, matroid, lazy=self.optimizer == "lazy")
+        self.function_ = f
+        self.result_ = result
+        self.ranking_ = np.asarray(result.indices, dtype=np.int64)
+        self.gains_ = result.gains
+        self.n_features_in_ = int(data.shape[1])
+        self._n_rows = n
+        self.subset_ = _rows(X, self.ranking_)
+        return self
+
+    def transform(self, X):
+        """The selected rows ``X[ranking_]``, in selection order and in X's own kind; O(k d).
+
+        Parameters
+        ----------
+        X : array-like or scipy.sparse matrix of shape (n, d)
+            The fitted data, or data aligned with it: the same number of rows and columns.
+
+        Returns
+        -------
+        array of shape (k, d)
+            numpy for numpy or lists, scipy.sparse CSR for sparse, a tensor of X's framework on
+            its device for torch/cupy.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before ``fit``.
+        ValueError
+            When X is not 2-D or its shape differs from the fitted data's.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> X = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]])
+        >>> sel = SubsetSelector(k=2).fit(X)
+        >>> sel.transform(X).tolist()
+        [[0.9, 0.1], [0.0, 1.0]]
+        """
+        check_is_fitted(self, "ranking_")
+        shape = tuple(int(s) for s in getattr(X, "shape", np.shape(X)))
+        if len(shape) != 2:
+            raise ValueError(f"X: expected a 2-D array, got shape {shape}")
+        if shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {shape[1]} features but the selector was fitted on {self.n_features_in_}")
+        if shape[0] != self._n_rows:
+            raise ValueError(
+                f"X has {shape[0]} rows but the selector was fitted on {self._n_rows}; transform selects "
+                "rows of the fitted data (or of data aligned with it)"
+            )
+        return _rows(X, self.ranking_)
+
+    def fit_transform(self, X, y=None):
+        """``fit(X, y)`` then ``transform(X)``: the k selected rows of X.
+
+        Parameters
+        ----------
+        X : array-like or scipy.sparse matrix of shape (n, d)
+            As in :meth:`fit`.
+        y : array-like of shape (n,), optional
+            As in :meth:`fit` (domain labels for a mapping or rule constraint).
+
+        Returns
+        -------
+        array of shape (k, d)
+            ``X[ranking_]`` in X's own kind (as :meth:`transform`).
+
+        Raises
+        ------
+        TypeError, ValueError
+            As :meth:`fit`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> X = np.array([[4.0, 0.0], [0.0, 9.0], [5.0, 0.0]])
+        >>> SubsetSelector("feature-based", k=2).fit_transform(X).tolist()
+        [[0.0, 9.0], [5.0, 0.0]]
+        """
+        return self.fit(X, y).subset_

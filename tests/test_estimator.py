@@ -1,0 +1,248 @@
+"""SubsetSelector: the same selections as the solvers called directly, gains against independent numpy
+references of the functions, scikit-learn's estimator conventions, input kinds, budgets, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.estimator_checks import (
+    check_dont_overwrite_parameters,
+    check_get_params_invariance,
+    check_no_attributes_set_in_init,
+    check_parameters_default_constructible,
+    check_set_params,
+)
+
+import matroidomp as mo
+
+RNG = np.random.default_rng(42)
+X_DENSE = RNG.random((60, 6))                                   # nonnegative: every function but coverage
+X_BINARY = (RNG.random((60, 25)) < 0.15).astype(np.float64)     # 0/1 incidence for coverage
+LABELS = np.array(["a"] * 30 + ["b"] * 20 + ["c"] * 10)
+
+
+def _data(function):
+    return X_BINARY if function == "coverage" else X_DENSE
+
+
+def _direct_function(function, X):
+    if function == "facility-location":
+        return mo.FacilityLocation.from_features(X)
+    if function == "feature-based":
+        return mo.FeatureBased(X)
+    return mo.Coverage(X.T)
+
+
+# ----------------------------------------------------------------------------- numpy references
+def _reference_value(function, X, S):
+    """f(S) computed from its definition in numpy, independent of the package's kernels."""
+    S = list(S)
+    if not S:
+        return 0.0
+    if function == "facility-location":
+        unit = X / np.linalg.norm(X, axis=1, keepdims=True)
+        sim = (1 + unit @ unit.T) / 2
+        return float(sim[:, S].max(axis=1).sum())
+    if function == "feature-based":
+        return float(np.sqrt(X[S].sum(axis=0)).sum())
+    return float(X[S].any(axis=0).sum())
+
+
+FUNCTIONS = ["facility-location", "feature-based", "coverage"]
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+@pytest.mark.parametrize("optimizer", ["lazy", "naive", "stochastic"])
+def test_same_selection_as_the_solver_called_directly(function, optimizer):
+    X = _data(function)
+    sel = mo.SubsetSelector(function, k=8, optimizer=optimizer, random_state=3, epsilon=0.2).fit(X)
+    f = _direct_function(function, X)
+    if optimizer == "stochastic":
+        direct = mo.stochastic_greedy(f, 8, epsilon=0.2, seed=3)
+    else:
+        direct = mo.greedy(f, 8, lazy=optimizer == "lazy")
+    assert sel.ranking_.tolist() == direct.indices.tolist()
+    assert sel.ranking_.dtype == np.int64 and sel.gains_.dtype == np.float64
+    np.testing.assert_array_equal(sel.gains_, direct.gains)
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_gains_are_the_marginal_gains_of_the_function(function):
+    X = _data(function)
+    sel = mo.SubsetSelector(function, k=10).fit(X)
+    values = [_reference_value(function, X, sel.ranking_[:t]) for t in range(11)]
+    np.testing.assert_allclose(sel.gains_, np.diff(values), rtol=1e-9, atol=1e-9)
+    assert sel.gains_.sum() == pytest.approx(_reference_value(function, X, sel.ranking_), rel=1e-12)
+    # greedy takes the best gain each step: no single row beats the first pick
+    best = max(_reference_value(function, X, [j]) for j in range(X.shape[0]))
+    assert sel.gains_[0] == pytest.approx(best, rel=1e-12)
+    assert np.all(np.diff(sel.gains_) <= 1e-12)  # submodular: greedy's gains never increase
+
+
+def test_euclidean_metric_and_sparse_neighbours_reach_facility_location():
+    sel = mo.SubsetSelector(k=5, metric="euclidean", n_neighbors=7).fit(X_DENSE)
+    f = mo.FacilityLocation.from_features(X_DENSE, "euclidean", n_neighbors=7)
+    assert sel.ranking_.tolist() == mo.greedy(f, 5).indices.tolist()
+
+
+def test_subset_transform_and_fit_transform_are_the_ranked_rows():
+    sel = mo.SubsetSelector(k=7)
+    out = sel.fit_transform(X_DENSE)
+    np.testing.assert_array_equal(out, X_DENSE[sel.ranking_])
+    np.testing.assert_array_equal(sel.subset_, X_DENSE[sel.ranking_])
+    np.testing.assert_array_equal(sel.transform(X_DENSE), out)
+    aligned = np.arange(X_DENSE.size, dtype=float).reshape(X_DENSE.shape)  # same shape, other data
+    np.testing.assert_array_equal(sel.transform(aligned), aligned[sel.ranking_])
+    assert sel.n_features_in_ == 6 and len(sel.result_) == 7
+
+
+# ----------------------------------------------------------------------------- input kinds
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_numpy_sparse_torch_and_list_inputs_select_the_same_rows(function):
+    X = _data(function)
+    expected = mo.SubsetSelector(function, k=6).fit(X).ranking_.tolist()
+    for kind in (sp.csr_matrix(X), sp.coo_matrix(X), sp.csr_array(X), torch.from_numpy(X), X.tolist()):
+        sel = mo.SubsetSelector(function, k=6).fit(kind)
+        assert sel.ranking_.tolist() == expected, type(kind)
+    sel = mo.SubsetSelector(function, k=6).fit(torch.from_numpy(X))
+    assert isinstance(sel.subset_, torch.Tensor)
+    torch.testing.assert_close(sel.transform(torch.from_numpy(X)), torch.from_numpy(X[expected]))
+    sparse_rows = mo.SubsetSelector(function, k=6).fit_transform(sp.coo_matrix(X))
+    assert sp.issparse(sparse_rows)
+    np.testing.assert_array_equal(sparse_rows.toarray(), X[expected])
+
+
+def test_float32_torch_matches_float32_numpy():
+    X = X_DENSE.astype(np.float32)
+    a = mo.SubsetSelector(k=6).fit(X).ranking_.tolist()
+    assert mo.SubsetSelector(k=6).fit(torch.from_numpy(X)).ranking_.tolist() == a
+
+
+# ----------------------------------------------------------------------------- constraints
+def _domain_counts(ranking):
+    return {d: int((LABELS[ranking] == d).sum()) for d in ("a", "b", "c")}
+
+
+@pytest.mark.parametrize("optimizer", ["lazy", "naive", "stochastic"])
+def test_mapping_budgets_with_labels_in_y(optimizer):
+    budgets = {"a": 2, "b": 1, "c": 4}
+    sel = mo.SubsetSelector(k=7, constraint=budgets, optimizer=optimizer, random_state=0).fit(X_DENSE, LABELS)
+    assert _domain_counts(sel.ranking_) == budgets
+    f, m = mo.FacilityLocation.from_features(X_DENSE), mo.PartitionMatroid(LABELS, budgets)
+    direct = mo.stochastic_greedy(f, m, seed=0) if optimizer == "stochastic" else mo.greedy(f, m)
+    assert sel.ranking_.tolist() == direct.indices.tolist()
+
+
+def test_matroid_and_rule_constraints():
+    m = mo.PartitionMatroid(LABELS, {"a": 0, "b": 3, "c": 2})
+    sel = mo.SubsetSelector("feature-based", k=5, constraint=m).fit(X_DENSE)  # y not needed
+    assert _domain_counts(sel.ranking_) == {"a": 0, "b": 3, "c": 2}
+    sel = mo.SubsetSelector(k=6, constraint="proportional").fit(X_DENSE, list(LABELS))
+    assert _domain_counts(sel.ranking_) == {"a": 3, "b": 2, "c": 1}
+    codes = torch.tensor(np.unique(LABELS, return_inverse=True)[1])
+    sel = mo.SubsetSelector(k=6, constraint="equal").fit(X_DENSE, codes)
+    assert _domain_counts(sel.ranking_) == {"a": 2, "b": 2, "c": 2}
+
+
+# ----------------------------------------------------------------------------- scikit-learn conventions
+def test_clone_get_params_set_params_round_trip():
+    m = mo.PartitionMatroid(LABELS, {"a": 1, "b": 1, "c": 1})
+    sel = mo.SubsetSelector("feature-based", k=3, optimizer="stochastic", constraint=m, random_state=5, epsilon=0.3)
+    params = sel.get_params()
+    assert params == {"function": "feature-based", "k": 3, "optimizer": "stochastic", "constraint": m,
+                      "metric": "cosine", "n_neighbors": None, "random_state": 5, "epsilon": 0.3}
+    twin = clone(sel.fit(X_DENSE))
+    assert not hasattr(twin, "ranking_")
+    assert twin.get_params()["k"] == 3 and twin.get_params()["constraint"] is not m
+    assert twin.fit(X_DENSE).ranking_.tolist() == sel.ranking_.tolist()
+    assert mo.SubsetSelector(**params).fit(X_DENSE).ranking_.tolist() == sel.ranking_.tolist()
+    twin.set_params(k=2, constraint=None, function="coverage")
+    assert twin.get_params()["k"] == 2 and len(twin.fit(X_BINARY).ranking_) == 2
+    with pytest.raises(ValueError, match="Invalid parameter"):
+        twin.set_params(n_samples=3)
+
+
+@pytest.mark.parametrize("check", [check_no_attributes_set_in_init, check_parameters_default_constructible,
+                                   check_get_params_invariance, check_set_params, check_dont_overwrite_parameters])
+def test_sklearn_estimator_checks(check):
+    check("SubsetSelector", mo.SubsetSelector(k=3))
+
+
+def test_transform_before_fit_raises_not_fitted():
+    with pytest.raises(NotFittedError):
+        mo.SubsetSelector().transform(X_DENSE)
+
+
+def test_parameters_are_validated_in_fit_not_init():
+    sel = mo.SubsetSelector(function="nope", k=-1, optimizer="nope", metric="nope")
+    assert sel.k == -1
+    with pytest.raises(ValueError, match="function"):
+        sel.fit(X_DENSE)
+
+
+# ----------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize("params, error, message", [
+    ({"k": 0}, ValueError, r"k: expected an int >= 1, got 0"),
+    ({"k": 61}, ValueError, r"k = 61 exceeds the number of rows of X \(60\)"),
+    ({"k": 2.5}, TypeError, r"k: expected an int"),
+    ({"k": True}, TypeError, r"k: expected an int"),
+    ({"function": "graph-cut"}, ValueError, r"function: expected one of .*'graph-cut'"),
+    ({"optimizer": "greedi"}, ValueError, r"optimizer: expected one of .*'greedi'"),
+    ({"metric": "manhattan"}, ValueError, r"metric: expected one of .*'manhattan'"),
+    ({"function": "feature-based", "n_neighbors": 5}, ValueError, r"n_neighbors: only function='facility-location'"),
+    ({"random_state": np.random.RandomState(0)}, TypeError, r"random_state: expected None, an int"),
+    ({"optimizer": "stochastic", "epsilon": 1.5}, ValueError, r"epsilon"),
+    ({"constraint": list(LABELS)}, TypeError, r"constraint: expected None, a PartitionMatroid.*labels per row go in y"),
+    ({"constraint": {"a": 1, "b": 1}}, ValueError, r"constraint: a \{domain: budget\} mapping needs .* pass the labels as y"),
+    ({"constraint": "proportional"}, ValueError, r"constraint: the budget rule 'proportional' needs"),
+    ({"constraint": mo.PartitionMatroid.cardinality(59, 10)}, ValueError, r"the matroid has 59 elements but X has 60 rows"),
+    ({"k": 10, "constraint": mo.PartitionMatroid(LABELS, {"a": 1, "b": 1, "c": 1})}, ValueError,
+     r"its budgets select 3 rows but k = 10; set k=3"),
+])
+def test_bad_parameters_raise_clear_errors(params, error, message):
+    with pytest.raises(error, match=message):
+        mo.SubsetSelector(**params).fit(X_DENSE)
+
+
+def test_bad_labels_raise_clear_errors():
+    with pytest.raises(ValueError, match=r"y: 59 labels for the 60 rows of X"):
+        mo.SubsetSelector(k=2, constraint={"a": 1, "b": 1}).fit(X_DENSE, LABELS[:59])
+    with pytest.raises(ValueError, match=r"budgets: domain 'c' has budget 11 but only 10"):
+        mo.SubsetSelector(k=12, constraint={"a": 1, "b": 0, "c": 11}).fit(X_DENSE, LABELS)
+    with pytest.raises(ValueError, match=r"budgets: no budget given for domain\(s\) \['b'\]"):
+        mo.SubsetSelector(k=2, constraint={"a": 1, "c": 1}).fit(X_DENSE, LABELS)
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_nan_rows_are_named(function):
+    X = _data(function).copy()
+    X[[4, 9], 1] = np.nan
+    for kind in (X, sp.csr_matrix(X), torch.from_numpy(X)):
+        with pytest.raises(ValueError, match=r"X: 2 row\(s\) contain NaN or Inf, first is row 4"):
+            mo.SubsetSelector(function, k=3).fit(kind)
+
+
+def test_data_that_does_not_suit_the_function():
+    with pytest.raises(ValueError, match=r"X: row 3 has a negative entry; function='feature-based' needs X >= 0"):
+        mo.SubsetSelector("feature-based", k=2).fit(X_DENSE - (np.arange(60) == 3)[:, None])
+    for kind in (X_DENSE, sp.csr_matrix(X_DENSE)):
+        with pytest.raises(ValueError, match=r"X: function='coverage' reads X as a 0/1 incidence"):
+            mo.SubsetSelector("coverage", k=2).fit(kind)
+    with pytest.raises(ValueError, match=r"X: expected a 2-D array, got shape \(60,\)"):
+        mo.SubsetSelector(k=2).fit(X_DENSE[:, 0])
+    with pytest.raises(TypeError, match=r"X: expected a real numeric array"):
+        mo.SubsetSelector(k=2).fit(np.array([["a", "b"], ["c", "d"]]))
+
+
+def test_transform_checks_the_fitted_shape():
+    sel = mo.SubsetSelector(k=3).fit(X_DENSE)
+    with pytest.raises(ValueError, match=r"X has 5 features but the selector was fitted on 6"):
+        sel.transform(X_DENSE[:, :5])
+    with pytest.raises(ValueError, match=r"X has 59 rows but the selector was fitted on 60"):
+        sel.transform(X_DENSE[:59])
+    with pytest.raises(ValueError, match=r"X: expected a 2-D array, got shape \(60,\)"):
+        sel.transform(X_DENSE[:, 0])
