@@ -136,11 +136,12 @@ def _dense(x, name: str):
     return x
 
 
-def _candidate_major(similarity) -> sp.csc_matrix:
+def _candidate_major(similarity, need: str = "facility location needs s_ij >= 0 to be monotone") -> sp.csc_matrix:
     """A scipy.sparse (m, n) similarity as canonical CSC (CSR over candidates), float32 or float64.
 
     Converted once (the input is never modified: a non-canonical one is copied before its
-    duplicates are summed); a negative or non-finite stored entry raises, naming it.
+    duplicates are summed); a negative or non-finite stored entry raises, naming it and ``need``
+    (why the caller's function needs s_ij >= 0).
     """
     if len(similarity.shape) != 2:
         raise ValueError(f"similarity: expected a 2-D matrix, got shape {similarity.shape}")
@@ -159,7 +160,7 @@ def _candidate_major(similarity) -> sp.csc_matrix:
         p = int(bad[0])
         j = int(np.searchsorted(A.indptr, p, side="right")) - 1
         i, v = int(A.indices[p]), A.data[p]
-        why = "not finite" if not np.isfinite(v) else "< 0; facility location needs s_ij >= 0 to be monotone"
+        why = "not finite" if not np.isfinite(v) else f"< 0; {need}"
         raise ValueError(f"similarity: stored entry ({i}, {j}) is {v:.6g}, {why} ({bad.size} such entries)")
     return A
 

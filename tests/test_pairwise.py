@@ -1,0 +1,178 @@
+"""Pairwise-similarity functions (graph cut): values, gains, laws, greedy, apricot, input checks."""
+
+import itertools
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import matroidomp as mo
+from matroidomp._pairwise import GraphCut
+from submodular_cases import random_matroid
+
+FAST = settings(max_examples=60, deadline=None)
+
+
+def _symmetric(n, rng, *, ties=False, density=1.0):
+    """A random symmetric n x n similarity >= 0; ``ties``: small integers and a duplicated candidate."""
+    s = rng.integers(0, 4, (n, n)).astype(float) if ties else rng.random((n, n))
+    s = s * (rng.random((n, n)) < density)
+    s = np.triu(s) + np.triu(s, 1).T
+    if ties and n > 2:
+        src, dst = rng.choice(n, 2, replace=False)  # dst copies src (off their 2 x 2 block)
+        s[dst], s[:, dst] = s[src], s[src]
+        s[dst, dst], s[src, dst], s[dst, src] = s[src, src], s[src, src], s[src, src]
+    return s
+
+
+def graph_cut_reference(s, lam, S):
+    """f(S) = sum_{i in V, j in S} s_ij - lam sum_{i, j in S} s_ij, from the definition."""
+    S = list(S)
+    return float(s[:, S].sum() - lam * s[np.ix_(S, S)].sum()) if S else 0.0
+
+
+@FAST
+@given(n=st.integers(1, 9), lam=st.sampled_from([0.0, 0.3, 0.5, 1.0, 2.5]), sparse=st.booleans(),
+       seed=st.integers(0, 2**32 - 1))
+def test_graph_cut_values_and_gains_match_the_definition(n, lam, sparse, seed):
+    rng = np.random.default_rng(seed)
+    s = _symmetric(n, rng, density=0.6)
+    f = GraphCut(sp.csr_matrix(s) if sparse else s, lam=lam)
+    state, S, everyone = f.new_state(), [], np.arange(n)
+    for j in rng.permutation(n)[: int(rng.integers(0, n + 1))]:
+        base = graph_cut_reference(s, lam, S)
+        assert state.value == pytest.approx(base, rel=1e-9, abs=1e-9)
+        expected = [graph_cut_reference(s, lam, S + [c]) - base for c in everyone]
+        np.testing.assert_allclose(state.gains(everyone), expected, rtol=1e-9, atol=1e-9)
+        state.add(int(j))
+        S.append(int(j))
+    assert f(S) == pytest.approx(graph_cut_reference(s, lam, S), rel=1e-9, abs=1e-9)
+
+
+@FAST
+@given(n=st.integers(1, 12), lam=st.sampled_from([0.0, 0.5, 0.7, 3.0]), ties=st.booleans(),
+       seed=st.integers(0, 2**32 - 1))
+def test_graph_cut_computed_gains_never_increase(n, lam, ties, seed):
+    """Exactly, in floating point, for every lam: what makes lazy greedy equal naive greedy."""
+    rng = np.random.default_rng(seed)
+    f = GraphCut(_symmetric(n, rng, ties=ties), lam=lam)
+    state, everyone = f.new_state(), np.arange(n)
+    previous = state.gains(everyone)
+    for j in rng.permutation(n):
+        state.add(int(j))
+        current = state.gains(everyone)
+        assert np.all(current <= previous)
+        previous = current
+
+
+@FAST
+@given(n=st.integers(1, 14), lam=st.sampled_from([0.1, 0.5, 0.9]), ties=st.booleans(), sparse=st.booleans(),
+       seed=st.integers(0, 2**32 - 1))
+def test_graph_cut_lazy_and_naive_greedy_select_bitwise_the_same(n, lam, ties, sparse, seed):
+    rng = np.random.default_rng(seed)
+    s = _symmetric(n, rng, ties=ties, density=0.5 if sparse else 1.0)
+    f = GraphCut(sp.csr_matrix(s) if sparse else s, lam=lam)
+    matroid = random_matroid(n, rng)
+    lazy, naive = mo.greedy(f, matroid), mo.greedy(f, matroid, lazy=False)
+    assert lazy.indices.tolist() == naive.indices.tolist()
+    assert np.array_equal(lazy.history, naive.history)
+    assert lazy.stop_reason == naive.stop_reason
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_graph_cut_sparse_gives_bitwise_the_dense_gains_and_selection(dtype):
+    rng = np.random.default_rng(3)
+    s = _symmetric(300, rng, density=0.1).astype(dtype)
+    dense, sparse = GraphCut(s, lam=0.4), GraphCut(sp.coo_matrix(s), lam=0.4)
+    a, b = dense.new_state(), sparse.new_state()
+    everyone = np.arange(300)
+    for j in rng.choice(300, 20, replace=False):
+        assert np.array_equal(a.gains(everyone), b.gains(everyone))
+        a.add(int(j))
+        b.add(int(j))
+        assert a.value == b.value
+    assert np.array_equal(mo.greedy(dense, 25).indices, mo.greedy(sparse, 25).indices)
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.25, 0.5, 0.8, 2.0])
+def test_graph_cut_is_submodular_and_monotone_up_to_one_half_by_brute_force(lam):
+    """Every A ⊆ B ⊆ V, j ∉ B of tiny random instances: f(A + j) - f(A) >= f(B + j) - f(B), and
+    f(A) <= f(B) when lam <= 1/2."""
+    rng = np.random.default_rng(int(lam * 100))
+    n = 5
+    for _ in range(5):
+        s = _symmetric(n, rng)
+        f = GraphCut(s, lam=lam)
+        value = {S: f(list(S)) for r in range(n + 1) for S in itertools.combinations(range(n), r)}
+        for B in value:
+            for r in range(len(B) + 1):
+                for A in itertools.combinations(B, r):
+                    if lam <= 0.5:
+                        assert value[A] <= value[B] + 1e-12
+                    for j in set(range(n)) - set(B):
+                        gain_a = value[tuple(sorted(A + (j,)))] - value[A]
+                        gain_b = value[tuple(sorted(B + (j,)))] - value[B]
+                        assert gain_a >= gain_b - 1e-12
+
+
+def test_graph_cut_above_one_half_is_not_monotone_and_greedy_stops():
+    f = GraphCut(np.ones((3, 3)), lam=1.0)  # f({0}) = 3 - 1, f({0, 1}) = 6 - 4, f(V) = 9 - 9
+    assert [f([0]), f([0, 1]), f([0, 1, 2])] == [2.0, 2.0, 0.0]
+    res = mo.greedy(f, 3)
+    assert res.indices.tolist() == [0, 1] and res.stop_reason == "no_positive_gain"
+
+
+def test_graph_cut_from_features_uses_similarity_matrix():
+    X = np.random.default_rng(4).standard_normal((30, 3))
+    for metric in ("cosine", "euclidean"):
+        f = GraphCut.from_features(X, metric, lam=0.3)
+        s = mo.similarity_matrix(X, metric)
+        assert f([2, 7, 11]) == pytest.approx(graph_cut_reference(s, 0.3, [2, 7, 11]), rel=1e-12)
+        assert mo.greedy(f, 6).indices.tolist() == mo.greedy(GraphCut(s, lam=0.3), 6).indices.tolist()
+
+
+@pytest.mark.parametrize("lam", [0.1, 0.5, 1.0])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_graph_cut_selects_what_apricot_selects(lam, sparse):
+    """apricot's GraphCutSelection(alpha) is f / lam with alpha = 1 / lam: the same naive greedy."""
+    apricot = pytest.importorskip("apricot", reason="apricot-select (extra 'bench') is the reference")
+    rng = np.random.default_rng(int(lam * 10) + sparse)
+    s = mo.similarity_matrix(rng.standard_normal((60, 5)))
+    ours = GraphCut(sp.csr_matrix(s) if sparse else s, lam=lam)
+    theirs = apricot.GraphCutSelection(10, metric="precomputed", alpha=1 / lam, optimizer="naive").fit(s)
+    res = mo.greedy(ours, 10)
+    assert res.indices.tolist() == theirs.ranking.tolist()
+    np.testing.assert_allclose(np.diff(res.history, prepend=0.0), lam * theirs.gains, rtol=1e-9)
+
+
+def test_graph_cut_empty_ground_set():
+    f = GraphCut(np.zeros((0, 0)))
+    assert f.n == 0 and f([]) == 0.0
+    assert f.new_state().gains(np.array([], dtype=np.int64)).shape == (0,)
+
+
+@pytest.mark.parametrize(
+    "make, exc, match",
+    [
+        (lambda: GraphCut(np.array([[1.0, -0.1], [-0.1, 1.0]])), ValueError, r"similarity: entry \(0, 1\).*< 0"),
+        (lambda: GraphCut(sp.csr_matrix(np.array([[1.0, -0.1], [-0.1, 1.0]]))), ValueError,
+         r"similarity: stored entry.*< 0; graph cut"),
+        (lambda: GraphCut(np.array([[1.0, np.nan], [np.nan, 1.0]])), ValueError, "similarity.*NaN"),
+        (lambda: GraphCut(np.ones((2, 3))), ValueError, r"similarity: expected a square.*\(2, 3\)"),
+        (lambda: GraphCut(np.ones(3)), ValueError, "similarity: expected a 2-D"),
+        (lambda: GraphCut(np.array([[1.0, 0.2], [0.3, 1.0]])), ValueError,
+         r"similarity: expected a symmetric matrix, but entry \(0, 1\) is 0.2 and \(1, 0\) is 0.3"),
+        (lambda: GraphCut(sp.csr_matrix(np.array([[1.0, 0.2], [0.0, 1.0]]))), ValueError,
+         "similarity: expected a symmetric"),
+        (lambda: GraphCut(np.array([["a", "b"], ["b", "a"]])), TypeError, "similarity: expected a real numeric"),
+        (lambda: GraphCut(np.eye(2), lam=-0.1), ValueError, "lam: expected a finite number >= 0"),
+        (lambda: GraphCut(np.eye(2), lam=float("nan")), ValueError, "lam: expected a finite"),
+        (lambda: GraphCut(np.eye(2), lam="0.5"), TypeError, "lam: expected a real number"),
+        (lambda: GraphCut.from_features(np.ones((3, 2)), metric="manhattan"), ValueError, "metric"),
+    ],
+)
+def test_graph_cut_bad_input_is_rejected_with_a_clear_message(make, exc, match):
+    with pytest.raises(exc, match=match):
+        make()
