@@ -16,7 +16,6 @@ from ._objectives import QuadraticUtility, source_balanced_weights
 from ._omp import omp, omp_gram, solve_omp
 from ._partitionsel import partitionsel
 from ._pairwise import GraphCut
-from ._pairwise import GraphCut
 from ._result import SelectionResult
 from ._rowfunctions import FacilityLocationRows, FeatureBasedRows, RowFunction, RowState
 from ._setfunction import CallableSetFunction, GainState, SetFunction
@@ -34,7 +33,6 @@ __all__ = [
     "FeatureBased",
     "FeatureBasedRows",
     "GainState",
-    "GraphCut",
     "GraphCut",
     "MatroidStreaming",
     "NNQPResult",
