@@ -105,9 +105,11 @@ def _check_k(k, n: int) -> int:
 def _labels(y, n: int, what: str):
     if y is None:
         raise ValueError(f"constraint: {what} needs the domain of every row: pass the labels as y, fit(X, y)")
-    labels = to_host(y) if is_array(y) else y
-    if len(labels) != n:
-        raise ValueError(f"y: {len(labels)} labels for the {n} rows of X")
+    labels = to_host(y) if is_array(y) else np.asarray(y)
+    if labels.ndim != 1:
+        raise ValueError(f"y: expected one label per row of X, a 1-D array, got shape {labels.shape}")
+    if labels.shape[0] != n:
+        raise ValueError(f"y: {labels.shape[0]} labels for the {n} rows of X")
     return labels
 
 

@@ -3,6 +3,10 @@ references of the functions, scikit-learn's estimator conventions, input kinds, 
 
 from __future__ import annotations
 
+import importlib.util
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -211,6 +215,8 @@ def test_bad_parameters_raise_clear_errors(params, error, message):
 def test_bad_labels_raise_clear_errors():
     with pytest.raises(ValueError, match=r"y: 59 labels for the 60 rows of X"):
         mo.SubsetSelector(k=2, constraint={"a": 1, "b": 1}).fit(X_DENSE, LABELS[:59])
+    with pytest.raises(ValueError, match=r"y: expected one label per row of X, a 1-D array, got shape \(\)"):
+        mo.SubsetSelector(k=2, constraint={"a": 1, "b": 1}).fit(X_DENSE, "a")
     with pytest.raises(ValueError, match=r"budgets: domain 'c' has budget 11 but only 10"):
         mo.SubsetSelector(k=12, constraint={"a": 1, "b": 0, "c": 11}).fit(X_DENSE, LABELS)
     with pytest.raises(ValueError, match=r"budgets: no budget given for domain\(s\) \['b'\]"):
@@ -246,3 +252,19 @@ def test_transform_checks_the_fitted_shape():
         sel.transform(X_DENSE[:59])
     with pytest.raises(ValueError, match=r"X: expected a 2-D array, got shape \(60,\)"):
         sel.transform(X_DENSE[:, 0])
+
+
+# ----------------------------------------------------------------------------- the optional dependency
+def test_importing_matroidomp_does_not_import_sklearn():
+    code = "import sys, matroidomp; assert 'sklearn' not in sys.modules; matroidomp.SubsetSelector; " \
+           "assert 'sklearn' in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_missing_sklearn_is_a_clear_import_error(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "sklearn" else real(name, *a))
+    with pytest.raises(ImportError, match=r"SubsetSelector needs scikit-learn: pip install 'matroidomp\[sklearn\]'"):
+        mo.__getattr__("SubsetSelector")
+    with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
+        mo.nothing
