@@ -1,4 +1,4 @@
-"""Small random instances of the submodular functions and from-scratch numpy references.
+"""Small random instances of the submodular functions (from matroidomp.testing) and from-scratch numpy references.
 
 The references recompute f(S) directly from its definition, independently of the incremental
 gain states they check.
@@ -9,9 +9,14 @@ from __future__ import annotations
 import numpy as np
 
 from matroidomp import PartitionMatroid
-from matroidomp._submodular import Coverage, FacilityLocation, FeatureBased
+from matroidomp.testing import random_partition_matroid as random_matroid
+from matroidomp.testing import random_set_function as make_function
 
+# The instance builders are matroidomp.testing's; "modular" (one more kind there) is coverage of
+# disjoint items, which reference() handles as coverage.
 KINDS = ("facility", "feature_sqrt", "feature_log1p", "coverage")
+
+__all__ = ["KINDS", "brute_force_opt", "make_function", "random_matroid", "reference"]
 
 
 def reference(kind: str, data: dict, S) -> float:
@@ -24,45 +29,6 @@ def reference(kind: str, data: dict, S) -> float:
         return float(phi(data["X"][S].sum(axis=0)).sum())
     covered = data["A"][:, S].any(axis=1)
     return float(data["w"][covered].sum())
-
-
-def build(kind: str, data: dict):
-    """The library's function for ``data``."""
-    if kind == "facility":
-        return FacilityLocation(data["sim"])
-    if kind == "coverage":
-        return Coverage(data["A"], data["w"])
-    return FeatureBased(data["X"], concave=kind.split("_")[1])
-
-
-def make_function(kind: str, n: int, rng: np.random.Generator, *, ties: bool = False):
-    """(function, data) over n candidates; ``ties`` draws small integers and duplicates one."""
-    m = int(rng.integers(1, 9))
-    if kind == "coverage":
-        w = rng.integers(1, 4, m).astype(float) if ties else rng.random(m) * 3
-        data = {"A": rng.random((m, n)) < 0.35, "w": w}
-    elif kind == "facility":
-        data = {"sim": rng.integers(0, 4, (m, n)).astype(float) if ties else rng.random((m, n))}
-    else:
-        X = rng.integers(0, 3, (n, m)).astype(float) if ties else rng.random((n, m)) * (rng.random((n, m)) < 0.6)
-        data = {"X": X}
-    if ties and n > 1:
-        # Candidate dst copies candidate src: equal gains everywhere, the lower index must win.
-        src, dst = rng.choice(n, 2, replace=False)
-        if kind == "feature_sqrt" or kind == "feature_log1p":
-            data["X"][dst] = data["X"][src]
-        else:
-            key = "A" if kind == "coverage" else "sim"
-            data[key][:, dst] = data[key][:, src]
-    return build(kind, data), data
-
-
-def random_matroid(n: int, rng: np.random.Generator) -> PartitionMatroid:
-    """Random labels over 1-3 domains, each budget uniform in [0, domain size]."""
-    labels = rng.integers(0, int(rng.integers(1, 4)), n)
-    domains, sizes = np.unique(labels, return_counts=True)
-    budgets = {int(d): int(rng.integers(0, s + 1)) for d, s in zip(domains, sizes)}
-    return PartitionMatroid(labels, budgets)
 
 
 def brute_force_opt(kind: str, data: dict, matroid: PartitionMatroid) -> float:
