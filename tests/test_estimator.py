@@ -268,3 +268,20 @@ def test_missing_sklearn_is_a_clear_import_error(monkeypatch):
         mo.__getattr__("SubsetSelector")
     with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
         mo.nothing
+
+
+# ----------------------------------------------------------------------------- against apricot
+@pytest.mark.parametrize("function, optimizer", [("facility-location", "lazy"), ("facility-location", "naive"),
+                                                 ("feature-based", "lazy"), ("feature-based", "naive")])
+def test_same_ranking_and_gains_as_apricot(function, optimizer):
+    apricot = pytest.importorskip("apricot", reason="apricot-select is in the bench extra, not in dev")
+    if function == "facility-location":  # apricot's 'euclidean' is our conversion; its 'cosine' is not
+        theirs = apricot.FacilityLocationSelection(12, metric="euclidean", optimizer=optimizer)
+        ours = mo.SubsetSelector(k=12, metric="euclidean", optimizer=optimizer)
+    else:
+        theirs = apricot.FeatureBasedSelection(12, concave_func="sqrt", optimizer=optimizer)
+        ours = mo.SubsetSelector("feature-based", k=12, optimizer=optimizer)
+    theirs.fit(X_DENSE)
+    ours.fit(X_DENSE)
+    assert ours.ranking_.tolist() == np.asarray(theirs.ranking).tolist()
+    np.testing.assert_allclose(ours.gains_, theirs.gains, rtol=1e-9)
