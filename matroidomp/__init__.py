@@ -15,7 +15,7 @@ from ._nnqp import BatchedNNQPResult, NNQPResult, nnls, nnqp, nnqp_batched
 from ._objectives import QuadraticUtility, source_balanced_weights
 from ._omp import omp, omp_gram, solve_omp
 from ._partitionsel import partitionsel
-from ._pairwise import GraphCut
+from ._pairwise import GraphCut, SaturatedCoverage
 from ._result import SelectionResult
 from ._rowfunctions import FacilityLocationRows, FeatureBasedRows, RowFunction, RowState
 from ._setfunction import CallableSetFunction, GainState, SetFunction
@@ -40,6 +40,7 @@ __all__ = [
     "QuadraticUtility",
     "RowFunction",
     "RowState",
+    "SaturatedCoverage",
     "SelectionResult",
     "SetFunction",
     "SieveStreaming",

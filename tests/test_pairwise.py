@@ -1,4 +1,5 @@
-"""Pairwise-similarity functions (graph cut): values, gains, laws, greedy, apricot, input checks."""
+"""Pairwise-similarity functions (graph cut, saturated coverage): values, gains, laws, greedy,
+apricot, input checks."""
 
 import itertools
 
@@ -9,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import matroidomp as mo
-from matroidomp._pairwise import GraphCut
+from matroidomp._pairwise import GraphCut, SaturatedCoverage
 from submodular_cases import random_matroid
 
 FAST = settings(max_examples=60, deadline=None)
@@ -33,31 +34,49 @@ def graph_cut_reference(s, lam, S):
     return float(s[:, S].sum() - lam * s[np.ix_(S, S)].sum()) if S else 0.0
 
 
+def saturated_reference(s, alpha, S):
+    """f(S) = sum_i min(sum_{j in S} s_ij, alpha sum_k s_ik), from the definition."""
+    return float(np.minimum(s[:, list(S)].sum(axis=1), alpha * s.sum(axis=1)).sum())
+
+
+#: kind -> (class, reference, parameters to draw, parameters under which f is monotone)
+KINDS = {
+    "graph_cut": (GraphCut, graph_cut_reference, [0.0, 0.3, 0.5, 1.0, 2.5], [0.0, 0.3, 0.5]),
+    "saturated": (SaturatedCoverage, saturated_reference, [0.05, 0.2, 0.5, 1.0, 2.0], [0.05, 0.2, 0.5, 1.0, 2.0]),
+}
+
+
+def build(kind, s, param, sparse=False):
+    cls = KINDS[kind][0]
+    return cls(sp.csr_matrix(s) if sparse else s, param)
+
+
 @FAST
-@given(n=st.integers(1, 9), lam=st.sampled_from([0.0, 0.3, 0.5, 1.0, 2.5]), sparse=st.booleans(),
+@given(kind=st.sampled_from(sorted(KINDS)), n=st.integers(1, 9), pick=st.integers(0, 4), sparse=st.booleans(),
        seed=st.integers(0, 2**32 - 1))
-def test_graph_cut_values_and_gains_match_the_definition(n, lam, sparse, seed):
+def test_values_and_gains_match_the_definition(kind, n, pick, sparse, seed):
     rng = np.random.default_rng(seed)
     s = _symmetric(n, rng, density=0.6)
-    f = GraphCut(sp.csr_matrix(s) if sparse else s, lam=lam)
+    reference, param = KINDS[kind][1], KINDS[kind][2][pick]
+    f = build(kind, s, param, sparse)
     state, S, everyone = f.new_state(), [], np.arange(n)
     for j in rng.permutation(n)[: int(rng.integers(0, n + 1))]:
-        base = graph_cut_reference(s, lam, S)
+        base = reference(s, param, S)
         assert state.value == pytest.approx(base, rel=1e-9, abs=1e-9)
-        expected = [graph_cut_reference(s, lam, S + [c]) - base for c in everyone]
+        expected = [reference(s, param, S + [c]) - base for c in everyone]
         np.testing.assert_allclose(state.gains(everyone), expected, rtol=1e-9, atol=1e-9)
         state.add(int(j))
         S.append(int(j))
-    assert f(S) == pytest.approx(graph_cut_reference(s, lam, S), rel=1e-9, abs=1e-9)
+    assert f(S) == pytest.approx(reference(s, param, S), rel=1e-9, abs=1e-9)
 
 
 @FAST
-@given(n=st.integers(1, 12), lam=st.sampled_from([0.0, 0.5, 0.7, 3.0]), ties=st.booleans(),
-       seed=st.integers(0, 2**32 - 1))
-def test_graph_cut_computed_gains_never_increase(n, lam, ties, seed):
-    """Exactly, in floating point, for every lam: what makes lazy greedy equal naive greedy."""
+@given(kind=st.sampled_from(sorted(KINDS)), n=st.integers(1, 12), pick=st.integers(0, 4), ties=st.booleans(),
+       sparse=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_computed_gains_never_increase(kind, n, pick, ties, sparse, seed):
+    """Exactly, in floating point, for every parameter: what makes lazy greedy equal naive greedy."""
     rng = np.random.default_rng(seed)
-    f = GraphCut(_symmetric(n, rng, ties=ties), lam=lam)
+    f = build(kind, _symmetric(n, rng, ties=ties, density=0.5 if sparse else 1.0), KINDS[kind][2][pick], sparse)
     state, everyone = f.new_state(), np.arange(n)
     previous = state.gains(everyone)
     for j in rng.permutation(n):
@@ -68,12 +87,12 @@ def test_graph_cut_computed_gains_never_increase(n, lam, ties, seed):
 
 
 @FAST
-@given(n=st.integers(1, 14), lam=st.sampled_from([0.1, 0.5, 0.9]), ties=st.booleans(), sparse=st.booleans(),
-       seed=st.integers(0, 2**32 - 1))
-def test_graph_cut_lazy_and_naive_greedy_select_bitwise_the_same(n, lam, ties, sparse, seed):
+@given(kind=st.sampled_from(sorted(KINDS)), n=st.integers(1, 14), pick=st.integers(0, 4), ties=st.booleans(),
+       sparse=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_lazy_and_naive_greedy_select_bitwise_the_same(kind, n, pick, ties, sparse, seed):
     rng = np.random.default_rng(seed)
     s = _symmetric(n, rng, ties=ties, density=0.5 if sparse else 1.0)
-    f = GraphCut(sp.csr_matrix(s) if sparse else s, lam=lam)
+    f = build(kind, s, KINDS[kind][2][pick], sparse)
     matroid = random_matroid(n, rng)
     lazy, naive = mo.greedy(f, matroid), mo.greedy(f, matroid, lazy=False)
     assert lazy.indices.tolist() == naive.indices.tolist()
@@ -81,11 +100,13 @@ def test_graph_cut_lazy_and_naive_greedy_select_bitwise_the_same(n, lam, ties, s
     assert lazy.stop_reason == naive.stop_reason
 
 
+@pytest.mark.parametrize("kind, param", [("graph_cut", 0.4), ("saturated", 0.05)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_graph_cut_sparse_gives_bitwise_the_dense_gains_and_selection(dtype):
+def test_sparse_gives_bitwise_the_dense_gains_and_selection(kind, param, dtype):
     rng = np.random.default_rng(3)
     s = _symmetric(300, rng, density=0.1).astype(dtype)
-    dense, sparse = GraphCut(s, lam=0.4), GraphCut(sp.coo_matrix(s), lam=0.4)
+    cls = KINDS[kind][0]
+    dense, sparse = cls(s, param), cls(sp.coo_matrix(s), param)
     a, b = dense.new_state(), sparse.new_state()
     everyone = np.arange(300)
     for j in rng.choice(300, 20, replace=False):
@@ -96,20 +117,41 @@ def test_graph_cut_sparse_gives_bitwise_the_dense_gains_and_selection(dtype):
     assert np.array_equal(mo.greedy(dense, 25).indices, mo.greedy(sparse, 25).indices)
 
 
-@pytest.mark.parametrize("lam", [0.0, 0.25, 0.5, 0.8, 2.0])
-def test_graph_cut_is_submodular_and_monotone_up_to_one_half_by_brute_force(lam):
+@pytest.mark.parametrize("sparse", [False, True])
+def test_saturated_coverage_gains_are_bitwise_identical_alone_and_in_parallel_batches(sparse):
+    """Batches of PARALLEL_MIN or more run on the parallel kernel: the same float per candidate."""
+    from matroidomp.kernels.submodular_gains import PARALLEL_MIN
+
+    rng = np.random.default_rng(8)
+    n = 2 * PARALLEL_MIN + 3
+    s = _symmetric(n, rng, density=0.05)
+    f = SaturatedCoverage(sp.csr_matrix(s) if sparse else s, alpha=0.02)
+    state = f.new_state()
+    for j in rng.choice(n, 5, replace=False):
+        state.add(int(j))
+    batch = state.gains(np.arange(n))
+    some = rng.choice(n, 40, replace=False)
+    assert np.array_equal(np.array([state.gains(np.array([j]))[0] for j in some]), batch[some])
+    perm = rng.permutation(n)
+    assert np.array_equal(state.gains(perm), batch[perm])
+
+
+@pytest.mark.parametrize("kind, param", [("graph_cut", lam) for lam in (0.0, 0.25, 0.5, 0.8, 2.0)]
+                         + [("saturated", alpha) for alpha in (0.05, 0.3, 1.5)])
+def test_submodular_and_monotone_by_brute_force(kind, param):
     """Every A ⊆ B ⊆ V, j ∉ B of tiny random instances: f(A + j) - f(A) >= f(B + j) - f(B), and
-    f(A) <= f(B) when lam <= 1/2."""
-    rng = np.random.default_rng(int(lam * 100))
+    f(A) <= f(B) where f is monotone (graph cut: lam <= 1/2)."""
+    rng = np.random.default_rng(int(param * 100))
     n = 5
+    monotone = param in KINDS[kind][3]
     for _ in range(5):
         s = _symmetric(n, rng)
-        f = GraphCut(s, lam=lam)
+        f = build(kind, s, param)
         value = {S: f(list(S)) for r in range(n + 1) for S in itertools.combinations(range(n), r)}
         for B in value:
             for r in range(len(B) + 1):
                 for A in itertools.combinations(B, r):
-                    if lam <= 0.5:
+                    if monotone:
                         assert value[A] <= value[B] + 1e-12
                     for j in set(range(n)) - set(B):
                         gain_a = value[tuple(sorted(A + (j,)))] - value[A]
@@ -124,13 +166,15 @@ def test_graph_cut_above_one_half_is_not_monotone_and_greedy_stops():
     assert res.indices.tolist() == [0, 1] and res.stop_reason == "no_positive_gain"
 
 
-def test_graph_cut_from_features_uses_similarity_matrix():
+@pytest.mark.parametrize("kind, param", [("graph_cut", 0.3), ("saturated", 0.1)])
+def test_from_features_uses_similarity_matrix(kind, param):
     X = np.random.default_rng(4).standard_normal((30, 3))
+    cls, reference = KINDS[kind][:2]
     for metric in ("cosine", "euclidean"):
-        f = GraphCut.from_features(X, metric, lam=0.3)
+        f = cls.from_features(X, metric, param)
         s = mo.similarity_matrix(X, metric)
-        assert f([2, 7, 11]) == pytest.approx(graph_cut_reference(s, 0.3, [2, 7, 11]), rel=1e-12)
-        assert mo.greedy(f, 6).indices.tolist() == mo.greedy(GraphCut(s, lam=0.3), 6).indices.tolist()
+        assert f([2, 7, 11]) == pytest.approx(reference(s, param, [2, 7, 11]), rel=1e-12)
+        assert mo.greedy(f, 6).indices.tolist() == mo.greedy(cls(s, param), 6).indices.tolist()
 
 
 @pytest.mark.parametrize("lam", [0.1, 0.5, 1.0])
@@ -147,8 +191,30 @@ def test_graph_cut_selects_what_apricot_selects(lam, sparse):
     np.testing.assert_allclose(np.diff(res.history, prepend=0.0), lam * theirs.gains, rtol=1e-9)
 
 
-def test_graph_cut_empty_ground_set():
-    f = GraphCut(np.zeros((0, 0)))
+@pytest.mark.parametrize("alpha", [0.02, 0.1, 0.3])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_saturated_coverage_selects_what_apricot_selects(alpha, sparse):
+    apricot = pytest.importorskip("apricot", reason="apricot-select (extra 'bench') is the reference")
+    rng = np.random.default_rng(int(alpha * 100) + sparse)
+    s = mo.similarity_matrix(rng.standard_normal((60, 5)))
+    ours = SaturatedCoverage(sp.csr_matrix(s) if sparse else s, alpha=alpha)
+    theirs = apricot.SaturatedCoverageSelection(10, metric="precomputed", alpha=alpha, optimizer="naive").fit(s)
+    res = mo.greedy(ours, 10)
+    assert res.indices.tolist() == theirs.ranking.tolist()
+    np.testing.assert_allclose(np.diff(res.history, prepend=0.0), theirs.gains, rtol=1e-9, atol=1e-9)
+
+
+def test_saturated_coverage_saturates():
+    """alpha >= 1 never saturates (modular: the sum of column sums); a small alpha caps every point."""
+    s = _symmetric(6, np.random.default_rng(5))
+    assert SaturatedCoverage(s, alpha=1.0)([1, 4]) == pytest.approx(s[:, [1, 4]].sum(), rel=1e-12)
+    f = SaturatedCoverage(s, alpha=0.01)
+    assert f([0, 1, 2]) == pytest.approx(f(range(6)), rel=1e-12) == pytest.approx(0.01 * s.sum(), rel=1e-12)
+
+
+@pytest.mark.parametrize("cls", [GraphCut, SaturatedCoverage])
+def test_empty_ground_set(cls):
+    f = cls(np.zeros((0, 0)))
     assert f.n == 0 and f([]) == 0.0
     assert f.new_state().gains(np.array([], dtype=np.int64)).shape == (0,)
 
@@ -171,8 +237,19 @@ def test_graph_cut_empty_ground_set():
         (lambda: GraphCut(np.eye(2), lam=float("nan")), ValueError, "lam: expected a finite"),
         (lambda: GraphCut(np.eye(2), lam="0.5"), TypeError, "lam: expected a real number"),
         (lambda: GraphCut.from_features(np.ones((3, 2)), metric="manhattan"), ValueError, "metric"),
+        (lambda: SaturatedCoverage(np.array([[1.0, -0.1], [-0.1, 1.0]])), ValueError,
+         r"similarity: entry \(0, 1\).*< 0; saturated coverage"),
+        (lambda: SaturatedCoverage(sp.csr_matrix(np.array([[1.0, -0.1], [-0.1, 1.0]]))), ValueError,
+         r"similarity: stored entry.*< 0; saturated coverage"),
+        (lambda: SaturatedCoverage(np.array([[1.0, np.inf], [np.inf, 1.0]])), ValueError, "similarity.*NaN or Inf"),
+        (lambda: SaturatedCoverage(np.ones((3, 2))), ValueError, "similarity: expected a square"),
+        (lambda: SaturatedCoverage(np.array([[1.0, 0.2], [0.3, 1.0]])), ValueError, "similarity: expected a symmetric"),
+        (lambda: SaturatedCoverage(np.eye(2), alpha=0.0), ValueError, "alpha: expected a finite number > 0"),
+        (lambda: SaturatedCoverage(np.eye(2), alpha=float("inf")), ValueError, "alpha: expected a finite"),
+        (lambda: SaturatedCoverage(np.eye(2), alpha=None), TypeError, "alpha: expected a real number"),
+        (lambda: SaturatedCoverage.from_features(np.ones((3, 2)), metric="l1"), ValueError, "metric"),
     ],
 )
-def test_graph_cut_bad_input_is_rejected_with_a_clear_message(make, exc, match):
+def test_bad_input_is_rejected_with_a_clear_message(make, exc, match):
     with pytest.raises(exc, match=match):
         make()
