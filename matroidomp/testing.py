@@ -63,6 +63,9 @@ __all__ = [
 SET_FUNCTION_KINDS = ("facility", "feature_sqrt", "feature_log1p", "coverage", "modular")
 #: Kinds of :func:`random_gradient_pool`.
 POOL_KINDS = ("gaussian", "duplicated", "antipodal", "wild_scale", "tall", "rank_deficient")
+# The least (n, d) each kind needs: a pair of rows, d < n, rank < min(n, d).
+_POOL_MIN = {"gaussian": (1, 1), "wild_scale": (1, 1), "duplicated": (2, 1), "antipodal": (2, 1),
+             "tall": (2, 1), "rank_deficient": (2, 2)}
 
 
 # --------------------------------------------------------------------------- seeded builders
@@ -179,7 +182,8 @@ def random_gradient_pool(kind: str, n: int, d: int, rng: np.random.Generator, *,
     kind : str
         One of :data:`POOL_KINDS`.
     n, d : int
-        Rows (≥ 2) and columns (≥ 1); ``tall`` lowers d below n.
+        Rows and columns (≥ 1); ``duplicated``, ``antipodal`` and ``tall`` need n ≥ 2,
+        ``rank_deficient`` n, d ≥ 2; ``tall`` lowers d below n.
     rng : numpy.random.Generator
         Source of every draw.
     n_domains : int, default 2
@@ -195,7 +199,7 @@ def random_gradient_pool(kind: str, n: int, d: int, rng: np.random.Generator, *,
     Raises
     ------
     ValueError
-        If ``kind`` is unknown, n < 2 or d < 1.
+        If ``kind`` is unknown or n, d are below what it needs.
 
     Examples
     --------
@@ -208,8 +212,9 @@ def random_gradient_pool(kind: str, n: int, d: int, rng: np.random.Generator, *,
     """
     if kind not in POOL_KINDS:
         raise ValueError(f"kind: expected one of {POOL_KINDS}, got {kind!r}")
-    if n < 2 or d < 1:
-        raise ValueError(f"n, d: expected n >= 2 rows and d >= 1 columns, got n={n}, d={d}")
+    low_n, low_d = _POOL_MIN[kind]
+    if n < low_n or d < low_d:
+        raise ValueError(f"n, d: kind {kind!r} needs n >= {low_n} rows and d >= {low_d} columns, got n={n}, d={d}")
     if kind == "tall":
         d = min(d, n - 1)
     if kind == "rank_deficient":
@@ -303,7 +308,9 @@ def gradient_pools(draw, n: int | None = None, d: int | None = None, *, max_n: i
     Parameters
     ----------
     n, d : int, optional
-        Rows (drawn in [2, ``max_n``]) and columns (drawn in [1, ``max_d``]).
+        Rows (drawn in [1, ``max_n``]) and columns (drawn in [1, ``max_d``]), at least what the
+        drawn kind needs (:func:`random_gradient_pool`); a fixed n or d leaves out the kinds it
+        cannot have.
     max_n, max_d : int, default 8
     kinds : sequence of str, default :data:`POOL_KINDS`
     max_domains : int, default 3
@@ -323,9 +330,12 @@ def gradient_pools(draw, n: int | None = None, d: int | None = None, *, max_n: i
     ...     assert G.shape[0] == 5 and anchors.shape[1] == G.shape[1] <= 3 and np.isfinite(G).all()
     >>> check()
     """
-    kind = draw(st.sampled_from(tuple(kinds)))
-    rows = draw(_sizes(n, max_n, 2))
-    cols = draw(_sizes(d, max_d, 1))
+    usable = tuple(k for k in kinds if (n is None or n >= _POOL_MIN[k][0]) and (d is None or d >= _POOL_MIN[k][1]))
+    if not usable:
+        raise ValueError(f"kinds: none of {tuple(kinds)} has n={n} rows and d={d} columns")
+    kind = draw(st.sampled_from(usable))
+    rows = draw(_sizes(n, max(max_n, 2), _POOL_MIN[kind][0]))
+    cols = draw(_sizes(d, max(max_d, 2), _POOL_MIN[kind][1]))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     return random_gradient_pool(kind, rows, cols, rng, n_domains=draw(st.integers(1, max_domains)),
                                 n_anchors=draw(st.integers(1, 3)))
@@ -362,7 +372,7 @@ def quadratic_utilities(n: int | None = None, *, max_n: int = 8, forms=("gradmat
     Parameters
     ----------
     n : int, optional
-        Number of candidates (drawn in [2, ``max_n``] when None).
+        Number of candidates (drawn in [1, ``max_n``] when None).
     max_n : int, default 8
     forms : sequence of {'gradmatch', 'taylor'}
     kinds : sequence of str

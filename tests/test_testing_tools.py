@@ -60,7 +60,7 @@ def test_every_set_function_kind_matches_its_definition(kind):
 def test_gradient_pools_are_finite_and_consistent(pool):
     G, domains, anchors = pool
     n, d = G.shape
-    assert 2 <= n <= 8 and 1 <= d <= 8 and G.dtype == np.float64 and np.isfinite(G).all()
+    assert 1 <= n <= 8 and 1 <= d <= 8 and G.dtype == np.float64 and np.isfinite(G).all()
     assert domains.shape == (n,) and anchors.shape[1] == d and np.isfinite(anchors).all()
 
 
@@ -72,8 +72,9 @@ def test_each_pool_kind_has_its_hard_case():
     assert np.any(np.all(G[:, None] == -G[None], axis=2))
     G, _, _ = random_gradient_pool("tall", 6, 8, rng)
     assert G.shape == (6, 5)
-    G, _, _ = random_gradient_pool("rank_deficient", 6, 5, rng)
-    assert np.linalg.matrix_rank(G) < 5
+    for n, d in [(6, 5), (2, 2), (3, 7)]:
+        G, _, _ = random_gradient_pool("rank_deficient", n, d, rng)
+        assert np.linalg.matrix_rank(G) < min(n, d)
     G, _, _ = random_gradient_pool("wild_scale", 8, 4, rng)
     norms = np.linalg.norm(G, axis=1)
     assert norms.max() / norms.min() > 10
@@ -85,7 +86,8 @@ def test_each_pool_kind_has_its_hard_case():
 def test_quadratic_utilities_are_bounded_and_monotone(u):
     full = u.value(np.arange(u.n))
     assert isinstance(u, mo.QuadraticUtility) and math.isfinite(full)
-    assert 0.0 <= u.value([0]) <= u.value([0, 1]) * (1 + 1e-9) + 1e-12 <= full * (1 + 1e-9) + 2e-12
+    pair = [0, 1] if u.n > 1 else [0]
+    assert 0.0 <= u.value([0]) <= u.value(pair) * (1 + 1e-9) + 1e-12 <= full * (1 + 1e-9) + 2e-12
 
 
 def test_instances_accept_a_function_of_your_own():
@@ -141,6 +143,16 @@ def test_randomized_omp_passes_its_factor_in_expectation(u, data):
 
     assert_guarantee(run, u, m, bound=factor, seed=data.draw(st.integers(0, 2**32 - 1)), expectation=True,
                      trials=100)
+
+
+@settings(max_examples=25, deadline=None)
+@given(instances(quadratic_utilities, max_n=5))
+def test_greedy_passes_its_weak_submodularity_factor_on_quadratic_utilities(instance):
+    """greedy on a QuadraticUtility vs γ_DR/(1 + γ_DR) (Gong et al. 2019), n = 1 included."""
+    u, m = instance
+    r = max(m.rank, 1)
+    gamma_dr = bounds.diminishing_returns_ratio(u, u.n, r)
+    assert_guarantee(mo.greedy, u, m, bound=bounds.greedy_guarantee(gamma=gamma_dr))
 
 
 # ----------------------------------------------------------------------------- broken solvers fail
@@ -259,8 +271,16 @@ def test_refusals():
         random_set_function("facility", 0, np.random.default_rng(0))
     with pytest.raises(ValueError, match="kind"):
         random_gradient_pool("zero_row", 3, 2, np.random.default_rng(0))
-    with pytest.raises(ValueError, match="n, d"):
-        random_gradient_pool("gaussian", 1, 2, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="n, d: kind 'antipodal' needs n >= 2"):
+        random_gradient_pool("antipodal", 1, 2, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="n, d: kind 'rank_deficient' needs n >= 2 rows and d >= 2"):
+        random_gradient_pool("rank_deficient", 4, 1, np.random.default_rng(0))
+    @given(gradient_pools(1, kinds=("duplicated",)))
+    def no_kind_fits(pool):
+        pass
+
+    with pytest.raises(ValueError, match="kinds: none of"):
+        no_kind_fits()
     for args, name in [((-1.0, 5, 0.9), "value_range"), ((1.0, 0, 0.9), "trials"), ((1.0, 5, 1.0), "confidence")]:
         with pytest.raises(ValueError, match=name):
             hoeffding_tolerance(*args)
