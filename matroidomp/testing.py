@@ -35,7 +35,7 @@ import numpy as np
 
 try:
     from hypothesis import strategies as st
-except ImportError as exc:  # pragma: no cover - exercised only without the extra
+except ImportError as exc:
     raise ImportError('matroidomp.testing needs hypothesis: pip install "matroidomp[testing]"') from exc
 
 from ._matroid import PartitionMatroid

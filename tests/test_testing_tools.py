@@ -2,6 +2,8 @@
 solvers and fails broken ones (shown to raise), and its Hoeffding tolerance is the stated one."""
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -284,3 +286,13 @@ def test_refusals():
     for args, name in [((-1.0, 5, 0.9), "value_range"), ((1.0, 0, 0.9), "trials"), ((1.0, 5, 1.0), "confidence")]:
         with pytest.raises(ValueError, match=name):
             hoeffding_tolerance(*args)
+
+
+def test_without_hypothesis_the_import_error_names_the_extra():
+    code = ("import sys; sys.modules['hypothesis'] = None\n"
+            "try:\n    import matroidomp.testing\nexcept ImportError as err:\n    print(err)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert 'matroidomp.testing needs hypothesis: pip install "matroidomp[testing]"' in out.stdout, out.stderr
+    out = subprocess.run([sys.executable, "-c", "import sys; sys.modules['hypothesis'] = None; import matroidomp"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr  # the package itself does not need hypothesis
