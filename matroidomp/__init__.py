@@ -15,7 +15,7 @@ from ._nnqp import BatchedNNQPResult, NNQPResult, nnls, nnqp, nnqp_batched
 from ._objectives import QuadraticUtility, source_balanced_weights
 from ._omp import omp, omp_gram, solve_omp
 from ._partitionsel import partitionsel
-from ._pairwise import GraphCut, SaturatedCoverage
+from ._pairwise import GraphCut, SaturatedCoverage, SumRedundancy
 from ._result import SelectionResult
 from ._rowfunctions import FacilityLocationRows, FeatureBasedRows, RowFunction, RowState
 from ._setfunction import CallableSetFunction, GainState, SetFunction
@@ -44,6 +44,7 @@ __all__ = [
     "SelectionResult",
     "SetFunction",
     "SieveStreaming",
+    "SumRedundancy",
     "SubsetSelector",
     "bounds",
     "conflicting_pairs",

@@ -2,6 +2,7 @@
 
 - :class:`GraphCut`           f(S) = Σ_{i ∈ V, j ∈ S} s_ij − λ Σ_{i, j ∈ S} s_ij   state: 2 Σ_{k ∈ S} s_kj per j
 - :class:`SaturatedCoverage`  f(S) = Σ_{i ∈ V} min(Σ_{j ∈ S} s_ij, α Σ_{k ∈ V} s_ik)  state: capped sums per i
+- :class:`SumRedundancy`      f(S) = M |S| − Σ_{i, j ∈ S} s_ij, M = 2 max_j Σ_i s_ij    state: as graph cut
 
 The similarity is a symmetric n × n matrix s ≥ 0 over the ground set, dense or scipy.sparse;
 a sparse one gives bitwise the gains of its dense array, so every solver selects the same
@@ -79,10 +80,10 @@ def _check_weight(value, name: str, *, positive: bool = False) -> float:
     return value
 
 
-class _GraphCutState(GainState):
-    """Gain state of :class:`GraphCut`: c_j = 2 Σ_{k ∈ S} s_kj for every j."""
+class _PairPenaltyState(GainState):
+    """Gain state of :class:`_PairPenalty`: c_j = 2 Σ_{k ∈ S} s_kj for every j."""
 
-    def __init__(self, f: "GraphCut"):
+    def __init__(self, f: "_PairPenalty"):
         self._f = f
         self._c = np.zeros(f.n, dtype=np.float64)
         self.value = 0.0
@@ -104,7 +105,32 @@ class _GraphCutState(GainState):
             gc_add_csr(f._csc.data[lo:hi], f._csc.indices[lo:hi], self._c)
 
 
-class GraphCut(SetFunction):
+class _PairPenalty(SetFunction):
+    """f(S) = Σ_{j ∈ S} r_j − λ Σ_{i, j ∈ S} s_ij on a symmetric s ≥ 0; gain r_j − λ (s_jj + c_j).
+
+    The store and the gain state shared by :class:`GraphCut` (r_j = Σ_i s_ij) and
+    :class:`SumRedundancy` (r_j = one constant, λ = 1). Subclasses call :meth:`_store` and set
+    ``lam`` and ``_r``.
+    """
+
+    def _store(self, similarity, need: str) -> np.ndarray:
+        """Validate and keep the similarity (dense or CSC) and its diagonal; return r_j = Σ_i s_ij."""
+        A = _symmetric_similarity(similarity, need)
+        self.n = int(A.shape[0])
+        if sp.issparse(A):
+            self._sim, self._csc = None, A
+            self._d = np.asarray(A.diagonal(), dtype=np.float64)
+            return csr_column_sums(A.data, A.indices, A.indptr, self.n)
+        self._sim, self._csc = A, None
+        self._d = np.diagonal(A).astype(np.float64)
+        return dense_column_sums(A)
+
+    def new_state(self) -> GainState:
+        """A fresh gain state at S = empty."""
+        return _PairPenaltyState(self)
+
+
+class GraphCut(_PairPenalty):
     """Graph cut: f(S) = Σ_{i ∈ V, j ∈ S} s_ij − λ Σ_{i ∈ S, j ∈ S} s_ij; a gain costs O(1), ``add`` O(n).
 
     Rewards elements similar to the whole ground set V (representativeness) and, through λ,
@@ -159,16 +185,7 @@ class GraphCut(SetFunction):
 
     def __init__(self, similarity, lam: float = 0.5):
         self.lam = _check_weight(lam, "lam")
-        A = _symmetric_similarity(similarity, "graph cut needs s_ij >= 0 to be submodular")
-        self.n = int(A.shape[0])
-        if sp.issparse(A):
-            self._sim, self._csc = None, A
-            self._r = csr_column_sums(A.data, A.indices, A.indptr, self.n)
-            self._d = np.asarray(A.diagonal(), dtype=np.float64)
-        else:
-            self._sim, self._csc = A, None
-            self._r = dense_column_sums(A)
-            self._d = np.diagonal(A).astype(np.float64)
+        self._r = self._store(similarity, "graph cut needs s_ij >= 0 to be submodular")
 
     @classmethod
     def from_features(cls, X, metric: str = "cosine", lam: float = 0.5) -> "GraphCut":
@@ -207,10 +224,6 @@ class GraphCut(SetFunction):
         (3, 1.75)
         """
         return cls(similarity_matrix(X, metric), lam=lam)
-
-    def new_state(self) -> GainState:
-        """A fresh gain state at S = empty."""
-        return _GraphCutState(self)
 
 
 class _SaturatedCoverageState(GainState):
@@ -333,3 +346,91 @@ class SaturatedCoverage(SetFunction):
     def new_state(self) -> GainState:
         """A fresh gain state at S = empty."""
         return _SaturatedCoverageState(self)
+
+
+class SumRedundancy(_PairPenalty):
+    """Sum redundancy, shifted to be monotone: f(S) = M |S| − Σ_{i, j ∈ S} s_ij, M = 2 max_j Σ_i s_ij.
+
+    Penalises similarity inside S (ordered pairs, i = j included). apricot's
+    ``SumRedundancySelection`` maximises g(S) = Σ_{i, j ∈ V} s_ij − Σ_{i, j ∈ S} s_ij, whose gains
+    −(s_jj + 2 Σ_{k ∈ S} s_kj) are all ≤ 0: g is submodular but decreasing, and g(∅) ≠ 0. This
+    class adds the same M to every gain, so f(S) = g(S) − g(∅) + M |S| is normalised (f(∅) = 0)
+    and, for s ≥ 0, monotone (each gain is at least M − 2 Σ_i s_ij + s_jj ≥ 0) and submodular;
+    greedy takes the argmax of the same penalties, so it selects what apricot's naive greedy
+    selects. The gain of j is M − (s_jj + 2 Σ_{k ∈ S} s_kj).
+
+    Parameters
+    ----------
+    similarity : array-like or scipy.sparse matrix of shape (n, n)
+        Symmetric, s_ij >= 0, finite, over the ground set; float32 is kept, sums accumulate in
+        float64. Stored as :class:`GraphCut` stores it.
+
+    Attributes
+    ----------
+    offset : float
+        M = 2 max_j Σ_i s_ij (0 for an empty ground set).
+
+    Raises
+    ------
+    TypeError
+        When ``similarity`` is not of a real numeric dtype.
+    ValueError
+        When ``similarity`` is not square, not symmetric, or has a negative or non-finite entry.
+
+    Notes
+    -----
+    A gain costs O(1); ``add`` O(n) dense, O(deg j) sparse (bitwise the dense gains); memory
+    O(n) per state. f(S) accumulates the gains. The value is not apricot's: subtract M |S| and
+    add Σ_{i, j ∈ V} s_ij to get it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import matroidomp as mo
+    >>> s = np.array([[1.0, 0.9, 0.1], [0.9, 1.0, 0.2], [0.1, 0.2, 1.0]])
+    >>> f = SumRedundancy(s)
+    >>> round(f.offset, 6), round(f([0]), 6), round(f([0, 1]), 6)  # M = 2 * 2.1;  M - 1;  2M - (1 + 1 + 2 * 0.9)
+    (4.2, 3.2, 4.6)
+    >>> mo.greedy(f, 2).indices.tolist()  # the least redundant pair
+    [0, 2]
+    """
+
+    def __init__(self, similarity):
+        r = self._store(similarity, "sum redundancy needs s_ij >= 0 to be submodular")
+        self.lam = 1.0
+        self.offset = 2.0 * float(r.max()) if self.n else 0.0
+        self._r = np.full(self.n, self.offset)
+
+    @classmethod
+    def from_features(cls, X, metric: str = "cosine") -> "SumRedundancy":
+        """Sum redundancy over the rows of ``X`` with the dense :func:`~matroidomp.similarity_matrix`.
+
+        The similarity conventions of :meth:`FacilityLocation.from_features
+        <matroidomp.FacilityLocation.from_features>`. O(n² d) time, O(n²) memory.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d)
+            One item per row, real and finite.
+        metric : {'cosine', 'euclidean'}, default 'cosine'
+
+        Returns
+        -------
+        SumRedundancy
+
+        Raises
+        ------
+        TypeError
+            When ``X`` is a scipy.sparse matrix or not a real numeric array.
+        ValueError
+            When ``X`` is not 2-D or has a non-finite entry, or ``metric`` is unknown.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])  # similarities (1 + cos) / 2
+        >>> f = SumRedundancy.from_features(X)
+        >>> f.offset, f([0, 2])  # 2 * 2;  2 * 4 - (1 + 1 + 2 * 0)
+        (4.0, 6.0)
+        """
+        return cls(similarity_matrix(X, metric))

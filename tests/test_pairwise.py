@@ -1,5 +1,5 @@
-"""Pairwise-similarity functions (graph cut, saturated coverage): values, gains, laws, greedy,
-apricot, input checks."""
+"""Pairwise-similarity functions (graph cut, saturated coverage, sum redundancy): values, gains,
+laws, greedy, apricot, input checks."""
 
 import itertools
 
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import matroidomp as mo
-from matroidomp._pairwise import GraphCut, SaturatedCoverage
+from matroidomp._pairwise import GraphCut, SaturatedCoverage, SumRedundancy
 from submodular_cases import random_matroid
 
 FAST = settings(max_examples=60, deadline=None)
@@ -39,16 +39,26 @@ def saturated_reference(s, alpha, S):
     return float(np.minimum(s[:, list(S)].sum(axis=1), alpha * s.sum(axis=1)).sum())
 
 
-#: kind -> (class, reference, parameters to draw, parameters under which f is monotone)
+def sum_redundancy_reference(s, _, S):
+    """f(S) = M |S| - sum_{i, j in S} s_ij with M = 2 max_j sum_i s_ij, from the definition."""
+    S = list(S)
+    offset = 2 * s.sum(axis=0).max() if s.size else 0.0
+    return float(offset * len(S) - s[np.ix_(S, S)].sum()) if S else 0.0
+
+
+#: kind -> (class, reference, parameters to draw, parameters under which f is monotone);
+#: sum redundancy has no parameter (None).
 KINDS = {
     "graph_cut": (GraphCut, graph_cut_reference, [0.0, 0.3, 0.5, 1.0, 2.5], [0.0, 0.3, 0.5]),
     "saturated": (SaturatedCoverage, saturated_reference, [0.05, 0.2, 0.5, 1.0, 2.0], [0.05, 0.2, 0.5, 1.0, 2.0]),
+    "sum_redundancy": (SumRedundancy, sum_redundancy_reference, [None] * 5, [None]),
 }
 
 
 def build(kind, s, param, sparse=False):
     cls = KINDS[kind][0]
-    return cls(sp.csr_matrix(s) if sparse else s, param)
+    sim = sp.csr_matrix(s) if sparse else s
+    return cls(sim) if param is None else cls(sim, param)
 
 
 @FAST
@@ -100,13 +110,12 @@ def test_lazy_and_naive_greedy_select_bitwise_the_same(kind, n, pick, ties, spar
     assert lazy.stop_reason == naive.stop_reason
 
 
-@pytest.mark.parametrize("kind, param", [("graph_cut", 0.4), ("saturated", 0.05)])
+@pytest.mark.parametrize("kind, param", [("graph_cut", 0.4), ("saturated", 0.05), ("sum_redundancy", None)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_sparse_gives_bitwise_the_dense_gains_and_selection(kind, param, dtype):
     rng = np.random.default_rng(3)
     s = _symmetric(300, rng, density=0.1).astype(dtype)
-    cls = KINDS[kind][0]
-    dense, sparse = cls(s, param), cls(sp.coo_matrix(s), param)
+    dense, sparse = build(kind, s, param), build(kind, sp.coo_matrix(s), param)
     a, b = dense.new_state(), sparse.new_state()
     everyone = np.arange(300)
     for j in rng.choice(300, 20, replace=False):
@@ -137,11 +146,11 @@ def test_saturated_coverage_gains_are_bitwise_identical_alone_and_in_parallel_ba
 
 
 @pytest.mark.parametrize("kind, param", [("graph_cut", lam) for lam in (0.0, 0.25, 0.5, 0.8, 2.0)]
-                         + [("saturated", alpha) for alpha in (0.05, 0.3, 1.5)])
+                         + [("saturated", alpha) for alpha in (0.05, 0.3, 1.5)] + [("sum_redundancy", None)])
 def test_submodular_and_monotone_by_brute_force(kind, param):
     """Every A ⊆ B ⊆ V, j ∉ B of tiny random instances: f(A + j) - f(A) >= f(B + j) - f(B), and
     f(A) <= f(B) where f is monotone (graph cut: lam <= 1/2)."""
-    rng = np.random.default_rng(int(param * 100))
+    rng = np.random.default_rng(int((param or 0.77) * 100))
     n = 5
     monotone = param in KINDS[kind][3]
     for _ in range(5):
@@ -166,15 +175,15 @@ def test_graph_cut_above_one_half_is_not_monotone_and_greedy_stops():
     assert res.indices.tolist() == [0, 1] and res.stop_reason == "no_positive_gain"
 
 
-@pytest.mark.parametrize("kind, param", [("graph_cut", 0.3), ("saturated", 0.1)])
+@pytest.mark.parametrize("kind, param", [("graph_cut", 0.3), ("saturated", 0.1), ("sum_redundancy", None)])
 def test_from_features_uses_similarity_matrix(kind, param):
     X = np.random.default_rng(4).standard_normal((30, 3))
     cls, reference = KINDS[kind][:2]
     for metric in ("cosine", "euclidean"):
-        f = cls.from_features(X, metric, param)
+        f = cls.from_features(X, metric) if param is None else cls.from_features(X, metric, param)
         s = mo.similarity_matrix(X, metric)
         assert f([2, 7, 11]) == pytest.approx(reference(s, param, [2, 7, 11]), rel=1e-12)
-        assert mo.greedy(f, 6).indices.tolist() == mo.greedy(cls(s, param), 6).indices.tolist()
+        assert mo.greedy(f, 6).indices.tolist() == mo.greedy(build(kind, s, param), 6).indices.tolist()
 
 
 @pytest.mark.parametrize("lam", [0.1, 0.5, 1.0])
@@ -204,6 +213,21 @@ def test_saturated_coverage_selects_what_apricot_selects(alpha, sparse):
     np.testing.assert_allclose(np.diff(res.history, prepend=0.0), theirs.gains, rtol=1e-9, atol=1e-9)
 
 
+@pytest.mark.parametrize("sparse", [False, True])
+def test_sum_redundancy_selects_what_apricot_selects(sparse):
+    """apricot's gains are ours minus the offset M (its function is not normalised: g(empty) =
+    sum of s over V x V, every gain <= 0). A random diagonal: with a constant one (cosine
+    similarities) every first gain ties, and apricot breaks ties differently."""
+    apricot = pytest.importorskip("apricot", reason="apricot-select (extra 'bench') is the reference")
+    rng = np.random.default_rng(11 + sparse)
+    s = _symmetric(60, rng, density=0.5 if sparse else 1.0)
+    ours = SumRedundancy(sp.csr_matrix(s) if sparse else s)
+    theirs = apricot.SumRedundancySelection(10, metric="precomputed", optimizer="naive").fit(s)
+    res = mo.greedy(ours, 10)
+    assert res.indices.tolist() == theirs.ranking.tolist()
+    np.testing.assert_allclose(np.diff(res.history, prepend=0.0) - ours.offset, theirs.gains, rtol=1e-9, atol=1e-9)
+
+
 def test_saturated_coverage_saturates():
     """alpha >= 1 never saturates (modular: the sum of column sums); a small alpha caps every point."""
     s = _symmetric(6, np.random.default_rng(5))
@@ -212,7 +236,7 @@ def test_saturated_coverage_saturates():
     assert f([0, 1, 2]) == pytest.approx(f(range(6)), rel=1e-12) == pytest.approx(0.01 * s.sum(), rel=1e-12)
 
 
-@pytest.mark.parametrize("cls", [GraphCut, SaturatedCoverage])
+@pytest.mark.parametrize("cls", [GraphCut, SaturatedCoverage, SumRedundancy])
 def test_empty_ground_set(cls):
     f = cls(np.zeros((0, 0)))
     assert f.n == 0 and f([]) == 0.0
@@ -248,6 +272,15 @@ def test_empty_ground_set(cls):
         (lambda: SaturatedCoverage(np.eye(2), alpha=float("inf")), ValueError, "alpha: expected a finite"),
         (lambda: SaturatedCoverage(np.eye(2), alpha=None), TypeError, "alpha: expected a real number"),
         (lambda: SaturatedCoverage.from_features(np.ones((3, 2)), metric="l1"), ValueError, "metric"),
+        (lambda: SumRedundancy(np.array([[1.0, -0.1], [-0.1, 1.0]])), ValueError,
+         r"similarity: entry \(0, 1\).*< 0; sum redundancy"),
+        (lambda: SumRedundancy(sp.csc_matrix(np.array([[1.0, -0.1], [-0.1, 1.0]]))), ValueError,
+         r"similarity: stored entry.*< 0; sum redundancy"),
+        (lambda: SumRedundancy(np.array([[np.nan, 0.0], [0.0, 1.0]])), ValueError, "similarity.*NaN"),
+        (lambda: SumRedundancy(np.ones((1, 2))), ValueError, "similarity: expected a square"),
+        (lambda: SumRedundancy(sp.csr_matrix(np.array([[0.0, 1.0], [0.0, 0.0]]))), ValueError,
+         "similarity: expected a symmetric"),
+        (lambda: SumRedundancy.from_features(np.ones((3, 2)), metric="l1"), ValueError, "metric"),
     ],
 )
 def test_bad_input_is_rejected_with_a_clear_message(make, exc, match):
