@@ -11,6 +11,7 @@ from ._curriculum import Curriculum, curriculum_budgets, curriculum_gain, domain
 from ._greedy import greedy, stochastic_greedy
 from ._matroid import PartitionMatroid, equal_budgets, make_matroid, proportional_budgets
 from ._metrics import conflicting_pairs, domain_coverage
+from ._mixture import Mixture
 from ._nnqp import BatchedNNQPResult, NNQPResult, nnls, nnqp, nnqp_batched
 from ._objectives import QuadraticUtility, source_balanced_weights
 from ._omp import omp, omp_gram, solve_omp
@@ -35,6 +36,7 @@ __all__ = [
     "GainState",
     "GraphCut",
     "MatroidStreaming",
+    "Mixture",
     "NNQPResult",
     "PartitionMatroid",
     "QuadraticUtility",
