@@ -274,7 +274,7 @@ def test_missing_sklearn_is_a_clear_import_error(monkeypatch):
 @pytest.mark.parametrize("function, optimizer", [("facility-location", "lazy"), ("facility-location", "naive"),
                                                  ("feature-based", "lazy"), ("feature-based", "naive")])
 def test_same_ranking_and_gains_as_apricot(function, optimizer):
-    apricot = pytest.importorskip("apricot", reason="apricot-select is in the bench extra, not in dev")
+    apricot = pytest.importorskip("apricot", reason="apricot-select (extras bench and dev) is the reference")
     if function == "facility-location":  # apricot's 'euclidean' is our conversion; its 'cosine' is not
         theirs = apricot.FacilityLocationSelection(12, metric="euclidean", optimizer=optimizer)
         ours = mo.SubsetSelector(k=12, metric="euclidean", optimizer=optimizer)
