@@ -9,6 +9,7 @@ stream: :class:`SieveStreaming`, :class:`MatroidStreaming` (with :class:`RowFunc
 from . import bounds
 from ._curriculum import Curriculum, curriculum_budgets, curriculum_gain, domain_utilities
 from ._greedy import greedy, stochastic_greedy
+from ._logdet import LogDeterminant
 from ._matroid import PartitionMatroid, equal_budgets, make_matroid, proportional_budgets
 from ._metrics import conflicting_pairs, domain_coverage
 from ._mixture import Mixture
@@ -35,6 +36,7 @@ __all__ = [
     "FeatureBasedRows",
     "GainState",
     "GraphCut",
+    "LogDeterminant",
     "MatroidStreaming",
     "Mixture",
     "NNQPResult",
