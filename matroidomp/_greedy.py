@@ -1,6 +1,7 @@
 """Greedy and stochastic greedy maximisation of a set function under a partition matroid.
 
-Greedy starts from S = empty and repeatedly adds the feasible element of largest marginal gain
+Greedy starts from S = empty (or a given feasible ``initial`` set A, which then solves the
+contracted problem g(T) = f(A + T) - f(A) under the budgets left) and repeatedly adds the feasible element of largest marginal gain
 
     j* = argmax { f(S + j) - f(S) :  j not in S,  |S ∩ domain(j)| < k_domain(j) },
 
@@ -48,6 +49,34 @@ def _check_problem(f, matroid) -> PartitionMatroid:
     return matroid
 
 
+def _check_initial(initial, matroid: PartitionMatroid) -> np.ndarray:
+    """``initial`` as int64 indices, checked: 1-D integers in range, no repeats, within every budget."""
+    if initial is None:
+        return np.zeros(0, dtype=np.int64)
+    arr = np.asarray(initial)
+    if arr.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if arr.ndim != 1:
+        raise ValueError(f"initial: expected a 1-D sequence of indices, got shape {arr.shape}")
+    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"initial: expected integer indices, got dtype {arr.dtype}")
+    arr = arr.astype(np.int64)
+    out = (arr < 0) | (arr >= matroid.n)
+    if out.any():
+        raise ValueError(f"initial: index {int(arr[out][0])} is out of range for a ground set of {matroid.n} elements")
+    uniq, seen = np.unique(arr, return_counts=True)
+    if (seen > 1).any():
+        raise ValueError(f"initial: index {int(uniq[seen > 1][0])} appears more than once")
+    over = np.flatnonzero(matroid.counts(arr) > matroid.budgets)
+    if over.size:
+        d = int(over[0])
+        label = matroid.domains[d]
+        label = label.item() if isinstance(label, np.generic) else label
+        raise ValueError(f"initial: {int(matroid.counts(arr)[d])} elements of domain {label!r} "
+                         f"exceed its budget of {int(matroid.budgets[d])}; the initial set is infeasible")
+    return arr
+
+
 def _gains(state: GainState, cand: np.ndarray) -> np.ndarray:
     """Gains of ``cand``, checked to be one finite float per candidate."""
     g = np.asarray(state.gains(cand), dtype=np.float64)
@@ -63,15 +92,18 @@ def _gains(state: GainState, cand: np.ndarray) -> np.ndarray:
 class _Path:
     """The growing selection: state, membership, per-domain counts, history."""
 
-    def __init__(self, f: SetFunction, matroid: PartitionMatroid, report=None):
+    def __init__(self, f: SetFunction, matroid: PartitionMatroid, initial: np.ndarray, report=None):
         self.matroid = matroid
-        self.report = report  # a Progress, or None (no reporting)
+        self.report = None  # no reporting while the initial set goes in
         self.state = f.new_state()
         self.selected = np.zeros(matroid.n, dtype=bool)
         self.counts = np.zeros(matroid.n_domains, dtype=np.int64)
         self.indices: list[int] = []
         self.history: list[float] = []
         self.evaluations = 0
+        for j in initial.tolist():
+            self.add(j)
+        self.report = report  # a Progress (its step count starting at |initial|), or None
 
     def gains(self, cand: np.ndarray) -> np.ndarray:
         """Gains of ``cand`` at the current S, counted in ``evaluations``."""
@@ -112,10 +144,11 @@ class _Path:
         )
 
 
-def greedy(f: SetFunction, matroid, *, lazy: bool = True, verbose: bool = False, callback=None) -> SelectionResult:
+def greedy(f: SetFunction, matroid, *, lazy: bool = True, initial=None, verbose: bool = False,
+           callback=None) -> SelectionResult:
     """Greedy maximisation of ``f`` under a partition matroid: f(S) >= OPT / 2 for monotone submodular f.
 
-    Starting from S = empty, adds the feasible element of largest marginal gain
+    Starting from S = ``initial`` (empty by default), adds the feasible element of largest marginal gain
     f(S + j) - f(S) (ties: lowest index) until S is a basis. Guarantee for monotone submodular
     f: f(S) >= OPT / 2 under a partition matroid (Fisher, Nemhauser & Wolsey 1978),
     f(S) >= (1 - 1/e) OPT under |S| <= k (Nemhauser, Wolsey & Fisher 1978).
@@ -133,6 +166,11 @@ def greedy(f: SetFunction, matroid, *, lazy: bool = True, verbose: bool = False,
         stale) until the top is exact, which makes it the argmax. Selects exactly the set naive
         greedy selects whenever f's computed gains never increase as S grows (true for the
         functions of :mod:`matroidomp._submodular`); use ``lazy=False`` for a non-submodular f.
+    initial : sequence of int, optional
+        Elements S starts from (apricot's ``initial_subset``), counted against the budgets; greedy
+        then maximises the contracted problem g(T) = f(A + T) - f(A) over the remaining budgets.
+        They come first in ``indices``, in the order given, and ``history`` starts with f after
+        each of them (no gain evaluation, no callback or progress tick for them).
     verbose : bool, default False
         Show a tqdm progress bar (stderr), one tick per selected element, f(S) in its postfix.
     callback : callable, optional
@@ -152,11 +190,12 @@ def greedy(f: SetFunction, matroid, *, lazy: bool = True, verbose: bool = False,
     ------
     TypeError
         When ``f`` is not a :class:`SetFunction` (e.g. a plain callable) or ``matroid`` is
-        neither a :class:`PartitionMatroid` nor an int; ``verbose`` not a bool or ``callback``
-        not callable.
+        neither a :class:`PartitionMatroid` nor an int; ``initial`` not integer; ``verbose`` not
+        a bool or ``callback`` not callable.
     ValueError
-        When ``f`` and the matroid have ground sets of different sizes, or a gain that ``f``
-        returns is not finite or has the wrong shape.
+        When ``f`` and the matroid have ground sets of different sizes, a gain that ``f``
+        returns is not finite or has the wrong shape, or ``initial`` has an index out of range,
+        a repeated index, or more elements of a domain than its budget (the domain is named).
 
     Notes
     -----
@@ -184,9 +223,12 @@ def greedy(f: SetFunction, matroid, *, lazy: bool = True, verbose: bool = False,
     [3]
     >>> mo.greedy(f, m, callback=lambda step, index, objective: step < 1).stop_reason  # stop after one
     'stopped_by_callback'
+    >>> mo.greedy(f, m, initial=[1]).indices.tolist()  # start from {1}: it comes first
+    [1, 4]
     """
     matroid = _check_problem(f, matroid)
-    path = _Path(f, matroid, make_progress(verbose, callback, matroid.rank, "greedy"))
+    start = _check_initial(initial, matroid)
+    path = _Path(f, matroid, start, make_progress(verbose, callback, matroid.rank, "greedy", initial=start.size))
     if lazy:
         return _lazy(path)
     while len(path.indices) < matroid.rank:
@@ -203,9 +245,9 @@ def greedy(f: SetFunction, matroid, *, lazy: bool = True, verbose: bool = False,
 def _lazy(path: _Path) -> SelectionResult:
     """Lazy (Minoux) greedy on ``path``: the selection of naive greedy, fewer gain evaluations."""
     rank = path.matroid.rank
-    if rank == 0:
+    if len(path.indices) >= rank:
         return path.result(STOP_RANK)
-    everyone = np.arange(path.matroid.n, dtype=np.int64)
+    everyone = np.flatnonzero(~path.selected).astype(np.int64)  # all but the initial set
     heap = list(zip((-path.gains(everyone)).tolist(), everyone.tolist()))
     heapq.heapify(heap)
     fresh_at = np.zeros(path.matroid.n, dtype=np.int64)  # step at which each bound was computed
@@ -246,8 +288,8 @@ def _lazy(path: _Path) -> SelectionResult:
     return path.result(STOP_RANK)
 
 
-def stochastic_greedy(f: SetFunction, matroid, *, epsilon: float = 0.1, seed=None, verbose: bool = False,
-                      callback=None) -> SelectionResult:
+def stochastic_greedy(f: SetFunction, matroid, *, epsilon: float = 0.1, seed=None, initial=None,
+                      verbose: bool = False, callback=None) -> SelectionResult:
     """Stochastic greedy: E[f(S)] >= (1 - 1/e - epsilon) OPT under |S| <= k with O(n log(1/epsilon)) gains.
 
     Mirzasoleiman et al. 2015, "Lazier than lazy greedy". Each step draws
@@ -268,6 +310,9 @@ def stochastic_greedy(f: SetFunction, matroid, *, epsilon: float = 0.1, seed=Non
         Accuracy: smaller means larger samples.
     seed : None, int or numpy.random.Generator
         The only source of randomness; the same seed gives the same result.
+    initial : sequence of int, optional
+        Elements S starts from, as in :func:`greedy` (first in ``indices``, counted against the
+        budgets); s is computed from n and k as above either way.
     verbose, callback
         Progress bar and per-step callback, as in :func:`greedy`.
 
@@ -284,8 +329,8 @@ def stochastic_greedy(f: SetFunction, matroid, *, epsilon: float = 0.1, seed=Non
         :class:`PartitionMatroid` nor an int, ``epsilon`` is not a number, ``verbose`` not a
         bool or ``callback`` not callable.
     ValueError
-        When ``epsilon`` is not in (0, 1), the ground sets differ in size, or a gain is not
-        finite.
+        When ``epsilon`` is not in (0, 1), the ground sets differ in size, a gain is not
+        finite, or ``initial`` is invalid (as in :func:`greedy`).
 
     Examples
     --------
@@ -307,8 +352,10 @@ def stochastic_greedy(f: SetFunction, matroid, *, epsilon: float = 0.1, seed=Non
         raise TypeError(f"epsilon: expected a float in (0, 1), got {epsilon!r}")
     if not 0 < epsilon < 1:
         raise ValueError(f"epsilon: expected a value in (0, 1), got {epsilon!r}")
+    start = _check_initial(initial, matroid)
     rng = make_rng(seed)
-    path = _Path(f, matroid, make_progress(verbose, callback, matroid.rank, "stochastic_greedy"))
+    path = _Path(f, matroid, start,
+                 make_progress(verbose, callback, matroid.rank, "stochastic_greedy", initial=start.size))
     rank = matroid.rank
     if rank == 0:
         return path.result(STOP_RANK, sample_size=0)
