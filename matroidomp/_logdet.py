@@ -16,8 +16,8 @@ from .kernels.logdet_gains import logdet_add, logdet_gains
 from .kernels.submodular_gains import is_symmetric
 
 
-def _psd_similarity(similarity) -> np.ndarray:
-    """A validated dense symmetric positive semidefinite n x n similarity (float32 or float64).
+def _psd_similarity(similarity, check_psd: bool) -> np.ndarray:
+    """A validated dense symmetric n x n similarity (float32 or float64), positive semidefinite if ``check_psd``.
 
     PSD is checked by a Cholesky factorisation of L + τ I with τ = √eps(dtype) · max_j L_jj
     (rounding in a computed Gram matrix may leave eigenvalues slightly below 0); on failure the
@@ -38,7 +38,7 @@ def _psd_similarity(similarity) -> np.ndarray:
             f"{L[j, i]:.6g}; symmetrise it, e.g. (S + S.T) / 2"
         )
     n = L.shape[0]
-    if n:
+    if check_psd and n:
         L64 = L.astype(np.float64)
         scale = max(float(np.max(np.abs(np.diagonal(L64)))), np.finfo(np.float64).tiny)
         tau = float(np.sqrt(np.finfo(L.dtype).eps)) * scale
@@ -80,8 +80,9 @@ class _LogDeterminantState(GainState):
         self._k += 1
         if low <= 0:
             raise ValueError(
-                f"LogDeterminant: after adding element {j}, L_S + λ I is numerically singular for some "
-                f"candidate (pivot {low:.3g} <= 0); increase regularization (now {self._f.regularization:g})"
+                f"LogDeterminant: after adding element {j}, L_(S+c) + λ I is not positive definite for some "
+                f"candidate c (pivot {low:.3g} <= 0): L is not PSD, or rounding at a λ tiny relative to L; "
+                f"check L or increase regularization (now {self._f.regularization:g})"
             )
 
 
@@ -109,6 +110,10 @@ class LogDeterminant(SetFunction):
         array, so do not modify it afterwards).
     regularization : float, default 1.0
         λ > 0; the default is the smallest λ for which f is monotone for every PSD L.
+    check_psd : bool, default True
+        Check that L is PSD (O(n³ / 3), see Notes). False skips it for a large L known to be
+        PSD (a Gram or cosine matrix); a non-PSD L then goes unnoticed unless a pivot reaches
+        d_j² ≤ 0, which ``add`` reports.
 
     Raises
     ------
@@ -116,15 +121,16 @@ class LogDeterminant(SetFunction):
         When ``similarity`` is scipy.sparse or not of a real numeric dtype, or
         ``regularization`` is not a real number.
     ValueError
-        When ``similarity`` is not square, not symmetric, not positive semidefinite (the
-        message names its smallest eigenvalue) or has a non-finite entry; when
+        When ``similarity`` is not square, not symmetric, not positive semidefinite (with
+        ``check_psd``; the message names its smallest eigenvalue) or has a non-finite entry; when
         ``regularization`` is not a finite number > 0; and from ``add`` when rounding makes a
-        pivot d_j² ≤ 0 (only for λ tiny relative to L).
+        pivot d_j² ≤ 0 (λ tiny relative to L, or a non-PSD L let through by
+        ``check_psd=False``).
 
     Notes
     -----
-    The constructor checks PSD with one Cholesky factorisation of L + τ I, τ = √eps · max_j L_jj
-    (O(n³ / 3) time, an n x n float64 copy). A state holds the n x |S| factor rows (grown by
+    With ``check_psd`` the constructor tests PSD by one Cholesky factorisation of L + τ I,
+    τ = √eps · max_j L_jj (O(n³ / 3) time, an n x n float64 copy). A state holds the n x |S| factor rows (grown by
     doubling) and n pivots: O(n |S|) memory; ``add`` costs O(n |S|), so greedy with budget k
     costs O(n k²). f(S) accumulates the gains.
 
@@ -144,9 +150,9 @@ class LogDeterminant(SetFunction):
     ValueError: similarity: expected a positive semidefinite matrix, but its smallest eigenvalue is -1 ...
     """
 
-    def __init__(self, similarity, regularization: float = 1.0):
+    def __init__(self, similarity, regularization: float = 1.0, *, check_psd: bool = True):
         self.regularization = _check_weight(regularization, "regularization", positive=True)
-        self._L = _psd_similarity(similarity)
+        self._L = _psd_similarity(similarity, bool(check_psd))
         self.n = int(self._L.shape[0])
         self._diag = np.diagonal(self._L).astype(np.float64)
 
@@ -156,8 +162,9 @@ class LogDeterminant(SetFunction):
 
         L_ij = (1 + cos(x_i, x_j)) / 2, the convention of :meth:`FacilityLocation.from_features
         <matroidomp.FacilityLocation.from_features>`; it is PSD, being (1 1ᵀ + X̂ X̂ᵀ) / 2 for the
-        normalised rows X̂. ``'euclidean'`` (max_kl ||x_k − x_l||² − ||x_i − x_j||²) is refused: it
-        is not PSD in general. O(n² d + n³ / 3) time, O(n²) memory.
+        normalised rows X̂, so the O(n³) PSD check is skipped. ``'euclidean'``
+        (max_kl ||x_k − x_l||² − ||x_i − x_j||²) is refused: it is not PSD in general. O(n² d)
+        time, O(n²) memory.
 
         Parameters
         ----------
@@ -192,7 +199,7 @@ class LogDeterminant(SetFunction):
                 f"metric: LogDeterminant.from_features supports only 'cosine' (its similarity is positive "
                 f"semidefinite), got {metric!r}; the euclidean similarity is not PSD in general"
             )
-        return cls(similarity_matrix(X, metric), regularization=regularization)
+        return cls(similarity_matrix(X, metric), regularization=regularization, check_psd=False)
 
     def new_state(self) -> GainState:
         """A fresh gain state at S = empty."""

@@ -183,8 +183,18 @@ def test_bad_input_is_rejected_with_a_clear_message(make, exc, match):
         make()
 
 
+def test_skipping_the_psd_check_gives_the_same_values_and_still_reports_a_bad_pivot():
+    rng = np.random.default_rng(5)
+    L = _psd(12, rng, rank=4)
+    S = [3, 0, 9, 4, 7]
+    assert LogDeterminant(L, 0.7, check_psd=False)(S) == LogDeterminant(L, 0.7)(S)
+    f = LogDeterminant(np.array([[0.0, 1.0], [1.0, 0.0]]), 0.5, check_psd=False)  # not PSD: d_1^2 = 0.5 - 2 after 0
+    with pytest.raises(ValueError, match=r"after adding element 0.*pivot -1.5 <= 0\): L is not PSD"):
+        f([0])
+
+
 def test_numerically_singular_pivot_is_reported():
     L = np.ones((3, 3)) * 1e12  # rank one: d_j^2 = lam (1 + ...) cancels to <= 0 in float64
     f = LogDeterminant(L, regularization=1e-9)
-    with pytest.raises(ValueError, match="numerically singular.*increase regularization"):
+    with pytest.raises(ValueError, match="not positive definite.*increase regularization"):
         f([0, 1])
