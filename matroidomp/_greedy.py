@@ -9,6 +9,12 @@ ties broken by the lowest index. For monotone submodular f it returns at least 1
 over the matroid (Fisher, Nemhauser & Wolsey 1978) and at least 1 - 1/e of it under a single
 cardinality constraint |S| <= k (Nemhauser, Wolsey & Fisher 1978).
 
+Knapsack. With costs c_j > 0 and a budget B instead of a matroid, greedy is cost-benefit greedy:
+it adds the element of largest ratio (f(S + j) - f(S)) / c_j among those with c(S) + c_j <= B,
+and returns the better of that path and the best single element of cost <= B; for monotone
+submodular f that is at least ½(1 - 1/e) OPT over {S : c(S) <= B} (Khuller, Moss & Naor 1999;
+Krause & Guestrin 2005). A matroid together with a knapsack is refused: no bound is claimed.
+
 Stopping. Greedy runs until S is a basis (every budget filled, stop reason ``'rank_reached'``),
 and stops early only when every feasible gain is strictly negative (``'no_positive_gain'``), which
 a monotone f never produces. An element of zero gain is still added: for monotone f it cannot
@@ -32,6 +38,9 @@ from ._setfunction import GainState, SetFunction
 #: Largest batch of stale bounds lazy greedy re-evaluates at once.
 _MAX_BATCH = 64
 
+#: Stop reason of knapsack greedy: no element left fits the remaining budget.
+STOP_BUDGET = "budget_spent"
+
 
 def _check_problem(f, matroid) -> PartitionMatroid:
     """The matroid (an int k made a cardinality matroid) after checking ``f`` against it."""
@@ -47,6 +56,38 @@ def _check_problem(f, matroid) -> PartitionMatroid:
     if f.n != matroid.n:
         raise ValueError(f"f has a ground set of {f.n} elements but the matroid has {matroid.n}")
     return matroid
+
+
+def _check_knapsack(f, matroid, costs, budget, initial):
+    """(costs as float64, budget as float) after checking them; (None, None) without costs."""
+    if costs is None and budget is None:
+        if matroid is None:
+            raise TypeError("matroid: required (a PartitionMatroid or an int k) unless costs= and budget= are given")
+        return None, None
+    if costs is None or budget is None:
+        raise ValueError("costs and budget: give both (a knapsack constraint sum(costs[S]) <= budget) or neither")
+    if matroid is not None:
+        raise ValueError(
+            "matroid: not combinable with costs= here; cost-benefit greedy's 1/2 (1 - 1/e) is proven for a "
+            "knapsack alone (Krause & Guestrin 2005), and we claim no bound for it under a matroid and a "
+            "knapsack together; pass matroid=None")
+    if initial is not None:
+        raise ValueError("initial: not supported with costs= (the best-singleton comparison assumes S starts empty)")
+    c = np.asarray(costs)
+    if c.dtype == np.bool_ or not (np.issubdtype(c.dtype, np.integer) or np.issubdtype(c.dtype, np.floating)):
+        raise TypeError(f"costs: expected real numbers, got dtype {c.dtype}")
+    if c.shape != (f.n,):
+        raise ValueError(f"costs: expected shape ({f.n},), one cost per element, got {c.shape}")
+    c = c.astype(np.float64)
+    bad = ~(np.isfinite(c) & (c > 0))
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"costs: the cost of element {j} is {c[j]}; costs must be finite and > 0")
+    if isinstance(budget, (bool, np.bool_)) or not isinstance(budget, (int, float, np.integer, np.floating)):
+        raise TypeError(f"budget: expected a positive number, got {budget!r}")
+    if not (math.isfinite(budget) and budget > 0):
+        raise ValueError(f"budget: expected a finite number > 0, got {budget!r}")
+    return c, float(budget)
 
 
 def _check_initial(initial, matroid: PartitionMatroid) -> np.ndarray:
@@ -101,6 +142,7 @@ class _Path:
         self.indices: list[int] = []
         self.history: list[float] = []
         self.evaluations = 0
+        self.spent = 0.0  # knapsack: the cost of S
         for j in initial.tolist():
             self.add(j)
         self.report = report  # a Progress (its step count starting at |initial|), or None
@@ -144,28 +186,43 @@ class _Path:
         )
 
 
-def greedy(f: SetFunction, matroid, *, lazy: bool = True, initial=None, verbose: bool = False,
-           callback=None) -> SelectionResult:
-    """Greedy maximisation of ``f`` under a partition matroid: f(S) >= OPT / 2 for monotone submodular f.
+def greedy(f: SetFunction, matroid=None, *, costs=None, budget=None, lazy: bool = True, initial=None,
+           verbose: bool = False, callback=None) -> SelectionResult:
+    """Greedy maximisation of ``f`` under a partition matroid or a knapsack: f(S) >= OPT / 2, or ½(1 - 1/e) OPT.
 
     Starting from S = ``initial`` (empty by default), adds the feasible element of largest marginal gain
     f(S + j) - f(S) (ties: lowest index) until S is a basis. Guarantee for monotone submodular
     f: f(S) >= OPT / 2 under a partition matroid (Fisher, Nemhauser & Wolsey 1978),
     f(S) >= (1 - 1/e) OPT under |S| <= k (Nemhauser, Wolsey & Fisher 1978).
 
+    Knapsack (``costs`` and ``budget`` instead of ``matroid``): cost-benefit greedy adds the
+    element of largest (f(S + j) - f(S)) / c_j among those that still fit (c(S) + c_j <= B;
+    ties: lowest index) until none fits, then returns the better of that set and the best
+    single element of cost <= B (ties: the cost-benefit set). For monotone submodular f,
+    f(S) >= ½(1 - 1/e) OPT over {S : c(S) <= B} (Khuller, Moss & Naor 1999; Krause & Guestrin
+    2005; :func:`matroidomp.bounds.knapsack_greedy_guarantee`).
+
     Parameters
     ----------
     f : SetFunction
         The function, on ground set {0, ..., n-1}; wrap plain callables with
         :class:`CallableSetFunction`.
-    matroid : PartitionMatroid or int
-        Per-domain budgets; an int k means the cardinality constraint |S| <= k.
+    matroid : PartitionMatroid or int, optional
+        Per-domain budgets; an int k means the cardinality constraint |S| <= k. Required unless
+        ``costs`` and ``budget`` are given, and not combinable with them.
+    costs : array_like of float, shape (n,), optional
+        Knapsack costs c_j, finite and > 0; give together with ``budget``.
+    budget : float, optional
+        Knapsack budget B > 0: the selection satisfies sum(costs[S]) <= B.
     lazy : bool, default True
         Minoux's lazy evaluation: a heap of stale gains, which by submodularity are upper bounds;
         only entries at the top are re-evaluated (in batches that double while the top stays
         stale) until the top is exact, which makes it the argmax. Selects exactly the set naive
         greedy selects whenever f's computed gains never increase as S grows (true for the
         functions of :mod:`matroidomp._submodular`); use ``lazy=False`` for a non-submodular f.
+        With costs the heap holds ratios gain / c_j: with fixed c_j > 0 a ratio never increases
+        when its gain does not, so the same argument gives naive's selection; an element that no
+        longer fits never fits again (the spent cost only grows) and leaves the heap.
     initial : sequence of int, optional
         Elements S starts from (apricot's ``initial_subset``), counted against the budgets; greedy
         then maximises the contracted problem g(T) = f(A + T) - f(A) over the remaining budgets.
@@ -184,18 +241,25 @@ def greedy(f: SetFunction, matroid, *, lazy: bool = True, initial=None, verbose:
         Indices in selection order, unit weights, f after each step in ``history``;
         ``stop_reason`` ``'rank_reached'`` (a basis), ``'no_positive_gain'`` (every feasible
         gain negative, never for monotone f) or ``'stopped_by_callback'``;
-        ``info['gain_evaluations']`` counts marginal-gain evaluations.
+        ``info['gain_evaluations']`` counts marginal-gain evaluations. With costs, the stop
+        reason is ``'budget_spent'`` (nothing more fits), ``info['picked']`` is
+        ``'cost_benefit'`` or ``'singleton'`` (which set is returned) and ``info['cost']`` is
+        c(S); a callback that stops the run gets the cost-benefit path so far (no singleton
+        comparison), and the callback sees the cost-benefit path even when the singleton wins.
 
     Raises
     ------
     TypeError
         When ``f`` is not a :class:`SetFunction` (e.g. a plain callable) or ``matroid`` is
-        neither a :class:`PartitionMatroid` nor an int; ``initial`` not integer; ``verbose`` not
-        a bool or ``callback`` not callable.
+        neither a :class:`PartitionMatroid` nor an int (or missing without costs); ``initial``
+        not integer; ``costs`` not real or ``budget`` not a number; ``verbose`` not a bool or
+        ``callback`` not callable.
     ValueError
         When ``f`` and the matroid have ground sets of different sizes, a gain that ``f``
         returns is not finite or has the wrong shape, or ``initial`` has an index out of range,
-        a repeated index, or more elements of a domain than its budget (the domain is named).
+        a repeated index, or more elements of a domain than its budget (the domain is named);
+        ``costs`` of the wrong shape or with a cost that is not finite and > 0, ``budget`` not
+        finite and > 0, only one of them given, or given with a matroid or ``initial``.
 
     Notes
     -----
@@ -225,38 +289,88 @@ def greedy(f: SetFunction, matroid, *, lazy: bool = True, initial=None, verbose:
     'stopped_by_callback'
     >>> mo.greedy(f, m, initial=[1]).indices.tolist()  # start from {1}: it comes first
     [1, 4]
+
+    A knapsack: costs per element and a budget, no matroid:
+
+    >>> res = mo.greedy(f, costs=[1.0, 1.0, 3.0, 1.0, 1.0], budget=2.0)
+    >>> res.indices.tolist(), res.info["cost"], res.info["picked"], res.stop_reason
+    ([3, 0], 2.0, 'cost_benefit', 'budget_spent')
     """
-    matroid = _check_problem(f, matroid)
-    start = _check_initial(initial, matroid)
-    path = _Path(f, matroid, start, make_progress(verbose, callback, matroid.rank, "greedy", initial=start.size))
+    cost, cap = _check_knapsack(f, matroid, costs, budget, initial)
+    if cost is None:
+        matroid = _check_problem(f, matroid)
+        start = _check_initial(initial, matroid)
+        path = _Path(f, matroid, start, make_progress(verbose, callback, matroid.rank, "greedy", initial=start.size))
+        return _run(path, np.ones(matroid.n), math.inf, STOP_RANK, lazy)
+    free = _check_problem(f, f.n)  # no matroid: |S| <= n
+    path = _Path(f, free, np.zeros(0, dtype=np.int64), make_progress(verbose, callback, None, "greedy"))
+    res = _run(path, cost, cap, STOP_BUDGET, lazy)
+    if res.stop_reason == STOP_CALLBACK:
+        return res
+    # The best affordable singleton, when it beats the cost-benefit path.
+    fits = np.flatnonzero(cost <= cap)
+    alone = _gains(f.new_state(), fits) if fits.size else np.zeros(0)
+    evaluations = res.info["gain_evaluations"] + int(fits.size)
+    if fits.size and alone.max() > res.objective:
+        single = _Path(f, free, fits[int(np.argmax(alone))][None])
+        res = single.result(STOP_BUDGET)
+        picked = "singleton"
+    else:
+        picked = "cost_benefit"
+    res.info.update(gain_evaluations=evaluations, picked=picked, cost=float(cost[res.indices].sum()))
+    return res
+
+
+def _run(path: _Path, cost: np.ndarray, cap: float, done: str, lazy: bool) -> SelectionResult:
+    """Greedy on ``path`` by the ratio gain / cost among affordable elements (cost ones, cap inf: plain greedy).
+
+    ``done`` is the stop reason once nothing more can be added. Dividing by a cost of 1.0 is
+    exact, so plain greedy ranks by the gains themselves.
+    """
     if lazy:
-        return _lazy(path)
-    while len(path.indices) < matroid.rank:
+        return _lazy(path, cost, cap, done)
+    while len(path.indices) < path.matroid.rank:
         cand = path.feasible()
-        g = path.gains(cand)
+        cand = cand[path.spent + cost[cand] <= cap]
+        if cand.size == 0:
+            return path.result(done)
+        g = path.gains(cand) / cost[cand]
         best = int(np.argmax(g))  # first maximum: the lowest index, as cand is increasing
         if g[best] < 0:
             return path.result(STOP_NO_GAIN)
-        if not path.add(int(cand[best])):
+        j = int(cand[best])
+        path.spent += float(cost[j])
+        if not path.add(j):
             return path.result(STOP_CALLBACK)
-    return path.result(STOP_RANK)
+    return path.result(done)
 
 
-def _lazy(path: _Path) -> SelectionResult:
-    """Lazy (Minoux) greedy on ``path``: the selection of naive greedy, fewer gain evaluations."""
+def _lazy(path: _Path, cost: np.ndarray, cap: float, done: str) -> SelectionResult:
+    """Lazy (Minoux) greedy on ``path``: the selection of naive greedy, fewer gain evaluations.
+
+    The heap holds stale ratios gain / cost; with costs fixed and positive they bound the current
+    ratios from above exactly as stale gains bound current gains.
+    """
     rank = path.matroid.rank
     if len(path.indices) >= rank:
-        return path.result(STOP_RANK)
+        return path.result(done)
+
+    def unusable(i: int) -> bool:
+        # Budgets only fill up and the spent cost only grows: such an i never becomes usable.
+        return path.full(i) or path.spent + cost[i] > cap
+
     everyone = np.flatnonzero(~path.selected).astype(np.int64)  # all but the initial set
-    heap = list(zip((-path.gains(everyone)).tolist(), everyone.tolist()))
+    heap = list(zip((-(path.gains(everyone) / cost[everyone])).tolist(), everyone.tolist()))
     heapq.heapify(heap)
     fresh_at = np.zeros(path.matroid.n, dtype=np.int64)  # step at which each bound was computed
     step = 0
     batch = 1
     while len(path.indices) < rank:
+        if not heap:
+            return path.result(done)
         neg_bound, j = heap[0]
-        if path.full(j):
-            heapq.heappop(heap)  # budgets only fill up: j can never become feasible again
+        if unusable(j):
+            heapq.heappop(heap)
             continue
         if fresh_at[j] == step:
             # The top (-g, j) is exact at the current S and precedes every other entry (-b, i):
@@ -265,6 +379,7 @@ def _lazy(path: _Path) -> SelectionResult:
             if neg_bound > 0:
                 return path.result(STOP_NO_GAIN)
             heapq.heappop(heap)
+            path.spent += float(cost[j])
             if not path.add(j):
                 return path.result(STOP_CALLBACK)
             step += 1
@@ -278,14 +393,14 @@ def _lazy(path: _Path) -> SelectionResult:
             if fresh_at[i] == step:
                 break
             heapq.heappop(heap)
-            if not path.full(i):
+            if not unusable(i):
                 stale.append(i)
         cand = np.array(stale, dtype=np.int64)
         fresh_at[cand] = step
-        for g, i in zip(path.gains(cand).tolist(), stale):
+        for g, i in zip((path.gains(cand) / cost[cand]).tolist(), stale):
             heapq.heappush(heap, (-g, i))
         batch = min(2 * batch, _MAX_BATCH)
-    return path.result(STOP_RANK)
+    return path.result(done)
 
 
 def stochastic_greedy(f: SetFunction, matroid, *, epsilon: float = 0.1, seed=None, initial=None,

@@ -44,6 +44,9 @@ sieve-streaming, |S| ≤ k           ½ − ε, one pass, O(k log(k)/ε) element
                                                                                et al. 2014
 swap streaming, matroid            ¼, one pass, r elements                     Chakrabarti &
                                                                                Kale 2015
+cost-benefit greedy + best         ½(1 − 1/e), knapsack c(S) ≤ B alone          Khuller et al.
+singleton, submodular F                                                        1999; Krause &
+                                                                               Guestrin 2005
 =================================  ==========================================  =================
 
 The deterministic matroid factor is usually vacuous: for nonnegative weights γ_DR is 0 on most
@@ -588,6 +591,28 @@ def matroid_streaming_guarantee() -> float:
     0.25
     """
     return 0.25
+
+
+def knapsack_greedy_guarantee() -> float:
+    """Cost-benefit greedy plus the best singleton under a knapsack c(S) ≤ B: ½(1 − 1/e).
+
+    :func:`~matroidomp.greedy` with ``costs`` and ``budget``: the better of the ratio-greedy
+    path (largest gain / cost among the elements that still fit) and the best affordable single
+    element, for monotone submodular F (Khuller, Moss & Naor 1999 for coverage; Krause &
+    Guestrin 2005 for submodular F). No factor is claimed under a matroid and a knapsack
+    together, which :func:`~matroidomp.greedy` refuses.
+
+    Returns
+    -------
+    float
+        ½(1 − 1/e) ≈ 0.316.
+
+    Examples
+    --------
+    >>> round(knapsack_greedy_guarantee(), 4)
+    0.3161
+    """
+    return 0.5 * (1.0 - math.exp(-1.0))
 
 
 def distributed_greedy_guarantee(parts: int, rank: int, *, cardinality: bool = False,
