@@ -1,0 +1,96 @@
+"""Benchmark: LogDeterminant greedy — ours against submodlib's ``LogDeterminantFunction``.
+
+One problem: n = 2,000 Gaussian points in 32 dimensions, L_ij = (1 + cos(x_i, x_j)) / 2 as
+float32 (submodlib stores its kernel in float32), its diagonal raised by distinct multiples of
+0.01 / n so that no first step ties (random raises collide in float32; still PSD), λ = 1, k = 100. Each timing includes building the function from
+the precomputed matrix (numba compilation excluded by a warm-up on a small instance):
+
+- ``ours``            ``greedy(LogDeterminant(L, 1.0), k)``: lazy greedy, with the O(n³) PSD check;
+- ``ours_unchecked``  the same with ``check_psd=False``;
+- ``ours_naive``      ``greedy(LogDeterminant(L, 1.0, check_psd=False), k, lazy=False)``;
+- ``submodlib_lazy``  ``LogDeterminantFunction(n, 'dense', lambdaVal=1, sijs=L).maximize(k, 'LazyGreedy')``;
+- ``submodlib_naive`` the same with ``'NaiveGreedy'``.
+
+Whether submodlib selects what we select is recorded, never asserted here
+(tests/test_logdet.py asserts it on a small instance); times are never asserted. submodlib is
+optional (``pip install submodlib-py``). Run
+
+    NUMBA_NUM_THREADS=1 pytest benchmarks/test_bench_logdet.py     # pytest-benchmark table
+    NUMBA_NUM_THREADS=1 python benchmarks/test_bench_logdet.py     # best-of-3 times and ratios
+"""
+
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+
+import numpy as np
+import pytest
+
+from matroidomp import LogDeterminant, greedy, similarity_matrix
+
+try:
+    import submodlib
+except ImportError:  # pragma: no cover - depends on the environment
+    submodlib = None
+
+N, DIM, K, ROUNDS = 2_000, 32, 100, 3
+METHODS = ("ours", "ours_unchecked", "ours_naive", "submodlib_lazy", "submodlib_naive")
+
+
+@lru_cache(maxsize=2)
+def kernel(n: int = N) -> np.ndarray:
+    rng = np.random.default_rng(2025)
+    L = similarity_matrix(rng.standard_normal((n, DIM)).astype(np.float32), "cosine")
+    L[np.diag_indices(n)] += (rng.permutation(n) * (0.01 / n)).astype(np.float32)  # distinct in float32
+    return L
+
+
+def run(method: str, L: np.ndarray, k: int) -> np.ndarray:
+    if method.startswith("ours"):
+        f = LogDeterminant(L, 1.0, check_psd=method == "ours")
+        return greedy(f, k, lazy=method != "ours_naive").indices
+    f = submodlib.LogDeterminantFunction(n=L.shape[0], mode="dense", lambdaVal=1.0, sijs=L)
+    optimizer = "LazyGreedy" if method == "submodlib_lazy" else "NaiveGreedy"
+    out = f.maximize(budget=k, optimizer=optimizer, stopIfZeroGain=False, stopIfNegativeGain=False,
+                     verbose=False, show_progress=False)
+    return np.array([i for i, _ in out])
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_logdet_greedy(benchmark, method):
+    if method.startswith("submodlib") and submodlib is None:
+        pytest.skip("submodlib is not installed (pip install submodlib-py)")
+    run(method, kernel(200), 10)  # compile
+    L = kernel()
+    benchmark.group = f"log-determinant n={N} k={K}"
+    selected = benchmark.pedantic(run, args=(method, L, K), rounds=ROUNDS, warmup_rounds=0, iterations=1)
+    assert len(selected) == K
+    if method != "ours":
+        benchmark.extra_info["same_order_as_ours"] = bool(np.array_equal(selected, run("ours", L, K)))
+
+
+def report() -> None:
+    """Best-of-rounds times, ratios submodlib / ours and selection agreement, in one run."""
+    L = kernel()
+    print(f"n={N}, d={DIM}, k={K}, float32 cosine kernel, lambda = 1; best of {ROUNDS} rounds [s]")
+    times, picks = {}, {}
+    for method in METHODS:
+        run(method, kernel(200), 10)
+        best = float("inf")
+        for _ in range(ROUNDS):
+            t0 = time.perf_counter()
+            picks[method] = run(method, L, K)
+            best = min(best, time.perf_counter() - t0)
+        times[method] = best
+        same = bool(np.array_equal(picks["ours"], picks[method]))
+        print(f"{method:<16}{best:>9.3f}  same selection as ours: {same}")
+    print(f"ratio submodlib lazy / ours lazy (checked): {times['submodlib_lazy'] / times['ours']:.1f}, "
+          f"/ ours lazy (unchecked): {times['submodlib_lazy'] / times['ours_unchecked']:.1f}; "
+          f"submodlib naive / ours naive: {times['submodlib_naive'] / times['ours_naive']:.1f}")
+
+
+if __name__ == "__main__":
+    if submodlib is None:
+        raise SystemExit("submodlib is not installed (pip install submodlib-py)")
+    report()
