@@ -113,3 +113,17 @@ def test_bad_knapsacks_are_rejected():
         greedy(f, costs=ok, budget=2.0, initial=[0])
     with pytest.raises(TypeError, match="matroid: required"):
         greedy(f)
+
+
+def test_the_cost_benefit_path_is_apricots_sample_cost_selection():
+    """apricot's naive optimizer with ``sample_cost`` is the same ratio rule (no singleton step)."""
+    apricot = pytest.importorskip("apricot", reason="apricot-select (extra 'bench') is the reference")
+    rng = np.random.default_rng(7)
+    s = mo.similarity_matrix(rng.standard_normal((60, 4)))
+    costs = rng.uniform(0.5, 2.0, 60)
+    theirs = apricot.FacilityLocationSelection(8, metric="precomputed", optimizer="naive").fit(s, sample_cost=costs)
+    for lazy in (True, False):
+        res = greedy(mo.FacilityLocation(s), costs=costs, budget=8.0, lazy=lazy)
+        assert res.info["picked"] == "cost_benefit"
+        assert res.indices.tolist() == theirs.ranking.tolist()
+        np.testing.assert_allclose(np.diff(res.history, prepend=0.0), theirs.gains, rtol=1e-9)
