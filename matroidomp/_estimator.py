@@ -21,6 +21,8 @@ from sklearn.utils.validation import check_is_fitted
 from ._array import detect, is_array, to_host
 from ._greedy import greedy, stochastic_greedy
 from ._matroid import PartitionMatroid, make_matroid
+from ._logdet import LogDeterminant
+from ._pairwise import GraphCut, SaturatedCoverage, SumRedundancy
 from ._submodular import Coverage, FacilityLocation, FeatureBased
 from ._validation import as_float_array
 
@@ -51,12 +53,23 @@ def _coverage(X, est: "SubsetSelector"):
     return Coverage(X.T)
 
 
+def _similarity_function(cls):
+    """Builder of a similarity function from features: ``cls.from_features(X, metric)``, its defaults."""
+    def build(X: np.ndarray, est: "SubsetSelector"):
+        return cls.from_features(X, est.metric)
+    return build
+
+
 #: ``function -> (builder(X, estimator) -> SetFunction, whether it reads a scipy.sparse X as is)``;
 #: the others get X densified.
 _FUNCTIONS = {
     "facility-location": (_facility_location, False),
     "feature-based": (_feature_based, False),
     "coverage": (_coverage, True),
+    "graph-cut": (_similarity_function(GraphCut), False),
+    "saturated-coverage": (_similarity_function(SaturatedCoverage), False),
+    "sum-redundancy": (_similarity_function(SumRedundancy), False),
+    "log-determinant": (_similarity_function(LogDeterminant), False),
 }
 
 
@@ -158,6 +171,11 @@ class SubsetSelector(BaseEstimator):
       a gain O(d)).
     - ``'coverage'``: f(S) = #{u : X_ju = 1 for some j in S}, X a 0/1 incidence, row j the
       features it covers (:class:`Coverage` on X^T; a gain O(nnz of row j)).
+    - ``'graph-cut'``, ``'saturated-coverage'``, ``'sum-redundancy'``, ``'log-determinant'``:
+      :class:`GraphCut`, :class:`SaturatedCoverage`, :class:`SumRedundancy`,
+      :class:`LogDeterminant` ``.from_features(X, metric)`` with their default parameters (λ = ½,
+      α = 0.1, regularization 1; the dense n x n similarity; log-determinant takes only
+      ``metric='cosine'``).
 
     Guarantees of the optimizers for these (monotone submodular) functions: ``'lazy'`` and
     ``'naive'`` greedy select the same set, (1 - 1/e) OPT under |S| <= k and OPT / 2 under a
@@ -167,7 +185,8 @@ class SubsetSelector(BaseEstimator):
 
     Parameters
     ----------
-    function : {'facility-location', 'feature-based', 'coverage'}, default 'facility-location'
+    function : {'facility-location', 'feature-based', 'coverage', 'graph-cut', 'saturated-coverage', \
+'sum-redundancy', 'log-determinant'}, default 'facility-location'
         The set function built from X.
     k : int, default 10
         Number of rows to select, 1 <= k <= n. With a partition ``constraint`` it must equal the
@@ -180,7 +199,8 @@ class SubsetSelector(BaseEstimator):
         ``'proportional-authors'``, ``'equal'``; :func:`make_matroid` with total k): at most
         budget rows of each domain, the domain of row i being ``y[i]`` (``fit(X, y)``).
     metric : {'cosine', 'euclidean'}, default 'cosine'
-        Similarity of facility location (:func:`similarity_matrix`); not read by the others.
+        Similarity of the similarity functions (:func:`similarity_matrix`); not read by
+        ``'feature-based'`` and ``'coverage'``.
     n_neighbors : int or None, default None
         Facility location only: None for the dense similarity, an int for the sparse
         k-nearest-neighbour similarity.

@@ -87,6 +87,27 @@ def test_gains_are_the_marginal_gains_of_the_function(function):
     assert np.all(np.diff(sel.gains_) <= 1e-12)  # submodular: greedy's gains never increase
 
 
+SIMILARITY_FUNCTIONS = {"graph-cut": "GraphCut", "saturated-coverage": "SaturatedCoverage",
+                        "sum-redundancy": "SumRedundancy", "log-determinant": "LogDeterminant"}
+
+
+@pytest.mark.parametrize("function", sorted(SIMILARITY_FUNCTIONS))
+@pytest.mark.parametrize("optimizer", ["lazy", "stochastic"])
+def test_similarity_functions_select_what_their_class_selects(function, optimizer):
+    X = RNG.standard_normal((50, 4))
+    sel = mo.SubsetSelector(function, k=7, optimizer=optimizer, random_state=1).fit(X)
+    f = getattr(mo, SIMILARITY_FUNCTIONS[function]).from_features(X, "cosine")
+    direct = mo.stochastic_greedy(f, 7, seed=1) if optimizer == "stochastic" else mo.greedy(f, 7)
+    assert sel.ranking_.tolist() == direct.indices.tolist()
+    np.testing.assert_array_equal(sel.gains_, direct.gains)
+    assert type(sel.function_).__name__ == SIMILARITY_FUNCTIONS[function]
+
+
+def test_log_determinant_refuses_the_euclidean_metric():
+    with pytest.raises(ValueError, match="only 'cosine'"):
+        mo.SubsetSelector("log-determinant", k=3, metric="euclidean").fit(RNG.standard_normal((10, 3)))
+
+
 def test_euclidean_metric_and_sparse_neighbours_reach_facility_location():
     sel = mo.SubsetSelector(k=5, metric="euclidean", n_neighbors=7).fit(X_DENSE)
     f = mo.FacilityLocation.from_features(X_DENSE, "euclidean", n_neighbors=7)
@@ -194,7 +215,7 @@ def test_parameters_are_validated_in_fit_not_init():
     ({"k": 61}, ValueError, r"k = 61 exceeds the number of rows of X \(60\)"),
     ({"k": 2.5}, TypeError, r"k: expected an int"),
     ({"k": True}, TypeError, r"k: expected an int"),
-    ({"function": "graph-cut"}, ValueError, r"function: expected one of .*'graph-cut'"),
+    ({"function": "graph_cut"}, ValueError, r"function: expected one of .*'graph_cut'"),
     ({"optimizer": "greedi"}, ValueError, r"optimizer: expected one of .*'greedi'"),
     ({"metric": "manhattan"}, ValueError, r"metric: expected one of .*'manhattan'"),
     ({"function": "feature-based", "n_neighbors": 5}, ValueError, r"n_neighbors: only function='facility-location'"),
