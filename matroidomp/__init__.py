@@ -23,6 +23,12 @@ from ._rowfunctions import FacilityLocationRows, FeatureBasedRows, RowFunction, 
 from ._setfunction import CallableSetFunction, GainState, SetFunction
 from ._streaming import MatroidStreaming, SieveStreaming
 from ._submodular import Coverage, FacilityLocation, FeatureBased, similarity_matrix
+from ._targeted import (
+    FacilityLocationConditionalGain,
+    FacilityLocationMutualInformation,
+    GraphCutMutualInformation,
+    feature_similarities,
+)
 
 __version__ = "0.1.0"
 
@@ -31,11 +37,14 @@ __all__ = [
     "CallableSetFunction",
     "Coverage",
     "FacilityLocation",
+    "FacilityLocationConditionalGain",
+    "FacilityLocationMutualInformation",
     "FacilityLocationRows",
     "FeatureBased",
     "FeatureBasedRows",
     "GainState",
     "GraphCut",
+    "GraphCutMutualInformation",
     "LogDeterminant",
     "MatroidStreaming",
     "Mixture",
@@ -58,6 +67,7 @@ __all__ = [
     "domain_coverage",
     "domain_utilities",
     "equal_budgets",
+    "feature_similarities",
     "greedy",
     "make_matroid",
     "nnls",

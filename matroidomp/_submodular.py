@@ -118,12 +118,18 @@ def similarity_matrix(X, metric: str = "cosine", n_neighbors=None, *, seed=None)
         cosine_to_similarity(S)
         return S
     if metric == "euclidean":
-        S = X @ X.T
-        gram_to_sq_distance(S, np.diagonal(S).copy())
+        S = squared_distances(X)
         top = S.max() if S.size else 0
         np.subtract(top, S, out=S)
         return S
     raise ValueError(f"metric: expected 'cosine' or 'euclidean', got {metric!r}")
+
+
+def squared_distances(X: np.ndarray) -> np.ndarray:
+    """||x_i - x_j||^2 between the rows of a validated float array, from one Gram matrix; exactly symmetric, zero diagonal."""
+    S = X @ X.T
+    gram_to_sq_distance(S, np.diagonal(S).copy())
+    return S
 
 
 def _dense(x, name: str):
@@ -136,17 +142,19 @@ def _dense(x, name: str):
     return x
 
 
-def _candidate_major(similarity, need: str = "facility location needs s_ij >= 0 to be monotone") -> sp.csc_matrix:
+def _candidate_major(
+    similarity, need: str = "facility location needs s_ij >= 0 to be monotone", name: str = "similarity"
+) -> sp.csc_matrix:
     """A scipy.sparse (m, n) similarity as canonical CSC (CSR over candidates), float32 or float64.
 
     Converted once (the input is never modified: a non-canonical one is copied before its
-    duplicates are summed); a negative or non-finite stored entry raises, naming it and ``need``
-    (why the caller's function needs s_ij >= 0).
+    duplicates are summed); a negative or non-finite stored entry raises, naming the argument
+    ``name``, the entry and ``need`` (why the caller's function needs s_ij >= 0).
     """
     if len(similarity.shape) != 2:
-        raise ValueError(f"similarity: expected a 2-D matrix, got shape {similarity.shape}")
+        raise ValueError(f"{name}: expected a 2-D matrix, got shape {similarity.shape}")
     if similarity.dtype.kind not in "fiub":
-        raise TypeError(f"similarity: expected a real numeric sparse matrix, got dtype {similarity.dtype}")
+        raise TypeError(f"{name}: expected a real numeric sparse matrix, got dtype {similarity.dtype}")
     A = sp.csc_matrix(similarity)
     if not A.has_canonical_format:
         A = A.copy()
@@ -161,7 +169,7 @@ def _candidate_major(similarity, need: str = "facility location needs s_ij >= 0 
         j = int(np.searchsorted(A.indptr, p, side="right")) - 1
         i, v = int(A.indices[p]), A.data[p]
         why = "not finite" if not np.isfinite(v) else f"< 0; {need}"
-        raise ValueError(f"similarity: stored entry ({i}, {j}) is {v:.6g}, {why} ({bad.size} such entries)")
+        raise ValueError(f"{name}: stored entry ({i}, {j}) is {v:.6g}, {why} ({bad.size} such entries)")
     return A
 
 
@@ -303,6 +311,20 @@ class FacilityLocation(SetFunction):
         (43.0, 59.0)
         """
         return cls(similarity_matrix(X, metric, n_neighbors, seed=seed))
+
+    @classmethod
+    def _from_store(cls, sim_t=None, csc=None) -> "FacilityLocation":
+        """A facility location over an already validated store, as :meth:`__init__` keeps it.
+
+        Exactly one of ``sim_t`` (dense, candidate-major: a C-contiguous (n, m) float array with
+        sim_t[j, i] = s_ij >= 0) and ``csc`` (a canonical scipy.sparse CSC (m, n) matrix with
+        stored entries >= 0). Used by functions that are a facility location on a transformed
+        similarity (:mod:`matroidomp._targeted`), so the transform is the only copy.
+        """
+        f = cls.__new__(cls)
+        f._sim_t, f._csc = sim_t, csc
+        f.n, f.m = (int(s) for s in sim_t.shape) if csc is None else (int(csc.shape[1]), int(csc.shape[0]))
+        return f
 
     def new_state(self) -> GainState:
         """A fresh gain state at S = empty."""
