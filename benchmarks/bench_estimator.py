@@ -19,11 +19,15 @@ over the repeats, and whether the rankings agree. Run
 from __future__ import annotations
 
 import argparse
-import time
+import sys
+from pathlib import Path
 
 import numpy as np
 
-import matroidomp as mo
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from compare import alternate, ratio_range, span  # noqa: E402
+
+import matroidomp as mo  # noqa: E402
 
 try:
     from apricot import FacilityLocationSelection, FeatureBasedSelection
@@ -58,22 +62,14 @@ def main() -> None:
     X = np.random.default_rng(0).random((args.n, args.d))
     for function in ("facility-location", "feature-based"):
         run = methods(function, args.k)
-        for fn in run.values():  # warm-up: compilation (serial and parallel gain batches, from 1024 up)
-            fn(X[:min(args.n, 1500)])
-        times = {name: [] for name in run}
-        rankings = {}
-        for _ in range(args.repeats):
-            for name, fn in run.items():
-                start = time.perf_counter()
-                rankings[name] = np.asarray(fn(X)).tolist()
-                times[name].append(time.perf_counter() - start)
+        # warm-up: compilation (serial and parallel gain batches, from 1024 up)
+        warmup = {name: (lambda fn=fn: fn(X[:min(args.n, 1500)])) for name, fn in run.items()}
+        times, rankings = alternate({name: (lambda fn=fn: fn(X)) for name, fn in run.items()}, args.repeats, warmup)
         print(f"{function}: n = {args.n}, d = {args.d}, k = {args.k}, {args.repeats} repeats")
         for name, ts in times.items():
-            ratio = np.array(ts) / np.array(times["direct"])
-            same = rankings[name] == rankings["direct"]
-            print(f"  {name:9s} {min(ts):7.3f}-{max(ts):7.3f} s   / direct {ratio.min():5.2f}-{ratio.max():5.2f}"
+            same = np.array_equal(rankings[name], rankings["direct"])
+            print(f"  {name:9s} {span(ts)} s   / direct {span(ratio_range(times, name, 'direct'), 2)}"
                   f"   same ranking as direct: {same}")
-
 
 if __name__ == "__main__":
     main()

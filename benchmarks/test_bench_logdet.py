@@ -16,18 +16,22 @@ Whether submodlib selects what we select is recorded, never asserted here
 optional (``pip install submodlib-py``). Run
 
     NUMBA_NUM_THREADS=1 pytest benchmarks/test_bench_logdet.py     # pytest-benchmark table
-    NUMBA_NUM_THREADS=1 python benchmarks/test_bench_logdet.py     # best-of-3 times and ratios
+    NUMBA_NUM_THREADS=1 python benchmarks/test_bench_logdet.py     # times over repeats and ratios
 """
 
 from __future__ import annotations
 
-import time
+import sys
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from matroidomp import LogDeterminant, greedy, similarity_matrix
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from compare import alternate, first_difference, ratio_range, span  # noqa: E402
+
+from matroidomp import LogDeterminant, greedy, similarity_matrix  # noqa: E402
 
 try:
     import submodlib
@@ -35,6 +39,8 @@ except ImportError:  # pragma: no cover - depends on the environment
     submodlib = None
 
 N, DIM, K, ROUNDS = 2_000, 32, 100, 3
+REFERENCE = "submodlib"
+FUNCTIONS = ("log_determinant",)
 METHODS = ("ours", "ours_unchecked", "ours_naive", "submodlib_lazy", "submodlib_naive")
 
 
@@ -70,25 +76,32 @@ def test_logdet_greedy(benchmark, method):
         benchmark.extra_info["same_order_as_ours"] = bool(np.array_equal(selected, run("ours", L, K)))
 
 
-def report() -> None:
-    """Best-of-rounds times, ratios submodlib / ours and selection agreement, in one run."""
-    L = kernel()
-    print(f"n={N}, d={DIM}, k={K}, float32 cosine kernel, lambda = 1; best of {ROUNDS} rounds [s]")
-    times, picks = {}, {}
-    for method in METHODS:
-        run(method, kernel(200), 10)
-        best = float("inf")
-        for _ in range(ROUNDS):
-            t0 = time.perf_counter()
-            picks[method] = run(method, L, K)
-            best = min(best, time.perf_counter() - t0)
-        times[method] = best
-        same = bool(np.array_equal(picks["ours"], picks[method]))
-        print(f"{method:<16}{best:>9.3f}  same selection as ours: {same}")
-    print(f"ratio submodlib lazy / ours lazy (checked): {times['submodlib_lazy'] / times['ours']:.1f}, "
-          f"/ ours lazy (unchecked): {times['submodlib_lazy'] / times['ours_unchecked']:.1f}; "
-          f"submodlib naive / ours naive: {times['submodlib_naive'] / times['ours_naive']:.1f}")
+def measure(function: str = "log_determinant", repeats: int = ROUNDS) -> dict:
+    """Times of every method in alternation, the ratios submodlib / ours and the agreement."""
+    L, small = kernel(), kernel(200)
+    methods = {m: (lambda m=m: run(m, L, K)) for m in METHODS}
+    warmup = {m: (lambda m=m: run(m, small, 10)) for m in METHODS}
+    times, picks = alternate(methods, repeats, warmup)
+    f = LogDeterminant(L, 1.0, check_psd=False)
+    return {
+        "times": times,
+        "lazy": ratio_range(times, "submodlib_lazy", "ours"),
+        "lazy_unchecked": ratio_range(times, "submodlib_lazy", "ours_unchecked"),
+        "naive": ratio_range(times, "submodlib_naive", "ours_naive"),
+        "agreement": first_difference(f, picks["ours"], picks["submodlib_naive"]),
+        "value_ratio": f(picks["ours"]) / f(picks["submodlib_naive"]),
+    }
 
+
+def report(repeats: int = ROUNDS) -> None:
+    """Times over repeats in alternation, ratios submodlib / ours and selection agreement, in one run."""
+    print(f"n={N}, d={DIM}, k={K}, float32 cosine kernel, lambda = 1; {repeats} repeats in alternation [s]")
+    r = measure(repeats=repeats)
+    t = r["times"]
+    print(f"ours lazy {span(t['ours'])} (unchecked {span(t['ours_unchecked'])})  naive {span(t['ours_naive'])}  "
+          f"submodlib lazy {span(t['submodlib_lazy'])}  naive {span(t['submodlib_naive'])}")
+    print(f"ratio submodlib lazy / ours lazy (checked) {span(r['lazy'], 1)}, (unchecked) "
+          f"{span(r['lazy_unchecked'], 1)}; naive / naive {span(r['naive'], 1)}; picks: {r['agreement']}")
 
 if __name__ == "__main__":
     if submodlib is None:

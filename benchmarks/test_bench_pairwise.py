@@ -1,4 +1,4 @@
-"""Benchmark: graph cut, saturated coverage, sum redundancy and a mixture — ours against apricot.
+"""Benchmark: facility location, graph cut, saturated coverage, sum redundancy and a mixture — ours against apricot.
 
 One problem: n = 3,000 Gaussian points in 32 dimensions, s_ij = (1 + cos(x_i, x_j)) / 2 as
 float64 (apricot's kernels take float64), its diagonal raised by a random 0-0.01 so that no
@@ -11,26 +11,31 @@ from that precomputed matrix (numba compilation excluded by a warm-up on a small
 - ``apricot_lazy``  ``<Function>Selection(k, metric='precomputed', optimizer='lazy')``;
 - ``apricot_naive`` the same with ``optimizer='naive'``.
 
-with f one of ``GraphCut(S, lam=0.5)`` (apricot ``alpha=2``), ``SaturatedCoverage(S, 0.1)``,
+with f one of ``FacilityLocation(S)``, ``GraphCut(S, lam=0.5)`` (apricot ``alpha=2``), ``SaturatedCoverage(S, 0.1)``,
 ``SumRedundancy(S)`` and ``Mixture([FacilityLocation(S), GraphCut(S, 0.5)], [1, 0.5])`` (apricot
-weights [1, 0.25]). Whether apricot selects what we select is recorded (``extra_info``), never
+weights [1, 0.25]). Whether apricot selects what we select is recorded (``extra_info``; the
+report names the first step where the orders differ and whether it is an exact tie), never
 asserted here (tests/test_pairwise.py and tests/test_mixture.py assert it on small instances);
 times are never asserted. Run
 
     NUMBA_NUM_THREADS=1 pytest benchmarks/test_bench_pairwise.py     # pytest-benchmark table
-    NUMBA_NUM_THREADS=1 python benchmarks/test_bench_pairwise.py     # best-of-3 times and ratios
+    NUMBA_NUM_THREADS=1 python benchmarks/test_bench_pairwise.py     # times over repeats and ratios
 """
 
 from __future__ import annotations
 
-import time
+import sys
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from matroidomp import FacilityLocation, GraphCut, Mixture, SaturatedCoverage, SumRedundancy, greedy
-from matroidomp import similarity_matrix
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from compare import alternate, first_difference, ratio_range, span  # noqa: E402
+
+from matroidomp import FacilityLocation, GraphCut, Mixture, SaturatedCoverage, SumRedundancy, greedy  # noqa: E402
+from matroidomp import similarity_matrix  # noqa: E402
 
 try:
     import apricot
@@ -38,7 +43,8 @@ except ImportError:  # pragma: no cover - depends on the environment
     apricot = None
 
 N, DIM, K, ROUNDS = 3_000, 32, 100, 3
-FUNCTIONS = ("graph_cut", "saturated_coverage", "sum_redundancy", "mixture")
+REFERENCE = "apricot"
+FUNCTIONS = ("facility_location", "graph_cut", "saturated_coverage", "sum_redundancy", "mixture")
 METHODS = ("ours", "ours_naive", "apricot_lazy", "apricot_naive")
 
 
@@ -50,19 +56,25 @@ def similarity(n: int = N) -> np.ndarray:
     return s
 
 
-def ours(function: str, s: np.ndarray, k: int, lazy: bool = True) -> np.ndarray:
-    f = {
+def ours_function(function: str, s: np.ndarray):
+    return {
+        "facility_location": lambda: FacilityLocation(s),
         "graph_cut": lambda: GraphCut(s, lam=0.5),
         "saturated_coverage": lambda: SaturatedCoverage(s, alpha=0.1),
         "sum_redundancy": lambda: SumRedundancy(s),
         "mixture": lambda: Mixture([FacilityLocation(s), GraphCut(s, lam=0.5)], [1.0, 0.5]),
     }[function]()
-    return greedy(f, k, lazy=lazy).indices
+
+
+def ours(function: str, s: np.ndarray, k: int, lazy: bool = True) -> np.ndarray:
+    return greedy(ours_function(function, s), k, lazy=lazy).indices
 
 
 def theirs(function: str, s: np.ndarray, k: int, optimizer: str) -> np.ndarray:
     kw = {"metric": "precomputed", "optimizer": optimizer}
-    if function == "graph_cut":
+    if function == "facility_location":
+        sel = apricot.FacilityLocationSelection(k, **kw)
+    elif function == "graph_cut":
         sel = apricot.GraphCutSelection(k, alpha=2.0, **kw)
     elif function == "saturated_coverage":
         sel = apricot.SaturatedCoverageSelection(k, alpha=0.1, **kw)
@@ -95,28 +107,33 @@ def test_pairwise_greedy(benchmark, function, method):
         benchmark.extra_info["same_order_as_ours"] = bool(np.array_equal(selected, ours(function, s, K)))
 
 
-def report() -> None:
-    """Best-of-rounds times, ratios apricot / ours (lazy / lazy, naive / naive) and selection
-    agreement, in one run."""
-    s = similarity()
-    print(f"n={N}, d={DIM}, k={K}, float64 cosine similarity; best of {ROUNDS} rounds [s]")
-    print(f"{'function':<20}{'ours lazy':>10}{'ours naive':>11}{'apricot lazy':>14}{'apricot naive':>15}"
-          f"{'ratio lazy':>12}{'ratio naive':>13}  same selection as ours lazy")
-    for function in FUNCTIONS:
-        times, picks = {}, {}
-        for method in METHODS:
-            run(function, method, similarity(200), 10)
-            best = float("inf")
-            for _ in range(ROUNDS):
-                t0 = time.perf_counter()
-                picks[method] = run(function, method, s, K)
-                best = min(best, time.perf_counter() - t0)
-            times[method] = best
-        same = ", ".join(f"{m} {bool(np.array_equal(picks['ours'], picks[m]))}" for m in METHODS[1:])
-        print(f"{function:<20}{times['ours']:>10.3f}{times['ours_naive']:>11.3f}{times['apricot_lazy']:>14.3f}"
-              f"{times['apricot_naive']:>15.3f}{times['apricot_lazy'] / times['ours']:>12.1f}"
-              f"{times['apricot_naive'] / times['ours_naive']:>13.1f}  {same}")
+def measure(function: str, repeats: int = ROUNDS) -> dict:
+    """Times of every method in alternation, the ratios apricot / ours and the agreement, for one function."""
+    s, small = similarity(), similarity(200)
+    methods = {m: (lambda m=m: run(function, m, s, K)) for m in METHODS}
+    warmup = {m: (lambda m=m: run(function, m, small, 10)) for m in METHODS}
+    times, picks = alternate(methods, repeats, warmup)
+    f = ours_function(function, s)
+    return {
+        "times": times,
+        "lazy": ratio_range(times, "apricot_lazy", "ours"),
+        "naive": ratio_range(times, "apricot_naive", "ours_naive"),
+        "agreement": first_difference(f, picks["ours"], picks["apricot_naive"]),
+        "value_ratio": f(picks["ours"]) / f(picks["apricot_naive"]),
+    }
 
+
+def report(repeats: int = ROUNDS) -> None:
+    """Times over repeats in alternation, ratios apricot / ours (lazy / lazy, naive / naive) and
+    selection agreement, in one run."""
+    print(f"n={N}, d={DIM}, k={K}, float64 cosine similarity; {repeats} repeats in alternation [s]; "
+          "picks compared with apricot's naive greedy")
+    for function in FUNCTIONS:
+        r = measure(function, repeats)
+        t = r["times"]
+        print(f"{function:<19} ours lazy {span(t['ours'])}  naive {span(t['ours_naive'])}  "
+              f"apricot lazy {span(t['apricot_lazy'])}  naive {span(t['apricot_naive'])}  "
+              f"ratio lazy {span(r['lazy'], 1)}  naive {span(r['naive'], 1)}  picks: {r['agreement']}")
 
 if __name__ == "__main__":
     if apricot is None:
