@@ -4,7 +4,9 @@ A solver with a proven factor α promises f(S) ≥ α·OPT (or E[f(S)] ≥ α·O
 one), OPT = max f over the independent sets of the constraint. :func:`assert_guarantee` checks
 that promise on one small instance against OPT by brute force
 (:func:`matroidomp.bounds.brute_force_opt`, every basis enumerated); the strategies draw such
-instances — partition matroids, the package's monotone submodular functions, quadratic
+instances — partition matroids, the package's monotone submodular functions (facility location,
+feature-based, coverage, graph cut, saturated coverage, sum redundancy, log-determinant, the
+targeted FLMI, FLCG and GCMI, and their mixtures; :data:`SET_FUNCTION_KINDS`), quadratic
 utilities and gradient pools with the hard cases (duplicated, antipodal and wildly scaled rows,
 n > d, rank-deficient) — so that hypothesis searches for a counterexample::
 
@@ -38,9 +40,14 @@ try:
 except ImportError as exc:
     raise ImportError('matroidomp.testing needs hypothesis: pip install "matroidomp[testing]"') from exc
 
+from ._logdet import LogDeterminant
 from ._matroid import PartitionMatroid
+from ._mixture import Mixture
 from ._objectives import QuadraticUtility
+from ._pairwise import GraphCut, SaturatedCoverage, SumRedundancy
 from ._submodular import Coverage, FacilityLocation, FeatureBased
+from ._targeted import (FacilityLocationConditionalGain, FacilityLocationMutualInformation,
+                        GraphCutMutualInformation)
 from .bounds import brute_force_opt
 
 __all__ = [
@@ -59,8 +66,12 @@ __all__ = [
 ]
 
 #: Kinds of :func:`random_set_function`: facility location, feature-based (√ and log1p),
-#: weighted coverage and a modular function (coverage of disjoint items).
-SET_FUNCTION_KINDS = ("facility", "feature_sqrt", "feature_log1p", "coverage", "modular")
+#: weighted coverage, a modular function (coverage of disjoint items), graph cut, saturated
+#: coverage, sum redundancy, log-determinant, the targeted FLMI, FLCG and GCMI, and a mixture of
+#: two of the others — each in its monotone submodular regime.
+SET_FUNCTION_KINDS = ("facility", "feature_sqrt", "feature_log1p", "coverage", "modular", "graph_cut",
+                      "saturated_coverage", "sum_redundancy", "log_determinant", "flmi", "flcg", "gcmi",
+                      "mixture")
 #: Kinds of :func:`random_gradient_pool`.
 POOL_KINDS = ("gaussian", "duplicated", "antipodal", "wild_scale", "tall", "rank_deficient")
 # The least (n, d) each kind needs: a pair of rows, d < n, rank < min(n, d).
@@ -69,21 +80,123 @@ _POOL_MIN = {"gaussian": (1, 1), "wild_scale": (1, 1), "duplicated": (2, 1), "an
 
 
 # --------------------------------------------------------------------------- seeded builders
+_SYMMETRIC = ("graph_cut", "saturated_coverage", "sum_redundancy")
+
+
+def _symmetric(n: int, rng: np.random.Generator, ties: bool) -> np.ndarray:
+    """A random symmetric n × n similarity s ≥ 0 (small integers with ``ties``)."""
+    s = rng.integers(0, 4, (n, n)).astype(float) if ties else rng.random((n, n)) * (rng.random((n, n)) < 0.7)
+    return np.triu(s) + np.triu(s, 1).T
+
+
+def _draw(kind: str, n: int, rng: np.random.Generator, ties: bool) -> dict:
+    """The arrays and parameters of a random function of ``kind`` over n candidates, before any tie."""
+    m = int(rng.integers(1, 9))
+    if kind == "modular":
+        w = rng.integers(1, 4, n).astype(float) if ties else rng.random(n) * 3
+        return {"A": np.eye(n, dtype=bool), "w": w}
+    if kind == "coverage":
+        w = rng.integers(1, 4, m).astype(float) if ties else rng.random(m) * 3
+        return {"A": rng.random((m, n)) < 0.35, "w": w}
+    if kind in ("facility", "flmi", "flcg"):
+        data = {"sim": rng.integers(0, 4, (m, n)).astype(float) if ties else rng.random((m, n))}
+        if kind == "flmi":
+            q = int(rng.integers(1, 4))
+            data["query_sim"] = rng.integers(0, 4, (m, q)).astype(float) if ties else rng.random((m, q))
+            data["eta"] = float(rng.uniform(0.25, 2.0))
+        elif kind == "flcg":
+            p = int(rng.integers(0, 4))
+            data["private_sim"] = rng.integers(0, 4, (m, p)).astype(float) if ties else rng.random((m, p))
+            data["nu"] = float(rng.choice([0.0, 1.0, rng.uniform(0, 1.5)]))
+        return data
+    if kind.startswith("feature"):
+        return {"X": rng.integers(0, 3, (n, m)).astype(float) if ties else rng.random((n, m)) * (rng.random((n, m)) < 0.6)}
+    if kind in _SYMMETRIC:
+        data = {"sim": _symmetric(n, rng, ties)}
+        if kind == "graph_cut":
+            data["lam"] = float(rng.choice([0.0, 0.5, rng.uniform(0, 0.5)]))
+        elif kind == "saturated_coverage":
+            data["alpha"] = float(1.0 - rng.random())  # in (0, 1]
+        return data
+    if kind == "log_determinant":
+        X = rng.integers(-2, 3, (n, m)).astype(float) if ties else rng.standard_normal((n, m))
+        G = X @ X.T
+        return {"L": (G + G.T) / 2, "regularization": float(rng.uniform(1.0, 2.0))}
+    if kind == "gcmi":
+        q = int(rng.integers(1, 4))
+        return {"query_sim": rng.integers(0, 4, (n, q)).astype(float) if ties else rng.random((n, q))}
+    # mixture: two distinct other kinds over the same n, weights w ≥ 0
+    others = [k for k in SET_FUNCTION_KINDS if k != "mixture"]
+    kinds = tuple(str(k) for k in rng.choice(others, 2, replace=False))
+    return {"kinds": kinds, "parts": [_draw(k, n, rng, ties) for k in kinds], "weights": rng.random(2) * 2}
+
+
+def _tie(kind: str, data: dict, src: int, dst: int) -> None:
+    """Make candidate dst a copy of candidate src in ``data`` (swapping them leaves f unchanged)."""
+    if kind == "mixture":
+        for k, part in zip(data["kinds"], data["parts"]):
+            _tie(k, part, src, dst)
+    elif kind.startswith("feature"):
+        data["X"][dst] = data["X"][src]
+    elif kind == "modular":
+        data["w"][dst] = data["w"][src]
+    elif kind == "gcmi":
+        data["query_sim"][dst] = data["query_sim"][src]
+    elif kind in _SYMMETRIC or kind == "log_determinant":
+        s = data["L" if kind == "log_determinant" else "sim"]
+        # Row and column dst copy src, the 2 × 2 block {src, dst}² all s_src,src: symmetric, and for
+        # L the Gram matrix of the feature rows with row dst replaced by row src.
+        s[dst], s[:, dst] = s[src], s[src]
+        s[dst, dst] = s[src, dst] = s[dst, src] = s[src, src]
+    else:
+        key = "A" if kind == "coverage" else "sim"
+        data[key][:, dst] = data[key][:, src]
+
+
 def _build(kind: str, data: dict):
     if kind == "facility":
         return FacilityLocation(data["sim"])
     if kind in ("coverage", "modular"):
         return Coverage(data["A"], data["w"])
-    return FeatureBased(data["X"], concave=kind.split("_")[1])
+    if kind.startswith("feature"):
+        return FeatureBased(data["X"], concave=kind.split("_")[1])
+    if kind == "graph_cut":
+        return GraphCut(data["sim"], lam=data["lam"])
+    if kind == "saturated_coverage":
+        return SaturatedCoverage(data["sim"], alpha=data["alpha"])
+    if kind == "sum_redundancy":
+        return SumRedundancy(data["sim"])
+    if kind == "log_determinant":
+        return LogDeterminant(data["L"], regularization=data["regularization"])
+    if kind == "flmi":
+        return FacilityLocationMutualInformation(data["sim"], data["query_sim"], eta=data["eta"])
+    if kind == "flcg":
+        return FacilityLocationConditionalGain(data["sim"], data["private_sim"], nu=data["nu"])
+    if kind == "gcmi":
+        return GraphCutMutualInformation(data["query_sim"])
+    return Mixture([_build(k, part) for k, part in zip(data["kinds"], data["parts"])], data["weights"])
 
 
 def random_set_function(kind: str, n: int, rng: np.random.Generator, *, ties: bool = False):
     """A random monotone submodular function of the package over n candidates, and its data.
 
-    ``facility``: f(S) = Σ_i max_{j∈S} sim_ij, sim ∈ [0, 1)^{m×n}; ``feature_sqrt`` /
-    ``feature_log1p``: f(S) = Σ_u φ(Σ_{j∈S} x_ju) on sparse X ≥ 0; ``coverage``: the weight of
-    the items (rows of a random incidence A) covered by S; ``modular``: f(S) = Σ_{j∈S} w_j
-    (coverage of disjoint items). 1 ≤ m ≤ 8 items or features.
+    Every kind is drawn where it is normalised, monotone and submodular (greedy's 1 − 1/e and ½
+    apply); m ∈ [1, 8] points, features or items, q ∈ [1, 3] query and p ∈ [0, 3] private items:
+
+    * ``facility``: f(S) = Σ_i max_{j∈S} sim_ij, sim ∈ [0, 1)^{m×n};
+    * ``feature_sqrt`` / ``feature_log1p``: f(S) = Σ_u φ(Σ_{j∈S} x_ju) on sparse X ≥ 0 (n × m);
+    * ``coverage``: the weight of the items (rows of a random incidence A) covered by S;
+    * ``modular``: f(S) = Σ_{j∈S} w_j (coverage of disjoint items);
+    * ``graph_cut``: f(S) = Σ_{i∈V, j∈S} s_ij − λ Σ_{i, j∈S} s_ij, symmetric s ≥ 0 (n × n),
+      λ ∈ {0, ½} or uniform in [0, ½] (:class:`~matroidomp.GraphCut`);
+    * ``saturated_coverage``: f(S) = Σ_i min(Σ_{j∈S} s_ij, α Σ_k s_ik), α ∈ (0, 1];
+    * ``sum_redundancy``: f(S) = M |S| − Σ_{i, j∈S} s_ij, M = 2 max_j Σ_i s_ij;
+    * ``log_determinant``: f(S) = log det(L_S + λ I), L = X Xᵀ (X n × m Gaussian), λ ∈ [1, 2];
+    * ``flmi``: f(S) = Σ_i min(max_{j∈S} s_ij, η max_q t_iq), s m × n, t m × q, η ∈ [¼, 2];
+    * ``flcg``: f(S) = Σ_i max(max_{j∈S} s_ij − ν max_p t_ip, 0), t m × p (max over no column:
+      0), ν ∈ {0, 1} or uniform in [0, 1.5];
+    * ``gcmi``: f(S) = Σ_{j∈S} Σ_q t_jq, t n × q;
+    * ``mixture``: f(S) = w_1 f_1(S) + w_2 f_2(S), two distinct other kinds, w ∈ [0, 2)².
 
     Parameters
     ----------
@@ -94,13 +207,18 @@ def random_set_function(kind: str, n: int, rng: np.random.Generator, *, ties: bo
     rng : numpy.random.Generator
         Source of every draw.
     ties : bool, default False
-        Draw small integers and make one candidate a copy of another (equal gains everywhere).
+        Draw small integers and, when n ≥ 2, make one candidate a copy of another (for a
+        symmetric s or L its row and column): equal gains from every set holding neither.
 
     Returns
     -------
     (SetFunction, dict)
-        The function and the arrays it was built from: ``{"sim"}``, ``{"X"}`` or ``{"A", "w"}``
-        (for an independent reference implementation).
+        The function and what it was built from (for an independent reference implementation):
+        ``{"sim"}`` (facility), ``{"X"}`` (feature), ``{"A", "w"}`` (coverage, modular),
+        ``{"sim", "lam"}``, ``{"sim", "alpha"}``, ``{"sim"}`` (the symmetric n × n kinds),
+        ``{"L", "regularization"}``, ``{"sim", "query_sim", "eta"}``,
+        ``{"sim", "private_sim", "nu"}``, ``{"query_sim"}`` (gcmi), and for a mixture
+        ``{"kinds", "parts", "weights"}`` with one such dict per part.
 
     Raises
     ------
@@ -113,33 +231,19 @@ def random_set_function(kind: str, n: int, rng: np.random.Generator, *, ties: bo
     >>> f, data = random_set_function("modular", 3, np.random.default_rng(0))
     >>> bool(np.isclose(f([0, 2]), data["w"][0] + data["w"][2]))
     True
+    >>> f, data = random_set_function("graph_cut", 4, np.random.default_rng(0))
+    >>> s, S = data["sim"], [1, 3]
+    >>> bool(np.isclose(f(S), s[:, S].sum() - data["lam"] * s[np.ix_(S, S)].sum()))
+    True
     """
     if kind not in SET_FUNCTION_KINDS:
         raise ValueError(f"kind: expected one of {SET_FUNCTION_KINDS}, got {kind!r}")
     if n < 1:
         raise ValueError(f"n: expected at least 1 candidate, got {n}")
-    m = int(rng.integers(1, 9))
-    if kind == "modular":
-        w = rng.integers(1, 4, n).astype(float) if ties else rng.random(n) * 3
-        data = {"A": np.eye(n, dtype=bool), "w": w}
-    elif kind == "coverage":
-        w = rng.integers(1, 4, m).astype(float) if ties else rng.random(m) * 3
-        data = {"A": rng.random((m, n)) < 0.35, "w": w}
-    elif kind == "facility":
-        data = {"sim": rng.integers(0, 4, (m, n)).astype(float) if ties else rng.random((m, n))}
-    else:
-        X = rng.integers(0, 3, (n, m)).astype(float) if ties else rng.random((n, m)) * (rng.random((n, m)) < 0.6)
-        data = {"X": X}
+    data = _draw(kind, n, rng, ties)
     if ties and n > 1:
-        # Candidate dst copies candidate src: equal gains everywhere.
         src, dst = rng.choice(n, 2, replace=False)
-        if kind.startswith("feature"):
-            data["X"][dst] = data["X"][src]
-        elif kind == "modular":
-            data["w"][dst] = data["w"][src]
-        else:
-            key = "A" if kind == "coverage" else "sim"
-            data[key][:, dst] = data[key][:, src]
+        _tie(kind, data, int(src), int(dst))
     return _build(kind, data), data
 
 
@@ -283,7 +387,9 @@ def set_functions(draw, n: int | None = None, *, max_n: int = 8, kinds=SET_FUNCT
     Returns
     -------
     hypothesis.strategies.SearchStrategy of SetFunction
-        FacilityLocation, FeatureBased or Coverage, with ties drawn half of the time.
+        One of every kind of :data:`SET_FUNCTION_KINDS` (facility location, feature-based,
+        coverage, graph cut, saturated coverage, sum redundancy, log-determinant, FLMI, FLCG,
+        GCMI, mixtures), in its monotone submodular regime, with ties drawn half of the time.
 
     Examples
     --------

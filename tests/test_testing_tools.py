@@ -15,6 +15,7 @@ from matroidomp import bounds
 from matroidomp.testing import (POOL_KINDS, SET_FUNCTION_KINDS, assert_guarantee, gradient_pools,
                                 hoeffding_tolerance, instances, partition_matroids, quadratic_utilities,
                                 random_gradient_pool, random_set_function, set_functions)
+from submodular_cases import reference
 
 # ----------------------------------------------------------------------------- strategies
 @settings(max_examples=60, deadline=None)
@@ -41,20 +42,104 @@ def test_set_functions_are_monotone_submodular_and_finite(f, data):
     assert f(A + [j]) - fA >= f(B + [j]) - fB - 1e-12 >= -2e-12
 
 
+def _subsets(n):
+    return [[j for j in range(n) if mask >> j & 1] for mask in range(2**n)]
+
+
+@pytest.mark.parametrize("ties", [False, True])
 @pytest.mark.parametrize("kind", SET_FUNCTION_KINDS)
-def test_every_set_function_kind_matches_its_definition(kind):
-    rng = np.random.default_rng(3)
-    f, data = random_set_function(kind, 6, rng, ties=True)
-    S = [0, 2, 5]
-    if kind == "facility":
-        expected = data["sim"][:, S].max(axis=1).sum()
-    elif kind.startswith("feature"):
-        expected = (np.sqrt if kind == "feature_sqrt" else np.log1p)(data["X"][S].sum(axis=0)).sum()
-    else:
-        expected = data["w"][data["A"][:, S].any(axis=1)].sum()
-    assert f(S) == pytest.approx(expected, rel=1e-12)
-    if kind == "modular":
-        assert f(S) == pytest.approx(sum(f([j]) for j in S), rel=1e-12)
+def test_every_kind_is_monotone_submodular_and_matches_its_definition(kind, ties):
+    """Over all subsets of small instances: f = the from-definition reference, f(∅) = 0,
+    f(S + j) ≥ f(S) and f(S + j) + f(S + k) ≥ f(S + j + k) + f(S)."""
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        n = int(rng.integers(1, 7))
+        f, data = random_set_function(kind, n, rng, ties=ties)
+        value = {tuple(S): f(S) for S in _subsets(n)}
+        for S, v in value.items():
+            assert v == pytest.approx(reference(kind, data, S), rel=1e-9, abs=1e-9), (seed, S)
+        assert value[()] == 0.0
+        tol = 1e-9 * (1 + max(abs(v) for v in value.values()))
+        for S, v in value.items():
+            out = [j for j in range(n) if j not in S]
+            for j in out:
+                assert value[tuple(sorted(S + (j,)))] >= v - tol, ("not monotone", seed, S, j)
+                for k in out:
+                    if k > j:
+                        both = value[tuple(sorted(S + (j, k)))]
+                        assert value[tuple(sorted(S + (j,)))] + value[tuple(sorted(S + (k,)))] >= both + v - tol, (
+                            "not submodular", seed, S, j, k)
+
+
+def _tied_pairs(f):
+    """Pairs (a, b) whose gains are equal, bitwise, from every state S ⊆ V ∖ {a, b}."""
+    n, pairs = f.n, []
+    for a in range(n):
+        for b in range(a + 1, n):
+            for S in _subsets(n):
+                if a in S or b in S:
+                    continue
+                state = f.new_state()
+                for j in S:
+                    state.add(j)
+                g = state.gains(np.array([a, b]))
+                if g[0] != g[1]:
+                    break
+            else:
+                pairs.append((a, b))
+    return pairs
+
+
+@pytest.mark.parametrize("kind", SET_FUNCTION_KINDS)
+def test_ties_give_two_candidates_with_equal_gains_everywhere(kind):
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        f, data = random_set_function(kind, int(rng.integers(2, 6)), rng, ties=True)
+        assert _tied_pairs(f), (kind, seed, data)
+
+
+def test_without_ties_continuous_draws_have_no_tied_pair():
+    """The tied pair comes from ties=True (the test above can fail): untied draws of the
+    continuous kinds have none."""
+    for kind in ("facility", "graph_cut", "saturated_coverage", "log_determinant", "flmi", "gcmi"):
+        f, _ = random_set_function(kind, 5, np.random.default_rng(1))
+        assert _tied_pairs(f) == [], kind
+
+
+def test_every_kind_is_drawn_in_its_monotone_regime():
+    """The parameters stay where the class documents monotone submodularity."""
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        n = int(rng.integers(1, 9))
+        for kind in SET_FUNCTION_KINDS:
+            f, data = random_set_function(kind, n, rng, ties=bool(seed % 2))
+            assert f.n == n
+            parts = zip(data["kinds"], data["parts"]) if kind == "mixture" else [(kind, data)]
+            if kind == "mixture":
+                assert len(set(data["kinds"])) == 2 and "mixture" not in data["kinds"]
+                assert np.all(data["weights"] >= 0)
+            for k, d in parts:
+                if "sim" in d and k in ("graph_cut", "saturated_coverage", "sum_redundancy"):
+                    assert d["sim"].shape == (n, n) and np.array_equal(d["sim"], d["sim"].T) and d["sim"].min() >= 0
+                if k == "graph_cut":
+                    assert 0 <= d["lam"] <= 0.5
+                if k == "saturated_coverage":
+                    assert 0 < d["alpha"] <= 1
+                if k == "log_determinant":
+                    assert d["regularization"] >= 1 and np.array_equal(d["L"], d["L"].T)
+                    assert np.linalg.eigvalsh(d["L"]).min() >= -1e-9 * (1 + np.abs(d["L"]).max())
+                if k == "flmi":
+                    assert d["eta"] > 0 and d["query_sim"].shape[1] >= 1 and d["sim"].shape[1] == n
+                    assert d["query_sim"].shape[0] == d["sim"].shape[0] and d["query_sim"].min() >= 0
+                if k == "flcg":
+                    assert d["nu"] >= 0 and d["private_sim"].shape[0] == d["sim"].shape[0] and d["sim"].shape[1] == n
+                if k == "gcmi":
+                    assert d["query_sim"].shape[0] == n and d["query_sim"].shape[1] >= 1 and d["query_sim"].min() >= 0
+
+
+def test_modular_is_the_sum_of_its_singletons():
+    f, data = random_set_function("modular", 6, np.random.default_rng(3), ties=True)
+    assert f([0, 2, 5]) == pytest.approx(sum(f([j]) for j in (0, 2, 5)), rel=1e-12)
 
 
 @settings(max_examples=60, deadline=None)
@@ -113,6 +198,28 @@ def test_instances_accept_a_function_of_your_own():
 def test_greedy_passes_its_half(instance):
     value, opt = assert_guarantee(mo.greedy, *instance, bound=bounds.greedy_guarantee())
     assert 0.5 * opt * (1 - 1e-9) <= value <= opt * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("kind", SET_FUNCTION_KINDS)
+def test_greedy_passes_its_half_on_every_kind(kind):
+    """instances() drawn from each kind alone: greedy ≥ ½·OPT under partition matroids and
+    ≥ (1 − 1/e)·OPT under |S| ≤ k."""
+    def of_kind(n):
+        return set_functions(n, kinds=(kind,))
+
+    @settings(max_examples=15, deadline=None)
+    @given(instances(of_kind))
+    def half(instance):
+        assert instance[0].n == instance[1].n
+        assert_guarantee(mo.greedy, *instance, bound=bounds.greedy_guarantee())
+
+    @settings(max_examples=10, deadline=None)
+    @given(instances(of_kind, max_domains=1))
+    def cardinality(instance):
+        assert_guarantee(mo.greedy, *instance, bound=bounds.greedy_guarantee(cardinality=True))
+
+    half()
+    cardinality()
 
 
 @settings(max_examples=40, deadline=None)
