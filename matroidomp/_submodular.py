@@ -118,14 +118,14 @@ def similarity_matrix(X, metric: str = "cosine", n_neighbors=None, *, seed=None)
         cosine_to_similarity(S)
         return S
     if metric == "euclidean":
-        S = squared_distances(X)
+        S = _squared_distances(X)
         top = S.max() if S.size else 0
         np.subtract(top, S, out=S)
         return S
     raise ValueError(f"metric: expected 'cosine' or 'euclidean', got {metric!r}")
 
 
-def squared_distances(X: np.ndarray) -> np.ndarray:
+def _squared_distances(X: np.ndarray) -> np.ndarray:
     """||x_i - x_j||^2 between the rows of a validated float array, from one Gram matrix; exactly symmetric, zero diagonal."""
     S = X @ X.T
     gram_to_sq_distance(S, np.diagonal(S).copy())

@@ -23,7 +23,7 @@ import scipy.sparse as sp
 
 from ._pairwise import _check_weight
 from ._setfunction import GainState, SetFunction
-from ._submodular import FacilityLocation, _candidate_major, _dense, similarity_matrix, squared_distances
+from ._submodular import FacilityLocation, _candidate_major, _dense, similarity_matrix, _squared_distances
 from ._validation import as_float_array
 from .kernels.pairwise_gains import csr_column_sums, dense_column_sums
 
@@ -93,7 +93,7 @@ def _cross_cosine(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
 
 
 def _cross_sq_distances(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """||x_i - y_j||^2 from one cross Gram matrix, clipped at 0, computed as :func:`squared_distances` does."""
+    """||x_i - y_j||^2 from one cross Gram matrix, clipped at 0, computed as :func:`_squared_distances` does."""
     sx = np.einsum("ij,ij->i", X, X)
     sy = np.einsum("ij,ij->i", Y, Y)
     g = (X @ Y.T).astype(np.float64)
@@ -147,7 +147,7 @@ def feature_similarities(X, Y, metric: str = "cosine", *, name: str = "query", g
     if metric == "cosine":
         return (similarity_matrix(X, "cosine") if ground else None), _cross_cosine(X, Y)
     T = _cross_sq_distances(X, Y)
-    S = squared_distances(X) if ground else None
+    S = _squared_distances(X) if ground else None
     top = max(T.max() if T.size else 0, S.max() if ground and S.size else 0)
     top = np.asarray(top, dtype=T.dtype)
     np.subtract(top, T, out=T)
