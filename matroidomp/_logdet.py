@@ -6,6 +6,7 @@ The numba kernels are in :mod:`matroidomp.kernels.logdet_gains`.
 from __future__ import annotations
 
 import numpy as np
+import scipy.linalg
 import scipy.sparse as sp
 
 from ._pairwise import _check_weight
@@ -39,13 +40,14 @@ def _psd_similarity(similarity, check_psd: bool) -> np.ndarray:
         )
     n = L.shape[0]
     if check_psd and n:
-        L64 = L.astype(np.float64)
-        scale = max(float(np.max(np.abs(np.diagonal(L64)))), np.finfo(np.float64).tiny)
+        scale = max(float(np.max(np.abs(np.diagonal(L)))), np.finfo(np.float64).tiny)
         tau = float(np.sqrt(np.finfo(L.dtype).eps)) * scale
+        shifted = np.array(L, dtype=np.float64, order="F")  # the one n x n copy, factorised in place
+        shifted[np.diag_indices(n)] += tau
         try:
-            np.linalg.cholesky(L64 + tau * np.eye(n))
+            scipy.linalg.cholesky(shifted, lower=True, overwrite_a=True, check_finite=False)
         except np.linalg.LinAlgError:
-            low = float(np.linalg.eigvalsh(L64)[0])
+            low = float(np.linalg.eigvalsh(L.astype(np.float64))[0])
             raise ValueError(
                 f"similarity: expected a positive semidefinite matrix, but its smallest eigenvalue is {low:.6g} "
                 f"(tolerance {-tau:.3g}); log det(L_S + λ I) is then not submodular"
