@@ -1,9 +1,11 @@
 """A scikit-learn style estimator over the submodular toolkit: ``SubsetSelector(...).fit(X).ranking_``.
 
 :class:`SubsetSelector` builds a set function from the rows of ``X`` (facility location, feature
-based or coverage), maximises it with greedy, lazy greedy or stochastic greedy under |S| <= k or a
-partition matroid, and keeps the selection in apricot's terms (``ranking_``, ``gains_``,
-``subset_``). It needs scikit-learn (extra ``sklearn``, also in ``dev`` and ``bench``) for
+based, coverage, graph cut, saturated coverage, sum redundancy, log-determinant, or a targeted
+function of a query or private set), with the function's own parameters from ``function_params``,
+maximises it with greedy, lazy greedy or stochastic greedy under |S| <= k or a partition matroid,
+and keeps the selection in apricot's terms (``ranking_``, ``gains_``, ``subset_``). It needs
+scikit-learn (extra ``sklearn``, also in ``dev`` and ``bench``) for
 :class:`sklearn.base.BaseEstimator` (``get_params``/``set_params``/``clone``) and
 :class:`sklearn.exceptions.NotFittedError`; ``matroidomp.SubsetSelector`` imports this module on
 first use, so the rest of the package does not need scikit-learn.
@@ -11,7 +13,8 @@ first use, so the rest of the package does not need scikit-learn.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -24,6 +27,7 @@ from ._matroid import PartitionMatroid, make_matroid
 from ._logdet import LogDeterminant
 from ._pairwise import GraphCut, SaturatedCoverage, SumRedundancy
 from ._submodular import Coverage, FacilityLocation, FeatureBased
+from ._targeted import FacilityLocationConditionalGain, FacilityLocationMutualInformation, GraphCutMutualInformation
 from ._validation import as_float_array
 
 #: The optimizers by name: lazy and naive greedy, stochastic greedy.
@@ -35,11 +39,11 @@ def _facility_location(X: np.ndarray, est: "SubsetSelector"):
     return FacilityLocation.from_features(X, est.metric, est.n_neighbors, seed=est.random_state)
 
 
-def _feature_based(X: np.ndarray, est: "SubsetSelector"):
+def _feature_based(X: np.ndarray, est: "SubsetSelector", **params):
     if X.size and X.min() < 0:
         i = int(np.flatnonzero((X < 0).any(axis=1))[0])
         raise ValueError(f"X: row {i} has a negative entry; function='feature-based' needs X >= 0")
-    return FeatureBased(X)
+    return FeatureBased(X, **params)
 
 
 def _coverage(X, est: "SubsetSelector"):
@@ -53,24 +57,85 @@ def _coverage(X, est: "SubsetSelector"):
     return Coverage(X.T)
 
 
-def _similarity_function(cls):
-    """Builder of a similarity function from features: ``cls.from_features(X, metric)``, its defaults."""
-    def build(X: np.ndarray, est: "SubsetSelector"):
-        return cls.from_features(X, est.metric)
+def _from_features(cls):
+    """Builder of ``cls.from_features(X, metric=metric, **function_params)``."""
+    def build(X: np.ndarray, est: "SubsetSelector", **params):
+        return cls.from_features(X, metric=est.metric, **params)
     return build
 
 
-#: ``function -> (builder(X, estimator) -> SetFunction, whether it reads a scipy.sparse X as is)``;
-#: the others get X densified.
+class _Function(NamedTuple):
+    """How ``fit`` builds one function: ``build(X, estimator, **function_params) -> SetFunction``,
+    whether it reads a scipy.sparse X as is (the others get X densified), the ``function_params``
+    keys it accepts and those it requires."""
+
+    build: Callable
+    keeps_sparse: bool = False
+    keys: tuple = ()
+    required: tuple = ()
+
+
+#: The ``function_params`` keys that hold items in the feature space of X, one per row (brought to
+#: the host as X is): what they are, and whether their function needs at least one row.
+_ITEM_KEYS = {"query": ("the query items, at least one", True), "private": ("the private items, possibly none", False)}
+
 _FUNCTIONS = {
-    "facility-location": (_facility_location, False),
-    "feature-based": (_feature_based, False),
-    "coverage": (_coverage, True),
-    "graph-cut": (_similarity_function(GraphCut), False),
-    "saturated-coverage": (_similarity_function(SaturatedCoverage), False),
-    "sum-redundancy": (_similarity_function(SumRedundancy), False),
-    "log-determinant": (_similarity_function(LogDeterminant), False),
+    "facility-location": _Function(_facility_location),
+    "feature-based": _Function(_feature_based, keys=("concave",)),
+    "coverage": _Function(_coverage, keeps_sparse=True),
+    "graph-cut": _Function(_from_features(GraphCut), keys=("lam",)),
+    "saturated-coverage": _Function(_from_features(SaturatedCoverage), keys=("alpha",)),
+    "sum-redundancy": _Function(_from_features(SumRedundancy)),
+    "log-determinant": _Function(_from_features(LogDeterminant), keys=("regularization",)),
+    "facility-location-mutual-information": _Function(
+        _from_features(FacilityLocationMutualInformation), keys=("query", "eta"), required=("query",)),
+    "facility-location-conditional-gain": _Function(
+        _from_features(FacilityLocationConditionalGain), keys=("private", "nu"), required=("private",)),
+    "graph-cut-mutual-information": _Function(
+        _from_features(GraphCutMutualInformation), keys=("query",), required=("query",)),
 }
+
+
+def _host_items(value):
+    """Items in the feature space of X on the host as X is read: torch/cupy via :func:`to_host`,
+    scipy.sparse densified; anything else as given (the function's class validates it)."""
+    if sp.issparse(value):
+        return value.toarray()
+    return to_host(value) if is_array(value) else value
+
+
+def _function_params(function: str, params) -> dict:
+    """``function_params`` checked against the keys ``function`` accepts and requires, items on the host."""
+    spec = _FUNCTIONS[function]
+    if params is None:
+        params = {}
+    if not isinstance(params, Mapping):
+        raise TypeError(
+            f"function_params: expected None or a dict of keyword arguments for function={function!r}, "
+            f"got {type(params).__name__}"
+        )
+    accepted = ", ".join(repr(key) for key in spec.keys) or "none (pass None or {})"
+    for key in params:
+        if key not in spec.keys:
+            raise ValueError(f"function_params: function={function!r} takes no key {key!r}; its keys: {accepted}")
+    params = {key: _host_items(value) if key in _ITEM_KEYS else value for key, value in params.items()}
+    for key in spec.required:
+        what, nonempty = _ITEM_KEYS[key]
+        if key not in params or (nonempty and _no_rows(params[key])):
+            raise ValueError(
+                f"function_params: {function!r} needs a {key!r} array ({what}, one per row in the feature "
+                f"space of X): function_params={{{key!r}: ...}}; "
+                + ("got none" if key not in params else "got one with no rows")
+            )
+    return params
+
+
+def _no_rows(value) -> bool:
+    """Whether ``value`` is an array or a list with no rows (other values are left to the function's checks)."""
+    shape = getattr(value, "shape", None)
+    if shape is not None:
+        return len(shape) > 0 and shape[0] == 0
+    return isinstance(value, (list, tuple)) and len(value) == 0
 
 
 def _host_matrix(X, keep_sparse: bool):
@@ -173,9 +238,18 @@ class SubsetSelector(BaseEstimator):
       features it covers (:class:`Coverage` on X^T; a gain O(nnz of row j)).
     - ``'graph-cut'``, ``'saturated-coverage'``, ``'sum-redundancy'``, ``'log-determinant'``:
       :class:`GraphCut`, :class:`SaturatedCoverage`, :class:`SumRedundancy`,
-      :class:`LogDeterminant` ``.from_features(X, metric)`` with their default parameters (λ = ½,
+      :class:`LogDeterminant` ``.from_features(X, metric, **function_params)`` (defaults λ = ½,
       α = 0.1, regularization 1; the dense n x n similarity; log-determinant takes only
       ``metric='cosine'``).
+    - ``'facility-location-mutual-information'``: f(S) = sum_i min(max_{j in S} s_ij,
+      η max_{q in Q} t_iq), the rows most like the query items Q
+      (:meth:`FacilityLocationMutualInformation.from_features`; O(n^2 + n |Q|) memory).
+    - ``'facility-location-conditional-gain'``: f(S) = sum_i max(max_{j in S} s_ij −
+      ν max_{p in P} t_ip, 0), representative rows away from the private items P
+      (:meth:`FacilityLocationConditionalGain.from_features`; O(n^2 + n |P|) memory).
+    - ``'graph-cut-mutual-information'``: f(S) = sum_{j in S} sum_{q in Q} t_jq, modular: the rows
+      most similar to the query in total (:meth:`GraphCutMutualInformation.from_features`;
+      O(n |Q|) memory, greedy is optimal).
 
     Guarantees of the optimizers for these (monotone submodular) functions: ``'lazy'`` and
     ``'naive'`` greedy select the same set, (1 - 1/e) OPT under |S| <= k and OPT / 2 under a
@@ -186,7 +260,8 @@ class SubsetSelector(BaseEstimator):
     Parameters
     ----------
     function : {'facility-location', 'feature-based', 'coverage', 'graph-cut', 'saturated-coverage', \
-'sum-redundancy', 'log-determinant'}, default 'facility-location'
+'sum-redundancy', 'log-determinant', 'facility-location-mutual-information', \
+'facility-location-conditional-gain', 'graph-cut-mutual-information'}, default 'facility-location'
         The set function built from X.
     k : int, default 10
         Number of rows to select, 1 <= k <= n. With a partition ``constraint`` it must equal the
@@ -209,6 +284,24 @@ class SubsetSelector(BaseEstimator):
         (``n_neighbors`` with more than 4096 rows); the only source of randomness.
     epsilon : float in (0, 1), default 0.1
         Stochastic greedy's accuracy: each step samples ceil((n / k) log(1 / epsilon)) rows.
+    function_params : dict or None, default None
+        Keyword arguments of the function's builder (as scikit-learn's ``metric_params``); None
+        or ``{}`` for its defaults. The keys per function, checked in ``fit``:
+
+        - ``'graph-cut'``: ``lam`` (λ >= 0, default 0.5);
+        - ``'saturated-coverage'``: ``alpha`` (α > 0, default 0.1);
+        - ``'log-determinant'``: ``regularization`` (> 0, default 1.0);
+        - ``'feature-based'``: ``concave`` (``'sqrt'``, the default, or ``'log1p'``);
+        - ``'facility-location-mutual-information'``: ``query`` (required) and ``eta`` (η > 0,
+          default 1.0);
+        - ``'facility-location-conditional-gain'``: ``private`` (required; may have no rows)
+          and ``nu`` (ν >= 0, default 1.0);
+        - ``'graph-cut-mutual-information'``: ``query`` (required);
+        - ``'facility-location'``, ``'sum-redundancy'``, ``'coverage'``: none.
+
+        ``query`` (|Q|, d) and ``private`` (|P|, d) hold items in the feature space of X, one per
+        row (``query`` at least one): numpy, lists, scipy.sparse (densified) or torch/cupy arrays
+        (read on the host as X is). Their values are checked by the function's class.
 
     Attributes
     ----------
@@ -252,10 +345,21 @@ class SubsetSelector(BaseEstimator):
     >>> sel = mo.SubsetSelector(k=4, constraint={"a": 1, "b": 3}, optimizer="naive").fit(X, y)
     >>> sel.result_.counts
     {'a': 1, 'b': 3}
+
+    The function's own parameters go in ``function_params``: a graph cut with a stronger
+    redundancy penalty, the rows closest to a query set:
+
+    >>> sel = mo.SubsetSelector("graph-cut", k=5, function_params={"lam": 1.0}).fit(X)
+    >>> sel.ranking_.tolist() == mo.greedy(mo.GraphCut.from_features(X, lam=1.0), 5).indices.tolist()
+    True
+    >>> query = X[:2] + 0.01                       # two items near rows 0 and 1
+    >>> flmi = mo.SubsetSelector("facility-location-mutual-information", k=2, function_params={"query": query})
+    >>> sorted(flmi.fit(X).ranking_.tolist())
+    [0, 1]
     """
 
     def __init__(self, function="facility-location", k=10, optimizer="lazy", constraint=None, metric="cosine",
-                 n_neighbors=None, random_state=None, epsilon=0.1):
+                 n_neighbors=None, random_state=None, epsilon=0.1, function_params=None):
         self.function = function
         self.k = k
         self.optimizer = optimizer
@@ -264,6 +368,7 @@ class SubsetSelector(BaseEstimator):
         self.n_neighbors = n_neighbors
         self.random_state = random_state
         self.epsilon = epsilon
+        self.function_params = function_params
 
     def _check_params(self) -> None:
         if not isinstance(self.function, str) or self.function not in _FUNCTIONS:
@@ -296,14 +401,19 @@ class SubsetSelector(BaseEstimator):
         ------
         TypeError
             When X is not a real numeric array, ``k`` is not an int, ``random_state`` is not
-            None, an int or a Generator, or ``constraint`` is of an unsupported kind.
+            None, an int or a Generator, ``constraint`` is of an unsupported kind, or
+            ``function_params`` is not a mapping (or holds a value of the wrong type, named by
+            the function's class).
         ValueError
             When X is not 2-D or has a NaN/Inf row; ``k`` < 1 or > n; ``function``,
             ``optimizer`` or ``metric`` is unknown; ``n_neighbors`` is given for another function
             than facility location; X does not suit the function (a negative entry for
             feature-based, an entry other than 0/1 for coverage); the constraint needs ``y`` and
             it is missing or of the wrong length, or its budgets do not select k rows;
-            ``epsilon`` is not in (0, 1) for the stochastic optimizer.
+            ``epsilon`` is not in (0, 1) for the stochastic optimizer; ``function_params`` has a
+            key the function does not take, misses a required ``query``/``private`` (or gives
+            a ``query`` with no rows), or a value the function's class refuses (the message
+            names it: ``lam``, ``eta``, ``query``, ...).
 
         Examples
         --------
@@ -313,12 +423,13 @@ class SubsetSelector(BaseEstimator):
         [0, 2, 3, 4]
         """
         self._check_params()
-        build, keeps_sparse = _FUNCTIONS[self.function]
-        data = _host_matrix(X, keeps_sparse)
+        spec = _FUNCTIONS[self.function]
+        params = _function_params(self.function, self.function_params)
+        data = _host_matrix(X, spec.keeps_sparse)
         n = int(data.shape[0])
         k = _check_k(self.k, n)
         matroid = _matroid(self.constraint, y, k, n)
-        f = build(data, self)
+        f = spec.build(data, self, **params)
         if self.optimizer == "stochastic":
             result = stochastic_greedy(f, matroid, epsilon=self.epsilon, seed=self.random_state)
         else:

@@ -179,7 +179,8 @@ def test_clone_get_params_set_params_round_trip():
     sel = mo.SubsetSelector("feature-based", k=3, optimizer="stochastic", constraint=m, random_state=5, epsilon=0.3)
     params = sel.get_params()
     assert params == {"function": "feature-based", "k": 3, "optimizer": "stochastic", "constraint": m,
-                      "metric": "cosine", "n_neighbors": None, "random_state": 5, "epsilon": 0.3}
+                      "metric": "cosine", "n_neighbors": None, "random_state": 5, "epsilon": 0.3,
+                      "function_params": None}
     twin = clone(sel.fit(X_DENSE))
     assert not hasattr(twin, "ranking_")
     assert twin.get_params()["k"] == 3 and twin.get_params()["constraint"] is not m
@@ -273,6 +274,160 @@ def test_transform_checks_the_fitted_shape():
         sel.transform(X_DENSE[:59])
     with pytest.raises(ValueError, match=r"X: expected a 2-D array, got shape \(60,\)"):
         sel.transform(X_DENSE[:, 0])
+
+
+# ----------------------------------------------------------------------------- function_params
+PARAM_RNG = np.random.default_rng(7)
+X_SIGNED = PARAM_RNG.standard_normal((50, 4))
+QUERY = X_SIGNED[[3, 17]] + 0.05 * PARAM_RNG.standard_normal((2, 4))   # two items near rows 3 and 17
+PRIVATE = X_SIGNED[[5, 8, 40]]
+
+X_SKEWED = np.exp(3 * X_SIGNED)                                          # >= 0, for feature based
+
+#: function -> (function_params, metric, the class called directly with them, its data)
+WITH_PARAMS = {
+    "graph-cut": ({"lam": 0.0}, "cosine", lambda X, m, p: mo.GraphCut.from_features(X, m, **p), X_SIGNED),
+    "saturated-coverage": ({"alpha": 0.3}, "cosine", lambda X, m, p: mo.SaturatedCoverage.from_features(X, m, **p),
+                           X_SIGNED),
+    "log-determinant": ({"regularization": 0.5}, "cosine",
+                        lambda X, m, p: mo.LogDeterminant.from_features(X, m, **p), X_SIGNED),
+    "feature-based": ({"concave": "log1p"}, "cosine", lambda X, m, p: mo.FeatureBased(X, **p), X_SKEWED),
+    "facility-location-mutual-information": (
+        {"query": QUERY, "eta": 2.0}, "euclidean",
+        lambda X, m, p: mo.FacilityLocationMutualInformation.from_features(X, p["query"], m, eta=p["eta"]), X_SIGNED),
+    "facility-location-conditional-gain": (
+        {"private": PRIVATE, "nu": 2.0}, "cosine",
+        lambda X, m, p: mo.FacilityLocationConditionalGain.from_features(X, p["private"], m, nu=p["nu"]), X_SIGNED),
+    "graph-cut-mutual-information": (
+        {"query": QUERY}, "cosine", lambda X, m, p: mo.GraphCutMutualInformation.from_features(X, p["query"], m),
+        X_SIGNED),
+}
+
+
+@pytest.mark.parametrize("function", sorted(WITH_PARAMS))
+def test_function_params_select_what_the_class_selects_with_them(function):
+    params, metric, direct_function, X = WITH_PARAMS[function]
+    sel = mo.SubsetSelector(function, k=6, metric=metric, function_params=params).fit(X)
+    direct = mo.greedy(direct_function(X, metric, params), 6)
+    assert sel.ranking_.tolist() == direct.indices.tolist()
+    np.testing.assert_array_equal(sel.gains_, direct.gains)
+    assert np.all(sel.gains_ > 0)  # a selection the function tells apart, not ties at zero
+    items = {key: value for key, value in params.items() if key in ("query", "private")}
+    if items != params:  # the values reached the class: its defaults select other rows
+        defaults = mo.SubsetSelector(function, k=6, metric=metric, function_params=items).fit(X)
+        assert defaults.ranking_.tolist() != sel.ranking_.tolist()
+        for key, value in params.items():
+            if key not in items:
+                assert getattr(sel.function_, key) == value
+
+
+@pytest.mark.parametrize("function, default, other", [
+    ("graph-cut", {"lam": 0.5}, {"lam": 0.0}),
+    ("saturated-coverage", {"alpha": 0.1}, {"alpha": 1.0}),
+    ("facility-location-mutual-information", {"query": QUERY, "eta": 1.0}, {"query": QUERY, "eta": 2.0}),
+    ("facility-location-conditional-gain", {"private": PRIVATE, "nu": 0.0}, {"private": PRIVATE, "nu": 1.0}),
+    ("graph-cut-mutual-information", {"query": QUERY}, {"query": -QUERY}),
+])
+def test_function_params_change_the_selection(function, default, other):
+    sel = mo.SubsetSelector(function, k=6)
+    picked = sel.set_params(function_params=default).fit(X_SIGNED).ranking_.tolist()
+    assert sel.set_params(function_params=other).fit(X_SIGNED).ranking_.tolist() != picked
+
+
+def test_defaults_are_none_or_an_empty_dict():
+    for function in ("graph-cut", "facility-location", "coverage", "sum-redundancy"):
+        X = _data(function)
+        expected = mo.SubsetSelector(function, k=5).fit(X).ranking_.tolist()
+        assert mo.SubsetSelector(function, k=5, function_params={}).fit(X).ranking_.tolist() == expected
+    lam = mo.SubsetSelector("graph-cut", k=5, function_params={"lam": 0.5}).fit(X_DENSE).ranking_.tolist()
+    assert lam == mo.SubsetSelector("graph-cut", k=5).fit(X_DENSE).ranking_.tolist()
+
+
+def test_query_items_as_torch_lists_and_sparse_select_the_same_rows():
+    params = {"eta": 0.5}
+    expected = mo.SubsetSelector("facility-location-mutual-information", k=5,
+                                 function_params={"query": QUERY, **params}).fit(X_SIGNED).ranking_.tolist()
+    assert expected == mo.greedy(mo.FacilityLocationMutualInformation.from_features(X_SIGNED, QUERY, eta=0.5),
+                                 5).indices.tolist()
+    for kind in (torch.from_numpy(QUERY), QUERY.tolist(), sp.csr_matrix(QUERY)):
+        sel = mo.SubsetSelector("facility-location-mutual-information", k=5, function_params={"query": kind, **params})
+        assert sel.fit(torch.from_numpy(X_SIGNED)).ranking_.tolist() == expected, type(kind)
+    X32, Q32 = X_SIGNED.astype(np.float32), QUERY.astype(np.float32)
+    sel = mo.SubsetSelector("graph-cut-mutual-information", k=5, function_params={"query": torch.from_numpy(Q32)})
+    direct = mo.greedy(mo.GraphCutMutualInformation.from_features(X32, Q32), 5)
+    assert sel.fit(torch.from_numpy(X32)).ranking_.tolist() == direct.indices.tolist()
+    sel = mo.SubsetSelector("facility-location-conditional-gain", k=5,
+                            function_params={"private": torch.from_numpy(PRIVATE), "nu": 1.5})
+    direct = mo.greedy(mo.FacilityLocationConditionalGain.from_features(X_SIGNED, PRIVATE, nu=1.5), 5)
+    assert sel.fit(X_SIGNED).ranking_.tolist() == direct.indices.tolist()
+
+
+def test_clone_and_get_params_keep_function_params():
+    params = {"query": QUERY.copy(), "eta": 0.3}
+    sel = mo.SubsetSelector("facility-location-mutual-information", k=4, function_params=params)
+    assert sel.get_params()["function_params"] is params
+    twin = clone(sel)
+    copied = twin.get_params()["function_params"]
+    assert copied is not params and copied["query"] is not params["query"]
+    assert copied.keys() == params.keys() and copied["eta"] == 0.3
+    np.testing.assert_array_equal(copied["query"], params["query"])
+    assert twin.fit(X_SIGNED).ranking_.tolist() == sel.fit(X_SIGNED).ranking_.tolist()
+    assert mo.SubsetSelector(**sel.get_params()).fit(X_SIGNED).ranking_.tolist() == sel.ranking_.tolist()
+    assert sel.function_params is params and params.keys() == {"query", "eta"}  # fit does not rewrite it
+    twin.set_params(function="graph-cut", function_params={"lam": 0.0})
+    assert twin.fit(X_SIGNED).function_.lam == 0.0
+
+
+def test_function_params_are_validated_in_fit_not_init():
+    sel = mo.SubsetSelector("graph-cut", function_params=["lam", 1])
+    assert sel.function_params == ["lam", 1]
+    with pytest.raises(TypeError, match="function_params"):
+        sel.fit(X_DENSE)
+
+
+@pytest.mark.parametrize("function, params, error, message", [
+    ("graph-cut", ["lam", 0.1], TypeError,
+     r"function_params: expected None or a dict of keyword arguments for function='graph-cut', got list"),
+    ("graph-cut", "lam=0.1", TypeError, r"function_params: expected None or a dict .* got str"),
+    ("graph-cut", {"alpha": 0.1}, ValueError, r"function_params: function='graph-cut' takes no key 'alpha'; "
+                                              r"its keys: 'lam'$"),
+    ("facility-location-mutual-information", {"query": QUERY, "nu": 1.0}, ValueError,
+     r"takes no key 'nu'; its keys: 'query', 'eta'$"),
+    ("facility-location", {"n_neighbors": 5}, ValueError,
+     r"function='facility-location' takes no key 'n_neighbors'; its keys: none"),
+    ("coverage", {"weights": None}, ValueError, r"function='coverage' takes no key 'weights'; its keys: none"),
+    ("facility-location-mutual-information", None, ValueError,
+     r"function_params: 'facility-location-mutual-information' needs a 'query' array .*; got none"),
+    ("facility-location-mutual-information", {"eta": 2.0}, ValueError, r"needs a 'query' array"),
+    ("graph-cut-mutual-information", {}, ValueError, r"'graph-cut-mutual-information' needs a 'query' array"),
+    ("facility-location-conditional-gain", {"nu": 1.0}, ValueError,
+     r"'facility-location-conditional-gain' needs a 'private' array"),
+    ("facility-location-mutual-information", {"query": QUERY[:0]}, ValueError,
+     r"needs a 'query' array \(the query items, at least one, .*; got one with no rows"),
+    ("graph-cut-mutual-information", {"query": []}, ValueError, r"got one with no rows"),
+    # values: the function's class names them
+    ("graph-cut", {"lam": -1.0}, ValueError, r"lam: expected a finite number >= 0, got -1.0"),
+    ("graph-cut", {"lam": "big"}, TypeError, r"lam: expected a real number, got str"),
+    ("saturated-coverage", {"alpha": 0}, ValueError, r"alpha: expected a finite number > 0"),
+    ("log-determinant", {"regularization": 0.0}, ValueError, r"regularization: expected a finite number > 0"),
+    ("feature-based", {"concave": "log"}, ValueError, r"concave: expected one of \['log1p', 'sqrt'\], got 'log'"),
+    ("facility-location-mutual-information", {"query": QUERY, "eta": 0.0}, ValueError, r"eta: expected a finite"),
+    ("facility-location-conditional-gain", {"private": PRIVATE, "nu": -1.0}, ValueError, r"nu: expected a finite"),
+    ("facility-location-mutual-information", {"query": QUERY[:, :3]}, ValueError,
+     r"query: expected rows of width 4 \(the width of X"),
+    ("graph-cut-mutual-information", {"query": QUERY[0]}, ValueError, r"query: expected a 2-D array"),
+    ("facility-location-conditional-gain", {"private": [[np.nan] * 4]}, ValueError, r"private: .*(NaN|finite)"),
+])
+def test_bad_function_params_raise_clear_errors(function, params, error, message):
+    X = X_DENSE[:, :4] if function == "feature-based" else X_SIGNED
+    with pytest.raises(error, match=message):
+        mo.SubsetSelector(function, k=3, function_params=params).fit(X)
+
+
+def test_a_private_set_may_be_empty():
+    sel = mo.SubsetSelector("facility-location-conditional-gain", k=5, function_params={"private": PRIVATE[:0]})
+    plain = mo.greedy(mo.FacilityLocation.from_features(X_SIGNED), 5)  # FLCG with P empty is facility location
+    assert sel.fit(X_SIGNED).ranking_.tolist() == plain.indices.tolist()
 
 
 # ----------------------------------------------------------------------------- the optional dependency
