@@ -15,6 +15,7 @@ unchanged, and run in the same order.
 Public names (``matroidomp._pairwise`` imports them):
 
 - :func:`dense_column_sums`, :func:`csr_column_sums`: r_j = Σ_i s_ij in float64, i increasing;
+  :func:`symmetric_nonnegative_column_sums`: the dense sums and the symmetry / s ≥ 0 check in one pass;
 - graph cut: :func:`gc_gains` (a batch), :func:`gc_add_dense`, :func:`gc_add_csr`
   (c ← c + 2 s_k·);
 - saturated coverage: :func:`sc_gain` (dense row), :func:`sc_csr_gain` (stored entries),
@@ -63,6 +64,52 @@ def dense_column_sums(sim):
         for j in range(n):
             r[j] += np.float64(sim[i, j])
     return r
+
+
+@njit(cache=True)
+def symmetric_nonnegative_column_sums(sim, r):
+    """One blocked pass over a dense n × n s: r_j = Σ_i s_ij, and whether s is exactly symmetric with s ≥ 0.
+
+    r (float64, zeros on entry) receives bitwise :func:`dense_column_sums` (for every j the terms
+    arrive with i increasing). Per band of 64 rows: the sums over those rows, then the checks on
+    the 64 × 64 tile pairs (i, j), (j, i) on and above the diagonal, while the band is in cache,
+    without branches. About half the time of a separate minimum, symmetry test and sums. O(n²).
+
+    Parameters
+    ----------
+    sim : numpy.ndarray of shape (n, n), float32 or float64
+    r : numpy.ndarray of shape (n,), float64
+        Zeros; overwritten by the column sums.
+
+    Returns
+    -------
+    bool
+        True iff s_ij == s_ji and s_ij >= 0 for every i, j (False for NaN).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> r = np.zeros(2)
+    >>> symmetric_nonnegative_column_sums(np.array([[1.0, 0.5], [0.5, 2.0]]), r), r.tolist()
+    (True, [1.5, 2.5])
+    >>> symmetric_nonnegative_column_sums(np.array([[1.0, 0.5], [0.4, 2.0]]), np.zeros(2))
+    False
+    """
+    n = sim.shape[0]
+    block = 64
+    bad = False
+    for i0 in range(0, n, block):
+        i1 = min(i0 + block, n)
+        for i in range(i0, i1):  # the sums: whole rows, contiguous
+            for j in range(n):
+                r[j] += np.float64(sim[i, j])
+        for j0 in range(i0, n, block):  # the checks: tile pairs on and above the diagonal cover every entry
+            j1 = min(j0 + block, n)
+            for i in range(i0, i1):
+                for j in range(j0, j1):
+                    v, w = sim[i, j], sim[j, i]
+                    bad |= (v < 0) | (w < 0) | (v != w)
+    return not bad
 
 
 @njit(cache=True)

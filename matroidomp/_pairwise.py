@@ -22,7 +22,6 @@ from ._submodular import _candidate_major, similarity_matrix
 from ._validation import as_float_array
 from .kernels.pairwise_gains import (
     csr_column_sums,
-    dense_column_sums,
     gc_add_csr,
     gc_add_dense,
     gc_gains,
@@ -30,44 +29,46 @@ from .kernels.pairwise_gains import (
     sc_add_dense,
     sc_csr_gains,
     sc_gains,
+    symmetric_nonnegative_column_sums,
 )
-from .kernels.submodular_gains import is_symmetric
 
 
 def _symmetric_similarity(similarity, need: str):
-    """A validated symmetric n x n similarity s >= 0: a C-contiguous float32/float64 array, or a
-    canonical scipy.sparse CSC matrix (as symmetric, also the CSR of s). ``need`` says why the
-    function needs s >= 0; errors name ``similarity`` and the first bad entry."""
+    """A validated symmetric n x n similarity s >= 0 and its column sums r_j = Σ_i s_ij (float64).
+
+    The similarity comes back as a C-contiguous float32/float64 array, or a canonical scipy.sparse
+    CSC matrix (as symmetric, also the CSR of s). ``need`` says why the function needs s >= 0;
+    errors name ``similarity`` and the first bad entry. Dense: one fused pass
+    (:func:`~matroidomp.kernels.pairwise_gains.symmetric_nonnegative_column_sums`) checks and sums;
+    only a matrix that fails it is examined again, for the message.
+    """
     if sp.issparse(similarity):
         A = _candidate_major(similarity, need)
-        shape = A.shape
     else:
         A = as_float_array(similarity, "similarity", 2)
-        shape = A.shape
-        if A.size:
-            flat = int(np.argmin(A))
-            if A.flat[flat] < 0:
-                i, j = np.unravel_index(flat, A.shape)
-                raise ValueError(f"similarity: entry ({i}, {j}) is {A.flat[flat]:.6g} < 0; {need}")
+    shape = A.shape
     if shape[0] != shape[1]:
         raise ValueError(f"similarity: expected a square n x n matrix over the ground set, got shape {shape}")
     if sp.issparse(A):
         diff = sp.coo_matrix(A != A.T)
-        asymmetric = diff.nnz > 0
-        if asymmetric:
-            i, j = int(diff.row[0]), int(diff.col[0])
-            a, b = A[i, j], A[j, i]
-    else:
-        asymmetric = not is_symmetric(A)
-        if asymmetric:
-            i, j = (int(x[0]) for x in np.nonzero(A != A.T))
-            a, b = A[i, j], A[j, i]
-    if asymmetric:
-        raise ValueError(
-            f"similarity: expected a symmetric matrix, but entry ({i}, {j}) is {a:.6g} and ({j}, {i}) is "
-            f"{b:.6g}; symmetrise it, e.g. (S + S.T) / 2"
-        )
-    return A
+        if diff.nnz:
+            _asymmetric(A, int(diff.row[0]), int(diff.col[0]))
+        return A, csr_column_sums(A.data, A.indices, A.indptr, shape[0])
+    r = np.zeros(shape[0], dtype=np.float64)
+    if not symmetric_nonnegative_column_sums(A, r):
+        flat = int(np.argmin(A))
+        if A.flat[flat] < 0:
+            i, j = np.unravel_index(flat, A.shape)
+            raise ValueError(f"similarity: entry ({i}, {j}) is {A.flat[flat]:.6g} < 0; {need}")
+        _asymmetric(A, *(int(x[0]) for x in np.nonzero(A != A.T)))
+    return A, r
+
+
+def _asymmetric(A, i: int, j: int):
+    raise ValueError(
+        f"similarity: expected a symmetric matrix, but entry ({i}, {j}) is {A[i, j]:.6g} and ({j}, {i}) is "
+        f"{A[j, i]:.6g}; symmetrise it, e.g. (S + S.T) / 2"
+    )
 
 
 def _check_weight(value, name: str, *, positive: bool = False) -> float:
@@ -115,15 +116,15 @@ class _PairPenalty(SetFunction):
 
     def _store(self, similarity, need: str) -> np.ndarray:
         """Validate and keep the similarity (dense or CSC) and its diagonal; return r_j = Σ_i s_ij."""
-        A = _symmetric_similarity(similarity, need)
+        A, r = _symmetric_similarity(similarity, need)
         self.n = int(A.shape[0])
         if sp.issparse(A):
             self._sim, self._csc = None, A
             self._d = np.asarray(A.diagonal(), dtype=np.float64)
-            return csr_column_sums(A.data, A.indices, A.indptr, self.n)
-        self._sim, self._csc = A, None
-        self._d = np.diagonal(A).astype(np.float64)
-        return dense_column_sums(A)
+        else:
+            self._sim, self._csc = A, None
+            self._d = np.diagonal(A).astype(np.float64)
+        return r
 
     def new_state(self) -> GainState:
         """A fresh gain state at S = empty."""
@@ -297,14 +298,9 @@ class SaturatedCoverage(SetFunction):
 
     def __init__(self, similarity, alpha: float = 0.1):
         self.alpha = _check_weight(alpha, "alpha", positive=True)
-        A = _symmetric_similarity(similarity, "saturated coverage needs s_ij >= 0 to be monotone and submodular")
+        A, r = _symmetric_similarity(similarity, "saturated coverage needs s_ij >= 0 to be monotone and submodular")
         self.n = int(A.shape[0])
-        if sp.issparse(A):
-            self._sim, self._csc = None, A
-            r = csr_column_sums(A.data, A.indices, A.indptr, self.n)
-        else:
-            self._sim, self._csc = A, None
-            r = dense_column_sums(A)
+        self._sim, self._csc = (None, A) if sp.issparse(A) else (A, None)
         self._cap = self.alpha * r
 
     @classmethod
