@@ -68,7 +68,7 @@ def dense_column_sums(sim):
 
 @njit(cache=True)
 def symmetric_nonnegative_column_sums(sim, r):
-    """One blocked pass over a dense n × n s: r_j = Σ_i s_ij, and whether s is exactly symmetric with s ≥ 0.
+    """One blocked pass over a dense n × n s: r_j = Σ_i s_ij, and whether s is finite, exactly symmetric and ≥ 0.
 
     r (float64, zeros on entry) receives bitwise :func:`dense_column_sums` (for every j the terms
     arrive with i increasing). Per band of 64 rows: the sums over those rows, then the checks on
@@ -84,7 +84,7 @@ def symmetric_nonnegative_column_sums(sim, r):
     Returns
     -------
     bool
-        True iff s_ij == s_ji and s_ij >= 0 for every i, j (False for NaN).
+        True iff s_ij is finite, s_ij == s_ji and s_ij >= 0 for every i, j.
 
     Examples
     --------
@@ -108,7 +108,7 @@ def symmetric_nonnegative_column_sums(sim, r):
             for i in range(i0, i1):
                 for j in range(j0, j1):
                     v, w = sim[i, j], sim[j, i]
-                    bad |= (v < 0) | (w < 0) | (v != w)
+                    bad |= (v < 0) | (w < 0) | (v != w) | (v - v != 0)  # v - v: NaN for NaN and ±inf
     return not bad
 
 

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 
 from ._setfunction import GainState, SetFunction
 from ._submodular import _candidate_major, similarity_matrix
-from ._validation import as_float_array
+from ._validation import as_float_array, check_finite
 from .kernels.pairwise_gains import (
     csr_column_sums,
     gc_add_csr,
@@ -45,7 +45,7 @@ def _symmetric_similarity(similarity, need: str):
     if sp.issparse(similarity):
         A = _candidate_major(similarity, need)
     else:
-        A = as_float_array(similarity, "similarity", 2)
+        A = as_float_array(similarity, "similarity", 2, finite=False)  # the fused pass checks it
     shape = A.shape
     if shape[0] != shape[1]:
         raise ValueError(f"similarity: expected a square n x n matrix over the ground set, got shape {shape}")
@@ -56,6 +56,7 @@ def _symmetric_similarity(similarity, need: str):
         return A, csr_column_sums(A.data, A.indices, A.indptr, shape[0])
     r = np.zeros(shape[0], dtype=np.float64)
     if not symmetric_nonnegative_column_sums(A, r):
+        check_finite(A, "similarity")
         flat = int(np.argmin(A))
         if A.flat[flat] < 0:
             i, j = np.unravel_index(flat, A.shape)

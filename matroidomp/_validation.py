@@ -52,11 +52,13 @@ def input_eps(x) -> float:
     return float(np.finfo(dtype).eps) if dtype.kind == "f" else float(np.finfo(np.float64).eps)
 
 
-def as_float_array(x, name: str, ndim: int, dtype=None) -> np.ndarray:
+def as_float_array(x, name: str, ndim: int, dtype=None, *, finite: bool = True) -> np.ndarray:
     """Validate a real array of the given rank; return it as float32 or float64.
 
     float16 input is upcast to float32 (half precision cannot accumulate gradient dot products);
-    integer and boolean input to float64. Non-finite entries raise, naming the first bad row.
+    integer and boolean input to float64. Non-finite entries raise, naming the first bad row,
+    unless ``finite=False``: then the caller checks them itself (in a pass it makes anyway) and
+    calls :func:`check_finite` for the message.
     """
     arr = to_numpy(x, name)
     if arr.dtype == object or arr.dtype.kind not in _FLOAT_KINDS:
@@ -68,7 +70,8 @@ def as_float_array(x, name: str, ndim: int, dtype=None) -> np.ndarray:
     if dtype is None:
         dtype = np.float32 if arr.dtype in (np.float16, np.float32) else np.float64
     arr = np.ascontiguousarray(arr, dtype=dtype)
-    check_finite(arr, name)
+    if finite:
+        check_finite(arr, name)
     return arr
 
 

@@ -291,8 +291,9 @@ def test_bad_input_is_rejected_with_a_clear_message(make, exc, match):
 @pytest.mark.parametrize("n", [0, 1, 2, 63, 64, 65, 130, 200])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_fused_check_sums_bitwise_and_finds_every_bad_entry(n, dtype):
-    """symmetric_nonnegative_column_sums: dense_column_sums bitwise, and False for one asymmetric,
-    negative or NaN entry anywhere (inside a tile, across tiles, on the diagonal)."""
+    """symmetric_nonnegative_column_sums: dense_column_sums bitwise, and False for one asymmetric
+    entry, or a symmetric pair that is negative, NaN or infinite, anywhere (inside a tile, across
+    tiles, on the diagonal)."""
     from matroidomp.kernels.pairwise_gains import dense_column_sums, symmetric_nonnegative_column_sums
 
     rng = np.random.default_rng(n)
@@ -301,7 +302,11 @@ def test_fused_check_sums_bitwise_and_finds_every_bad_entry(n, dtype):
     assert symmetric_nonnegative_column_sums(s, r)
     assert np.array_equal(r, dense_column_sums(s))
     for i, j in {(0, n - 1), (n - 1, 0), (n // 2, n // 3), (n - 1, n - 1)} if n else ():
-        for value in (-0.5, np.nan) + ((s[i, j] + 1,) if i != j else ()):
+        for value in (-0.5, np.nan, np.inf):
             bad = s.copy()
-            bad[i, j] = value
+            bad[i, j] = bad[j, i] = value
             assert not symmetric_nonnegative_column_sums(bad, np.zeros(n)), (i, j, value)
+        if i != j:
+            bad = s.copy()
+            bad[i, j] += 1
+            assert not symmetric_nonnegative_column_sums(bad, np.zeros(n)), (i, j)
