@@ -47,6 +47,7 @@ except ImportError:  # pragma: no cover - depends on the environment
     apricot = None
 
 FEATURE_N, FEATURE_DIM, K = 3_000, 32, 100
+WARMUP_N = pairwise.WARMUP_N
 
 
 def measure_feature_based(repeats: int) -> dict:
@@ -61,7 +62,7 @@ def measure_feature_based(repeats: int) -> dict:
 
     methods = {"ours": lambda: ours(X, K, True), "ours_naive": lambda: ours(X, K, False),
                "apricot_lazy": lambda: theirs(X, K, "lazy"), "apricot_naive": lambda: theirs(X, K, "naive")}
-    small = X[:200]
+    small = X[:WARMUP_N]
     warmup = {"ours": lambda: ours(small, 10, True), "ours_naive": lambda: ours(small, 10, False),
               "apricot_lazy": lambda: theirs(small, 10, "lazy"), "apricot_naive": lambda: theirs(small, 10, "naive")}
     times, picks = alternate(methods, repeats, warmup)
