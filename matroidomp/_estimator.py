@@ -3,10 +3,11 @@
 :class:`SubsetSelector` builds a set function from the rows of ``X`` (facility location, feature
 based, coverage, graph cut, saturated coverage, sum redundancy, log-determinant, or a targeted
 function of a query or private set), with the function's own parameters from ``function_params``,
-maximises it with greedy, lazy greedy or stochastic greedy under |S| <= k or a partition matroid,
-and keeps the selection in apricot's terms (``ranking_``, ``gains_``, ``subset_``). It needs
-scikit-learn (extra ``sklearn``, also in ``dev`` and ``bench``) for
-:class:`sklearn.base.BaseEstimator` (``get_params``/``set_params``/``clone``) and
+maximises it with greedy, lazy greedy or stochastic greedy under |S| <= k or a partition matroid
+(optionally from rows already selected, ``initial_subset``) or with cost-benefit greedy under a
+knapsack (``fit(X, sample_cost=c)``), and keeps the selection in apricot's terms (``ranking_``,
+``gains_``, ``subset_``). It needs scikit-learn (extra ``sklearn``, also in ``dev`` and ``bench``)
+for :class:`sklearn.base.BaseEstimator` (``get_params``/``set_params``/``clone``) and
 :class:`sklearn.exceptions.NotFittedError`; ``matroidomp.SubsetSelector`` imports this module on
 first use, so the rest of the package does not need scikit-learn.
 """
@@ -22,7 +23,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from ._array import detect, is_array, to_host
-from ._greedy import greedy, stochastic_greedy
+from ._greedy import _check_initial, greedy, stochastic_greedy
 from ._matroid import PartitionMatroid, make_matroid
 from ._logdet import LogDeterminant
 from ._pairwise import GraphCut, SaturatedCoverage, SumRedundancy
@@ -180,6 +181,64 @@ def _check_k(k, n: int) -> int:
     return int(k)
 
 
+def _check_budget(k) -> float:
+    """``k`` read as the knapsack budget B of ``fit(X, sample_cost=...)``: a finite number > 0."""
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, float, np.integer, np.floating)):
+        raise TypeError(f"k: with sample_cost, k is the knapsack budget (in cost units): expected a number, got {k!r}")
+    if not (np.isfinite(k) and k > 0):
+        raise ValueError(f"k: with sample_cost, k is the knapsack budget (in cost units): expected a finite "
+                         f"number > 0, got {k!r}")
+    return float(k)
+
+
+def _sample_cost(sample_cost, n: int) -> np.ndarray:
+    """``sample_cost`` as float64 on the host: one finite cost > 0 per row of X."""
+    c = to_host(sample_cost) if is_array(sample_cost) else np.asarray(sample_cost)
+    if c.dtype == np.bool_ or not (np.issubdtype(c.dtype, np.integer) or np.issubdtype(c.dtype, np.floating)):
+        raise TypeError(f"sample_cost: expected real numbers, got dtype {c.dtype}")
+    if c.shape != (n,):
+        raise ValueError(f"sample_cost: expected one cost per row of X, shape ({n},), got shape {c.shape}")
+    c = c.astype(np.float64)
+    bad = np.flatnonzero(~(np.isfinite(c) & (c > 0)))
+    if bad.size:
+        raise ValueError(f"sample_cost: the cost of row {int(bad[0])} is {c[bad[0]]}; costs must be finite and > 0")
+    return c
+
+
+def _knapsack_refusals(est: "SubsetSelector") -> None:
+    """The options greedy does not combine with a knapsack, refused by name."""
+    if est.optimizer == "stochastic":
+        raise ValueError("sample_cost: optimizer='stochastic' has no knapsack version here; use 'lazy' or 'naive' "
+                         "(cost-benefit greedy)")
+    if est.constraint is not None:
+        raise ValueError(
+            "sample_cost: not combinable with a constraint; cost-benefit greedy's 1/2 (1 - 1/e) OPT is proven for a "
+            "knapsack alone, and no bound is claimed for a partition matroid and a knapsack together")
+    if est.initial_subset is not None:
+        raise ValueError(
+            "sample_cost: not combinable with initial_subset; the guarantee compares the cost-benefit path with "
+            "the best single row, which assumes the selection starts empty")
+
+
+def _initial_rows(initial_subset, matroid: PartitionMatroid) -> np.ndarray:
+    """``initial_subset`` as int64 row indices, checked by :func:`greedy`'s own rules against ``matroid``
+    (1-D integers, in range, no repeats, within every budget), its errors naming ``initial_subset``."""
+    if initial_subset is None:
+        return np.zeros(0, dtype=np.int64)
+    idx = to_host(initial_subset) if is_array(initial_subset) else np.asarray(initial_subset)
+    if idx.ndim == 2:
+        raise ValueError(
+            f"initial_subset: expected row indices of X (a 1-D array of ints), got a 2-D array of shape {idx.shape}; "
+            "apricot's initial subset of examples given as a feature matrix is not supported: pass the indices "
+            "of those rows in X")
+    if idx.dtype == np.bool_:
+        raise TypeError("initial_subset: expected row indices of X, got a boolean mask; pass np.flatnonzero(mask)")
+    try:
+        return _check_initial(idx, matroid)
+    except (TypeError, ValueError) as err:
+        raise type(err)("initial_subset" + str(err).removeprefix("initial")) from None
+
+
 def _labels(y, n: int, what: str):
     if y is None:
         raise ValueError(f"constraint: {what} needs the domain of every row: pass the labels as y, fit(X, y)")
@@ -191,10 +250,12 @@ def _labels(y, n: int, what: str):
     return labels
 
 
-def _matroid(constraint, y, k: int, n: int) -> PartitionMatroid:
-    """The partition matroid of ``constraint`` (see :class:`SubsetSelector`), checked against k and n."""
+def _matroid(constraint, y, k: int, n: int, m: int = 0) -> PartitionMatroid:
+    """The partition matroid of ``constraint`` (see :class:`SubsetSelector`) for k new rows after m
+    initial ones: its rank must be k + m, the initial rows counting against their domains' budgets."""
+    total = k + m
     if constraint is None:
-        return PartitionMatroid.cardinality(n, k)
+        return PartitionMatroid.cardinality(n, total)
     if isinstance(constraint, PartitionMatroid):
         if constraint.n != n:
             raise ValueError(f"constraint: the matroid has {constraint.n} elements but X has {n} rows")
@@ -202,14 +263,22 @@ def _matroid(constraint, y, k: int, n: int) -> PartitionMatroid:
     elif isinstance(constraint, Mapping):
         matroid = PartitionMatroid(_labels(y, n, "a {domain: budget} mapping"), dict(constraint))
     elif isinstance(constraint, str):
-        matroid = make_matroid(_labels(y, n, f"the budget rule {constraint!r}"), constraint, k)
+        matroid = make_matroid(_labels(y, n, f"the budget rule {constraint!r}"), constraint, total)
     else:
         raise TypeError(
             "constraint: expected None, a PartitionMatroid, a {domain: budget} mapping or a budget rule "
             f"name ('proportional', 'proportional-authors', 'equal'), got {type(constraint).__name__} "
             "(labels per row go in y)"
         )
-    if matroid.rank != k:
+    if matroid.rank != total:
+        if m and matroid.rank <= m:
+            raise ValueError(
+                f"constraint: its budgets select {matroid.rank} rows, which the {m} rows of initial_subset "
+                "already fill: no room for k >= 1 new rows")
+        if m:
+            raise ValueError(
+                f"constraint: its budgets select {matroid.rank} rows, the {m} of initial_subset included, but "
+                f"k + len(initial_subset) = {total}; set k={matroid.rank - m}")
         raise ValueError(f"constraint: its budgets select {matroid.rank} rows but k = {k}; set k={matroid.rank}")
     return matroid
 
@@ -263,9 +332,14 @@ class SubsetSelector(BaseEstimator):
 'sum-redundancy', 'log-determinant', 'facility-location-mutual-information', \
 'facility-location-conditional-gain', 'graph-cut-mutual-information'}, default 'facility-location'
         The set function built from X.
-    k : int, default 10
-        Number of rows to select, 1 <= k <= n. With a partition ``constraint`` it must equal the
-        number of rows the budgets select (their sum, capped by the domain sizes).
+    k : int (or float with ``sample_cost``), default 10
+        Number of rows to select, 1 <= k <= n - len(``initial_subset``): the new rows, after the
+        initial ones (apricot's ``n_samples``). With a partition ``constraint`` k +
+        len(``initial_subset``) must equal the number of rows the budgets select (their sum,
+        capped by the domain sizes): the initial rows use up their domains' budgets first, and a
+        budget rule splits the total k + len(``initial_subset``). With ``fit(X,
+        sample_cost=c)``, k is instead the knapsack budget B in cost units, an int or a float
+        > 0 (apricot's ``n_samples`` there too): the selection satisfies sum(c[S]) <= k.
     optimizer : {'lazy', 'naive', 'stochastic'}, default 'lazy'
         Lazy (Minoux) greedy, naive greedy, or stochastic greedy (Mirzasoleiman et al. 2015).
     constraint : None, PartitionMatroid, mapping or str, default None
@@ -302,17 +376,26 @@ class SubsetSelector(BaseEstimator):
         ``query`` (|Q|, d) and ``private`` (|P|, d) hold items in the feature space of X, one per
         row (``query`` at least one): numpy, lists, scipy.sparse (densified) or torch/cupy arrays
         (read on the host as X is). Their values are checked by the function's class.
+    initial_subset : array-like of int or None, default None
+        Row indices of X already selected (apricot's ``initial_subset``; its alternative, a
+        matrix of examples, is refused: pass their row indices). Greedy starts from S = A, these
+        rows, and maximises f(A + T) - f(A) over k new rows T (:func:`greedy`'s ``initial``);
+        ``ranking_``, ``gains_`` and ``subset_`` hold the new rows only, ``result_`` all of
+        them, the initial ones first. Not combinable with ``sample_cost``.
 
     Attributes
     ----------
     ranking_ : numpy.ndarray of int64, shape (k,)
-        Selected row indices in selection order.
+        Selected row indices in selection order, the rows of ``initial_subset`` left out; with
+        ``sample_cost``, as many rows as the budget allowed.
     gains_ : numpy.ndarray of float64, shape (k,)
-        Marginal gain of each pick, f(S_t) - f(S_{t-1}) (``result_.gains``); they sum to f(S).
+        Marginal gain of each pick, f(S_t) - f(S_{t-1}) (``result_.gains`` after the initial
+        rows); they sum to f(S) - f(initial rows).
     subset_ : array of shape (k, d)
         ``X[ranking_]`` in X's own kind (numpy, scipy.sparse CSR, a torch tensor on its device).
     result_ : SelectionResult
-        The optimizer's result (objective, history, per-domain counts, stop reason).
+        The optimizer's result (objective, history, per-domain counts, stop reason), over the
+        whole selection: the initial rows first, then ``ranking_``.
     function_ : SetFunction
         The function that was maximised (holds the similarity: O(n^2) memory when dense).
     n_features_in_ : int
@@ -356,10 +439,33 @@ class SubsetSelector(BaseEstimator):
     >>> flmi = mo.SubsetSelector("facility-location-mutual-information", k=2, function_params={"query": query})
     >>> sorted(flmi.fit(X).ranking_.tolist())
     [0, 1]
+
+    Rows already chosen (``initial_subset``): k = 3 new rows are picked to complement them, and
+    only those are ranked; under a budget the initial rows count against their domains:
+
+    >>> sel = mo.SubsetSelector(k=3, initial_subset=[0, 1]).fit(X)
+    >>> sel.result_.indices[:2].tolist(), len(sel.ranking_)
+    ([0, 1], 3)
+    >>> f = mo.FacilityLocation.from_features(X)
+    >>> sel.ranking_.tolist() == mo.greedy(f, 5, initial=[0, 1]).indices[2:].tolist()
+    True
+    >>> sel = mo.SubsetSelector(k=3, initial_subset=[0, 1], constraint={"a": 2, "b": 3}).fit(X, y)
+    >>> sel.result_.counts                          # rows 0 and 1 filled the budget of 'a'
+    {'a': 2, 'b': 3}
+
+    A cost per row (``fit(X, sample_cost=c)``, apricot's knapsack): k is then the budget
+    sum(c[S]) <= k, met by cost-benefit greedy:
+
+    >>> cost = np.where(np.arange(100) < 50, 1.0, 2.5)
+    >>> sel = mo.SubsetSelector(k=6).fit(X, sample_cost=cost)
+    >>> bool(cost[sel.ranking_].sum() <= 6), sel.result_.info["picked"]
+    (True, 'cost_benefit')
+    >>> sel.ranking_.tolist() == mo.greedy(f, costs=cost, budget=6).indices.tolist()
+    True
     """
 
     def __init__(self, function="facility-location", k=10, optimizer="lazy", constraint=None, metric="cosine",
-                 n_neighbors=None, random_state=None, epsilon=0.1, function_params=None):
+                 n_neighbors=None, random_state=None, epsilon=0.1, function_params=None, initial_subset=None):
         self.function = function
         self.k = k
         self.optimizer = optimizer
@@ -369,6 +475,7 @@ class SubsetSelector(BaseEstimator):
         self.random_state = random_state
         self.epsilon = epsilon
         self.function_params = function_params
+        self.initial_subset = initial_subset
 
     def _check_params(self) -> None:
         if not isinstance(self.function, str) or self.function not in _FUNCTIONS:
@@ -381,8 +488,14 @@ class SubsetSelector(BaseEstimator):
             raise ValueError(f"n_neighbors: only function='facility-location' takes it, not {self.function!r}")
         _check_random_state(self.random_state)
 
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_cost=None):
         """Select k rows of X: build f from X, maximise it under the constraint; O(k n) gains for greedy.
+
+        With ``sample_cost`` (apricot's knapsack), select rows of total cost at most k instead:
+        cost-benefit greedy, the better of its path and the best affordable single row,
+        f(S) >= ½(1 - 1/e) OPT over {S : sum(c[S]) <= k} (:func:`greedy` with ``costs`` and
+        ``budget``). apricot's knapsack has no best-single-row step, so it can return a worse set
+        where one expensive row beats the cost-benefit path.
 
         Parameters
         ----------
@@ -390,6 +503,11 @@ class SubsetSelector(BaseEstimator):
             One candidate per row, real and finite (numpy, list, scipy.sparse, torch, cupy).
         y : array-like of shape (n,), optional
             Domain label of every row: read only when ``constraint`` is a mapping or a rule name.
+        sample_cost : array-like of shape (n,), optional
+            Cost c_j of every row, finite and > 0 (numpy, list, torch, cupy); ``k`` is then the
+            budget. Only with ``optimizer`` ``'lazy'`` or ``'naive'``, no ``constraint`` and no
+            ``initial_subset`` (no bound is proven for a knapsack with a matroid, and the
+            best-single-row comparison assumes S starts empty).
 
         Returns
         -------
@@ -400,10 +518,12 @@ class SubsetSelector(BaseEstimator):
         Raises
         ------
         TypeError
-            When X is not a real numeric array, ``k`` is not an int, ``random_state`` is not
-            None, an int or a Generator, ``constraint`` is of an unsupported kind, or
-            ``function_params`` is not a mapping (or holds a value of the wrong type, named by
-            the function's class).
+            When X is not a real numeric array, ``k`` is not an int (a number with
+            ``sample_cost``), ``random_state`` is not None, an int or a Generator,
+            ``constraint`` is of an unsupported kind, ``function_params`` is not a mapping (or
+            holds a value of the wrong type, named by the function's class),
+            ``initial_subset`` is not integer (a boolean mask included) or ``sample_cost`` not
+            real.
         ValueError
             When X is not 2-D or has a NaN/Inf row; ``k`` < 1 or > n; ``function``,
             ``optimizer`` or ``metric`` is unknown; ``n_neighbors`` is given for another function
@@ -413,7 +533,12 @@ class SubsetSelector(BaseEstimator):
             ``epsilon`` is not in (0, 1) for the stochastic optimizer; ``function_params`` has a
             key the function does not take, misses a required ``query``/``private`` (or gives
             a ``query`` with no rows), or a value the function's class refuses (the message
-            names it: ``lam``, ``eta``, ``query``, ...).
+            names it: ``lam``, ``eta``, ``query``, ...); ``initial_subset`` is 2-D (a feature
+            matrix), has an index out of range or repeated, more rows of a domain than its
+            budget, or k + len(``initial_subset``) > n (or differs from what the budgets
+            select); ``sample_cost`` is not one finite cost > 0 per row, ``k`` is not > 0 with
+            it, or it comes with ``optimizer='stochastic'``, a ``constraint`` or an
+            ``initial_subset``.
 
         Examples
         --------
@@ -421,23 +546,44 @@ class SubsetSelector(BaseEstimator):
         >>> X = np.eye(4)[[0, 0, 1, 2, 3, 3]]          # six rows, four distinct features
         >>> SubsetSelector("coverage", k=4).fit(X).ranking_.tolist()
         [0, 2, 3, 4]
+        >>> SubsetSelector("coverage", k=2, initial_subset=[0, 2]).fit(X).ranking_.tolist()  # 2 more
+        [3, 4]
+        >>> cost = [1.0, 1.0, 1.0, 1.0, 1.0, 2.0]
+        >>> SubsetSelector("coverage", k=3.5).fit(X, sample_cost=cost).ranking_.tolist()  # cost <= 3.5
+        [0, 2, 3]
         """
         self._check_params()
         spec = _FUNCTIONS[self.function]
         params = _function_params(self.function, self.function_params)
         data = _host_matrix(X, spec.keeps_sparse)
         n = int(data.shape[0])
-        k = _check_k(self.k, n)
-        matroid = _matroid(self.constraint, y, k, n)
-        f = spec.build(data, self, **params)
-        if self.optimizer == "stochastic":
-            result = stochastic_greedy(f, matroid, epsilon=self.epsilon, seed=self.random_state)
+        if sample_cost is not None:
+            _knapsack_refusals(self)
+            budget = _check_budget(self.k)
+            costs = _sample_cost(sample_cost, n)
+            f = spec.build(data, self, **params)
+            result = greedy(f, costs=costs, budget=budget, lazy=self.optimizer == "lazy")
+            m = 0
         else:
-            result = greedy(f, matroid, lazy=self.optimizer == "lazy")
+            k = _check_k(self.k, n)
+            initial = _initial_rows(self.initial_subset, PartitionMatroid.cardinality(n, n))
+            m = int(initial.size)
+            if k + m > n:
+                raise ValueError(
+                    f"initial_subset: k + len(initial_subset) = {k} + {m} = {k + m} exceeds the number of rows of "
+                    f"X ({n}); k counts the rows selected after the initial ones")
+            matroid = _matroid(self.constraint, y, k, n, m)
+            if self.constraint is not None:
+                _initial_rows(initial, matroid)  # within every domain's budget
+            f = spec.build(data, self, **params)
+            if self.optimizer == "stochastic":
+                result = stochastic_greedy(f, matroid, epsilon=self.epsilon, seed=self.random_state, initial=initial)
+            else:
+                result = greedy(f, matroid, lazy=self.optimizer == "lazy", initial=initial)
         self.function_ = f
         self.result_ = result
-        self.ranking_ = np.asarray(result.indices, dtype=np.int64)
-        self.gains_ = result.gains
+        self.ranking_ = np.asarray(result.indices[m:], dtype=np.int64)
+        self.gains_ = result.gains[m:]
         self.n_features_in_ = int(data.shape[1])
         self._n_rows = n
         self.subset_ = _rows(X, self.ranking_)
@@ -485,8 +631,8 @@ class SubsetSelector(BaseEstimator):
             )
         return _rows(X, self.ranking_)
 
-    def fit_transform(self, X, y=None):
-        """``fit(X, y)`` then ``transform(X)``: the k selected rows of X.
+    def fit_transform(self, X, y=None, sample_cost=None):
+        """``fit(X, y, sample_cost)`` then ``transform(X)``: the k selected rows of X.
 
         Parameters
         ----------
@@ -494,6 +640,8 @@ class SubsetSelector(BaseEstimator):
             As in :meth:`fit`.
         y : array-like of shape (n,), optional
             As in :meth:`fit` (domain labels for a mapping or rule constraint).
+        sample_cost : array-like of shape (n,), optional
+            As in :meth:`fit` (a cost per row; ``k`` is then the budget).
 
         Returns
         -------
@@ -512,4 +660,4 @@ class SubsetSelector(BaseEstimator):
         >>> SubsetSelector("feature-based", k=2).fit_transform(X).tolist()
         [[0.0, 9.0], [5.0, 0.0]]
         """
-        return self.fit(X, y).subset_
+        return self.fit(X, y, sample_cost).subset_

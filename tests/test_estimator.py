@@ -180,7 +180,7 @@ def test_clone_get_params_set_params_round_trip():
     params = sel.get_params()
     assert params == {"function": "feature-based", "k": 3, "optimizer": "stochastic", "constraint": m,
                       "metric": "cosine", "n_neighbors": None, "random_state": 5, "epsilon": 0.3,
-                      "function_params": None}
+                      "function_params": None, "initial_subset": None}
     twin = clone(sel.fit(X_DENSE))
     assert not hasattr(twin, "ranking_")
     assert twin.get_params()["k"] == 3 and twin.get_params()["constraint"] is not m
@@ -461,3 +461,194 @@ def test_same_ranking_and_gains_as_apricot(function, optimizer):
     ours.fit(X_DENSE)
     assert ours.ranking_.tolist() == np.asarray(theirs.ranking).tolist()
     np.testing.assert_allclose(ours.gains_, theirs.gains, rtol=1e-9)
+
+
+# ----------------------------------------------------------------------------- initial_subset
+INITIAL = [5, 17, 33]
+
+
+@pytest.mark.parametrize("optimizer", ["lazy", "naive", "stochastic"])
+def test_initial_subset_is_greedys_initial_and_only_new_rows_are_ranked(optimizer):
+    sel = mo.SubsetSelector(k=8, optimizer=optimizer, random_state=2, initial_subset=INITIAL).fit(X_DENSE)
+    f = mo.FacilityLocation.from_features(X_DENSE)
+    if optimizer == "stochastic":
+        direct = mo.stochastic_greedy(f, 11, seed=2, initial=INITIAL)
+    else:
+        direct = mo.greedy(f, 11, lazy=optimizer == "lazy", initial=INITIAL)
+    assert direct.indices[:3].tolist() == INITIAL
+    assert sel.result_.indices.tolist() == direct.indices.tolist()   # the whole selection, initial first
+    assert sel.ranking_.tolist() == direct.indices[3:].tolist()      # k = 8 new rows
+    assert sel.ranking_.dtype == np.int64 and not set(INITIAL) & set(sel.ranking_.tolist())
+    np.testing.assert_array_equal(sel.gains_, direct.gains[3:])
+    # gains are relative to the initial rows: they add up to f(all) - f(initial)
+    assert sel.gains_.sum() == pytest.approx(f(direct.indices) - f(INITIAL), rel=1e-12)
+    np.testing.assert_array_equal(sel.subset_, X_DENSE[sel.ranking_])
+    np.testing.assert_array_equal(sel.transform(X_DENSE), X_DENSE[sel.ranking_])
+    plain = mo.SubsetSelector(k=8, optimizer=optimizer, random_state=2).fit(X_DENSE)
+    assert plain.ranking_.tolist() != sel.ranking_.tolist()  # the initial rows changed the picks
+
+
+def test_initial_subset_kinds_and_empty():
+    expected = mo.SubsetSelector(k=4, initial_subset=INITIAL).fit(X_DENSE).ranking_.tolist()
+    for kind in (np.array(INITIAL, dtype=np.int32), tuple(INITIAL), torch.tensor(INITIAL)):
+        assert mo.SubsetSelector(k=4, initial_subset=kind).fit(X_DENSE).ranking_.tolist() == expected, type(kind)
+    plain = mo.SubsetSelector(k=4).fit(X_DENSE).ranking_.tolist()
+    assert mo.SubsetSelector(k=4, initial_subset=[]).fit(X_DENSE).ranking_.tolist() == plain
+
+
+@pytest.mark.parametrize("function, optimizer", [("facility-location", "lazy"), ("facility-location", "naive"),
+                                                 ("feature-based", "lazy"), ("feature-based", "naive")])
+def test_initial_subset_same_ranking_and_gains_as_apricot(function, optimizer):
+    apricot = pytest.importorskip("apricot", reason="apricot-select (extras bench and dev) is the reference")
+    if function == "facility-location":
+        theirs = apricot.FacilityLocationSelection(8, metric="euclidean", optimizer=optimizer,
+                                                   initial_subset=INITIAL)
+        ours = mo.SubsetSelector(k=8, metric="euclidean", optimizer=optimizer, initial_subset=INITIAL)
+    else:
+        theirs = apricot.FeatureBasedSelection(8, concave_func="sqrt", optimizer=optimizer, initial_subset=INITIAL)
+        ours = mo.SubsetSelector("feature-based", k=8, optimizer=optimizer, initial_subset=INITIAL)
+    theirs.fit(X_DENSE)
+    ours.fit(X_DENSE)
+    assert ours.ranking_.tolist() == np.asarray(theirs.ranking).tolist()
+    np.testing.assert_allclose(ours.gains_, theirs.gains, rtol=1e-9)
+
+
+@pytest.mark.parametrize("optimizer", ["lazy", "stochastic"])
+def test_initial_rows_count_against_their_domains_budgets(optimizer):
+    budgets = {"a": 2, "b": 1, "c": 4}                  # 7 rows in all; rows 0 and 1 are two of domain 'a'
+    sel = mo.SubsetSelector(k=5, constraint=budgets, initial_subset=[0, 1], optimizer=optimizer,
+                            random_state=0).fit(X_DENSE, LABELS)
+    assert sel.result_.counts == budgets and _domain_counts(sel.ranking_) == {"a": 0, "b": 1, "c": 4}
+    f, m = mo.FacilityLocation.from_features(X_DENSE), mo.PartitionMatroid(LABELS, budgets)
+    direct = (mo.stochastic_greedy(f, m, seed=0, initial=[0, 1]) if optimizer == "stochastic"
+              else mo.greedy(f, m, initial=[0, 1]))
+    assert sel.ranking_.tolist() == direct.indices[2:].tolist()
+    # a budget rule splits k + len(initial_subset) = 6 rows over the domains
+    sel = mo.SubsetSelector(k=4, constraint="proportional", initial_subset=[0, 1]).fit(X_DENSE, LABELS)
+    assert sel.result_.counts == {"a": 3, "b": 2, "c": 1} and _domain_counts(sel.ranking_) == {"a": 1, "b": 2, "c": 1}
+    direct = mo.greedy(f, mo.make_matroid(LABELS, "proportional", 6), initial=[0, 1])
+    assert sel.ranking_.tolist() == direct.indices[2:].tolist()
+
+
+@pytest.mark.parametrize("params, error, message", [
+    ({"initial_subset": [3, 60]}, ValueError, r"^initial_subset: index 60 is out of range for a ground set of 60"),
+    ({"initial_subset": [-1]}, ValueError, r"^initial_subset: index -1 is out of range"),
+    ({"initial_subset": [4, 9, 4]}, ValueError, r"^initial_subset: index 4 appears more than once"),
+    ({"initial_subset": [1.0, 2.0]}, TypeError, r"^initial_subset: expected integer indices, got dtype float64"),
+    ({"initial_subset": np.arange(60) < 3}, TypeError, r"^initial_subset: .*boolean mask; pass np.flatnonzero"),
+    ({"initial_subset": X_DENSE[:3]}, ValueError,
+     r"^initial_subset: expected row indices of X .* shape \(3, 6\); apricot's initial subset of examples given as a "
+     r"feature matrix is not supported"),
+    ({"k": 58, "initial_subset": INITIAL}, ValueError,
+     r"^initial_subset: k \+ len\(initial_subset\) = 58 \+ 3 = 61 exceeds the number of rows of X \(60\)"),
+    ({"k": 7, "initial_subset": [0, 1], "constraint": mo.PartitionMatroid(LABELS, {"a": 2, "b": 1, "c": 4})},
+     ValueError, r"its budgets select 7 rows, the 2 of initial_subset included, but k \+ len\(initial_subset\) = 9; "
+                 r"set k=5"),
+    ({"k": 1, "initial_subset": [0, 1, 2], "constraint": mo.PartitionMatroid(LABELS, {"a": 1, "b": 1, "c": 1})},
+     ValueError, r"its budgets select 3 rows, which the 3 rows of initial_subset already fill"),
+    ({"k": 1, "initial_subset": [0, 1], "constraint": mo.PartitionMatroid(LABELS, {"a": 1, "b": 1, "c": 1})},
+     ValueError, r"^initial_subset: 2 elements of domain 'a' exceed its budget of 1; the initial set is infeasible"),
+])
+def test_bad_initial_subset_raises_clear_errors(params, error, message):
+    with pytest.raises(error, match=message):
+        mo.SubsetSelector(**params).fit(X_DENSE)
+
+
+def test_initial_subset_is_kept_as_given_and_cloned():
+    initial = [0, 1]
+    sel = mo.SubsetSelector(k=3, initial_subset=initial)
+    assert sel.get_params()["initial_subset"] is initial
+    twin = clone(sel)
+    assert twin.initial_subset == initial and twin.initial_subset is not initial
+    assert twin.fit(X_DENSE).ranking_.tolist() == sel.fit(X_DENSE).ranking_.tolist()
+    assert sel.initial_subset is initial and initial == [0, 1]  # fit does not rewrite it
+    assert mo.SubsetSelector(**sel.get_params()).fit(X_DENSE).ranking_.tolist() == sel.ranking_.tolist()
+    assert mo.SubsetSelector(k=3, initial_subset=[[0.5]] * 2).initial_subset == [[0.5]] * 2  # checked in fit only
+
+
+# ----------------------------------------------------------------------------- sample_cost (knapsack)
+COSTS = np.random.default_rng(1).uniform(0.5, 3.0, 60)
+
+
+@pytest.mark.parametrize("function", ["facility-location", "feature-based"])
+@pytest.mark.parametrize("optimizer", ["lazy", "naive"])
+@pytest.mark.parametrize("budget", [6, 4.5])
+def test_sample_cost_is_greedys_knapsack_with_k_the_budget(function, optimizer, budget):
+    sel = mo.SubsetSelector(function, k=budget, optimizer=optimizer).fit(X_DENSE, sample_cost=COSTS)
+    direct = mo.greedy(_direct_function(function, X_DENSE), costs=COSTS, budget=budget, lazy=optimizer == "lazy")
+    assert sel.ranking_.tolist() == direct.indices.tolist() and sel.ranking_.dtype == np.int64
+    np.testing.assert_array_equal(sel.gains_, direct.gains)
+    assert COSTS[sel.ranking_].sum() <= budget and sel.result_.info["cost"] == pytest.approx(COSTS[sel.ranking_].sum())
+    np.testing.assert_array_equal(sel.transform(X_DENSE), X_DENSE[sel.ranking_])
+    np.testing.assert_array_equal(sel.subset_, X_DENSE[sel.ranking_])
+    unit = mo.SubsetSelector(function, k=int(budget), optimizer=optimizer).fit(X_DENSE)
+    assert sel.ranking_.tolist() != unit.ranking_[:len(sel.ranking_)].tolist()  # the costs changed the picks
+
+
+def test_sample_cost_kinds_and_fit_transform():
+    expected = mo.SubsetSelector(k=5).fit(X_DENSE, sample_cost=COSTS).ranking_.tolist()
+    for kind in (COSTS.tolist(), torch.from_numpy(COSTS), COSTS.astype(np.float32).astype(np.float64)):
+        assert mo.SubsetSelector(k=5).fit(X_DENSE, sample_cost=kind).ranking_.tolist() == expected, type(kind)
+    out = mo.SubsetSelector(k=5).fit_transform(X_DENSE, sample_cost=COSTS)
+    np.testing.assert_array_equal(out, X_DENSE[expected])
+    sel = mo.SubsetSelector(k=5).fit(X_DENSE, sample_cost=np.ones(60))  # unit costs: k rows, plain greedy
+    assert sel.ranking_.tolist() == mo.SubsetSelector(k=5).fit(X_DENSE).ranking_.tolist()
+
+
+@pytest.mark.parametrize("function, optimizer", [("facility-location", "lazy"), ("facility-location", "naive"),
+                                                 ("feature-based", "lazy"), ("feature-based", "naive")])
+def test_sample_cost_same_ranking_and_gains_as_apricot_when_the_cost_benefit_path_wins(function, optimizer):
+    """apricot's knapsack (``fit(X, sample_cost=c)``, budget ``n_samples``) is cost-benefit greedy alone: it
+    adds the affordable row of largest gain / cost until none fits, with no best-single-row step. Ours
+    returns the better of that path and the best affordable row (which is what gives ½(1 - 1/e) OPT), so
+    the two agree exactly when the path wins (``info['picked'] == 'cost_benefit'``), as it does here."""
+    apricot = pytest.importorskip("apricot", reason="apricot-select (extras bench and dev) is the reference")
+    if function == "facility-location":
+        theirs = apricot.FacilityLocationSelection(6, metric="euclidean", optimizer=optimizer)
+        ours = mo.SubsetSelector(k=6, metric="euclidean", optimizer=optimizer)
+    else:
+        theirs = apricot.FeatureBasedSelection(6, concave_func="sqrt", optimizer=optimizer)
+        ours = mo.SubsetSelector("feature-based", k=6, optimizer=optimizer)
+    theirs.fit(X_DENSE, sample_cost=COSTS)
+    ours.fit(X_DENSE, sample_cost=COSTS)
+    assert ours.result_.info["picked"] == "cost_benefit"
+    assert ours.ranking_.tolist() == np.asarray(theirs.ranking).tolist()
+    np.testing.assert_allclose(ours.gains_, theirs.gains, rtol=1e-9)
+
+
+def test_sample_cost_best_single_row_beats_apricots_path():
+    """Where one expensive row is worth more than the whole cost-benefit path, apricot (no best-single-row
+    step) keeps the path and ours returns that row: the selections differ, ours with the larger f."""
+    apricot = pytest.importorskip("apricot", reason="apricot-select (extras bench and dev) is the reference")
+    X = np.full((12, 3), 0.1)
+    X[0] = 9.0                                            # f({0}) = 9, ratio 9 / 10 = 0.9
+    cost = np.ones(12)
+    cost[0] = 10.0                                        # cheap rows: ratio sqrt(0.1) * 3 = 0.95 > 0.9
+    theirs = apricot.FeatureBasedSelection(10, concave_func="sqrt", optimizer="naive").fit(X, sample_cost=cost)
+    ours = mo.SubsetSelector("feature-based", k=10, optimizer="naive").fit(X, sample_cost=cost)
+    assert np.asarray(theirs.ranking).tolist() == list(range(1, 11))  # the path: f = 3
+    assert ours.ranking_.tolist() == [0] and ours.result_.info["picked"] == "singleton"
+    assert ours.result_.objective == pytest.approx(9.0) and np.sum(theirs.gains) == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize("params, cost, error, message", [
+    ({"optimizer": "stochastic"}, COSTS, ValueError, r"^sample_cost: optimizer='stochastic' has no knapsack version"),
+    ({"constraint": {"a": 1, "b": 1, "c": 1}, "k": 3}, COSTS, ValueError,
+     r"^sample_cost: not combinable with a constraint; .* no bound is claimed"),
+    ({"initial_subset": [0]}, COSTS, ValueError, r"^sample_cost: not combinable with initial_subset; .*starts empty"),
+    ({"k": 0}, COSTS, ValueError, r"^k: with sample_cost, k is the knapsack budget .* > 0, got 0"),
+    ({"k": float("inf")}, COSTS, ValueError, r"^k: with sample_cost, k is the knapsack budget"),
+    ({"k": "5"}, COSTS, TypeError,
+     r"^k: with sample_cost, k is the knapsack budget \(in cost units\): expected a number"),
+    ({"k": True}, COSTS, TypeError, r"^k: with sample_cost"),
+    ({"k": 5}, COSTS[:59], ValueError,
+     r"^sample_cost: expected one cost per row of X, shape \(60,\), got shape \(59,\)"),
+    ({"k": 5}, np.where(np.arange(60) == 7, 0.0, 1.0), ValueError,
+     r"^sample_cost: the cost of row 7 is 0.0; costs must be finite and > 0"),
+    ({"k": 5}, np.where(np.arange(60) == 2, np.nan, 1.0), ValueError, r"^sample_cost: the cost of row 2 is nan"),
+    ({"k": 5}, ["a"] * 60, TypeError, r"^sample_cost: expected real numbers"),
+    ({"k": 2.5}, None, TypeError, r"^k: expected an int, got 2.5"),  # a float k only with sample_cost
+])
+def test_bad_sample_cost_raises_clear_errors(params, cost, error, message):
+    with pytest.raises(error, match=message):
+        mo.SubsetSelector(**params).fit(X_DENSE, sample_cost=cost)
