@@ -63,6 +63,32 @@ def first_difference(f, ours, theirs) -> str:
     return f"step {step + 1} ({'an exact tie' if a == b else 'not a tie'})"
 
 
+def summary(times: dict, picks: dict, f, reference: str) -> dict:
+    """The comparison of one function: times, ratio ranges reference / ours (lazy, naive), agreement.
+
+    ``times`` and ``picks`` come from :func:`alternate` with the methods ``ours``, ``ours_naive``,
+    ``<reference>_lazy`` and ``<reference>_naive``; picks are compared with the reference's naive
+    greedy, and ``value_ratio`` is f(ours) / f(theirs) by our set function ``f``.
+    """
+    theirs = picks[f"{reference}_naive"]
+    return {
+        "times": times,
+        "lazy": ratio_range(times, f"{reference}_lazy", "ours"),
+        "naive": ratio_range(times, f"{reference}_naive", "ours_naive"),
+        "agreement": first_difference(f, picks["ours"], theirs),
+        "value_ratio": f(picks["ours"]) / f(theirs),
+    }
+
+
+def summary_line(name: str, r: dict, reference: str) -> str:
+    """One line of a report: our and the reference's times, the ratio ranges and the agreement."""
+    t = r["times"]
+    return (f"{name:<19} ours lazy {span(t['ours'])}  naive {span(t['ours_naive'])}  "
+            f"{reference} lazy {span(t[reference + '_lazy'])}  naive {span(t[reference + '_naive'])}  "
+            f"ratio lazy {span(r['lazy'], 1)}  naive {span(r['naive'], 1)}  picks: {r['agreement']}  "
+            f"f(ours)/f(theirs) {r['value_ratio']:.6f}")
+
+
 def span(values, digits: int = 3) -> str:
     """'lo–hi' of a sequence (one value when all are equal at that precision)."""
     lo, hi = f"{min(values):.{digits}f}", f"{max(values):.{digits}f}"

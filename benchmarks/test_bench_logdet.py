@@ -29,7 +29,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from compare import alternate, first_difference, ratio_range, span  # noqa: E402
+from compare import alternate, ratio_range, span, summary  # noqa: E402
 
 from matroidomp import LogDeterminant, greedy, similarity_matrix  # noqa: E402
 
@@ -85,15 +85,9 @@ def measure(function: str = "log_determinant", repeats: int = ROUNDS) -> dict:
     methods = {m: (lambda m=m: run(m, L, K)) for m in METHODS}
     warmup = {m: (lambda m=m: run(m, small, 10)) for m in METHODS}
     times, picks = alternate(methods, repeats, warmup)
-    f = LogDeterminant(L, 1.0, check_psd=False)
-    return {
-        "times": times,
-        "lazy": ratio_range(times, "submodlib_lazy", "ours"),
-        "lazy_unchecked": ratio_range(times, "submodlib_lazy", "ours_unchecked"),
-        "naive": ratio_range(times, "submodlib_naive", "ours_naive"),
-        "agreement": first_difference(f, picks["ours"], picks["submodlib_naive"]),
-        "value_ratio": f(picks["ours"]) / f(picks["submodlib_naive"]),
-    }
+    r = summary(times, picks, LogDeterminant(L, 1.0, check_psd=False), "submodlib")
+    r["lazy_unchecked"] = ratio_range(times, "submodlib_lazy", "ours_unchecked")
+    return r
 
 
 def report(repeats: int = ROUNDS) -> None:

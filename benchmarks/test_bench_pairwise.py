@@ -32,7 +32,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from compare import alternate, first_difference, ratio_range, span  # noqa: E402
+from compare import alternate, summary, summary_line  # noqa: E402
 
 from matroidomp import FacilityLocation, GraphCut, Mixture, SaturatedCoverage, SumRedundancy, greedy  # noqa: E402
 from matroidomp import similarity_matrix  # noqa: E402
@@ -116,14 +116,7 @@ def measure(function: str, repeats: int = ROUNDS) -> dict:
     methods = {m: (lambda m=m: run(function, m, s, K)) for m in METHODS}
     warmup = {m: (lambda m=m: run(function, m, small, 10)) for m in METHODS}
     times, picks = alternate(methods, repeats, warmup)
-    f = ours_function(function, s)
-    return {
-        "times": times,
-        "lazy": ratio_range(times, "apricot_lazy", "ours"),
-        "naive": ratio_range(times, "apricot_naive", "ours_naive"),
-        "agreement": first_difference(f, picks["ours"], picks["apricot_naive"]),
-        "value_ratio": f(picks["ours"]) / f(picks["apricot_naive"]),
-    }
+    return summary(times, picks, ours_function(function, s), "apricot")
 
 
 def report(repeats: int = ROUNDS) -> None:
@@ -132,11 +125,7 @@ def report(repeats: int = ROUNDS) -> None:
     print(f"n={N}, d={DIM}, k={K}, float64 cosine similarity; {repeats} repeats in alternation [s]; "
           "picks compared with apricot's naive greedy")
     for function in FUNCTIONS:
-        r = measure(function, repeats)
-        t = r["times"]
-        print(f"{function:<19} ours lazy {span(t['ours'])}  naive {span(t['ours_naive'])}  "
-              f"apricot lazy {span(t['apricot_lazy'])}  naive {span(t['apricot_naive'])}  "
-              f"ratio lazy {span(r['lazy'], 1)}  naive {span(r['naive'], 1)}  picks: {r['agreement']}")
+        print(summary_line(function, measure(function, repeats), "apricot"))
 
 if __name__ == "__main__":
     if apricot is None:

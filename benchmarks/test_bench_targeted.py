@@ -34,7 +34,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from compare import alternate, first_difference, ratio_range, span  # noqa: E402
+from compare import alternate, span, summary, summary_line  # noqa: E402
 
 from matroidomp import (  # noqa: E402
     FacilityLocationConditionalGain,
@@ -123,14 +123,7 @@ def measure(function: str, repeats: int = REPEATS) -> dict:
     methods["submodlib_build"] = build_only
     warmup = {m: (lambda m=m: run(function, m, *small, 10)) for m in METHODS}
     times, picks = alternate(methods, repeats, warmup)
-    f = ours_function(function, S, T)
-    return {
-        "times": times,
-        "lazy": ratio_range(times, "submodlib_lazy", "ours"),
-        "naive": ratio_range(times, "submodlib_naive", "ours_naive"),
-        "agreement": first_difference(f, picks["ours"], picks["submodlib_naive"]),
-        "value_ratio": f(picks["ours"]) / f(picks["submodlib_naive"]),
-    }
+    return summary(times, picks, ours_function(function, S, T), "submodlib")
 
 
 def report(repeats: int = REPEATS) -> None:
@@ -138,12 +131,7 @@ def report(repeats: int = REPEATS) -> None:
           "alternation [s]; picks compared with submodlib's naive greedy")
     for function in FUNCTIONS:
         r = measure(function, repeats)
-        t = r["times"]
-        print(f"{function:<5} ours lazy {span(t['ours'])}  naive {span(t['ours_naive'])}  "
-              f"submodlib lazy {span(t['submodlib_lazy'])}  naive {span(t['submodlib_naive'])}  "
-              f"(of which building {span(t['submodlib_build'])})  "
-              f"ratio lazy {span(r['lazy'], 1)}  naive {span(r['naive'], 1)}  "
-              f"picks vs submodlib: {r['agreement']}  f(ours)/f(theirs) {r['value_ratio']:.6f}")
+        print(summary_line(function, r, "submodlib") + f"  (submodlib's constructor alone {span(r['times']['submodlib_build'])})")
 
 if __name__ == "__main__":
     if submodlib is None:

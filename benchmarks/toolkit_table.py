@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import test_bench_logdet as logdet  # noqa: E402
 import test_bench_pairwise as pairwise  # noqa: E402
 import test_bench_targeted as targeted  # noqa: E402
-from compare import alternate, first_difference, ratio_range, span  # noqa: E402
+from compare import alternate, span, summary  # noqa: E402
 
 from matroidomp import FeatureBased, greedy  # noqa: E402
 
@@ -66,11 +66,7 @@ def measure_feature_based(repeats: int) -> dict:
     warmup = {"ours": lambda: ours(small, 10, True), "ours_naive": lambda: ours(small, 10, False),
               "apricot_lazy": lambda: theirs(small, 10, "lazy"), "apricot_naive": lambda: theirs(small, 10, "naive")}
     times, picks = alternate(methods, repeats, warmup)
-    f = FeatureBased(X, concave="sqrt")
-    return {"times": times, "lazy": ratio_range(times, "apricot_lazy", "ours"),
-            "naive": ratio_range(times, "apricot_naive", "ours_naive"),
-            "agreement": first_difference(f, picks["ours"], picks["apricot_naive"]),
-            "value_ratio": f(picks["ours"]) / f(picks["apricot_naive"])}
+    return summary(times, picks, FeatureBased(X, concave="sqrt"), "apricot")
 
 
 def rows(repeats: int):
