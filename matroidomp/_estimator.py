@@ -236,7 +236,9 @@ def _initial_rows(initial_subset, matroid: PartitionMatroid) -> np.ndarray:
     try:
         return _check_initial(idx, matroid)
     except (TypeError, ValueError) as err:
-        raise type(err)("initial_subset" + str(err).removeprefix("initial")) from None
+        message = str(err).removeprefix("initial").replace(f"a ground set of {matroid.n} elements",
+                                                           f"the {matroid.n} rows of X")
+        raise type(err)("initial_subset" + message) from None
 
 
 def _labels(y, n: int, what: str):

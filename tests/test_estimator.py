@@ -531,7 +531,7 @@ def test_initial_rows_count_against_their_domains_budgets(optimizer):
 
 
 @pytest.mark.parametrize("params, error, message", [
-    ({"initial_subset": [3, 60]}, ValueError, r"^initial_subset: index 60 is out of range for a ground set of 60"),
+    ({"initial_subset": [3, 60]}, ValueError, r"^initial_subset: index 60 is out of range for the 60 rows of X"),
     ({"initial_subset": [-1]}, ValueError, r"^initial_subset: index -1 is out of range"),
     ({"initial_subset": [4, 9, 4]}, ValueError, r"^initial_subset: index 4 appears more than once"),
     ({"initial_subset": [1.0, 2.0]}, TypeError, r"^initial_subset: expected integer indices, got dtype float64"),
