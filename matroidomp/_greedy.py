@@ -186,7 +186,7 @@ class _Path:
         )
 
 
-def greedy(f: SetFunction, matroid=None, *, costs=None, budget=None, lazy: bool = True, initial=None,
+def greedy(f: SetFunction, matroid=None, *, costs=None, budget=None, lazy: bool | None = None, initial=None,
            verbose: bool = False, callback=None) -> SelectionResult:
     """Greedy maximisation of ``f`` under a partition matroid or a knapsack: f(S) >= OPT / 2, or ½(1 - 1/e) OPT.
 
@@ -214,9 +214,12 @@ def greedy(f: SetFunction, matroid=None, *, costs=None, budget=None, lazy: bool 
         Knapsack costs c_j, finite and > 0; give together with ``budget``.
     budget : float, optional
         Knapsack budget B > 0: the selection satisfies sum(costs[S]) <= B.
-    lazy : bool, default True
-        Minoux's lazy evaluation: a heap of stale gains, which by submodularity are upper bounds;
-        only entries at the top are re-evaluated (in batches that double while the top stays
+    lazy : bool or None, default None
+        None: lazy, unless ``f.lazy_greedy_pays`` is False — graph cut, sum redundancy,
+        log-determinant and mixtures of only these, whose O(1) gains every pick changes, so that
+        one batch of every gain beats the heap's per-entry work; for them both select the same
+        set, so the default changes only the time. True: Minoux's lazy evaluation, a heap of
+        stale gains, which by submodularity are upper bounds; only entries at the top are re-evaluated (in batches that double while the top stays
         stale) until the top is exact, which makes it the argmax. Selects exactly the set naive
         greedy selects whenever f's computed gains never increase as S grows (true for the
         functions of :mod:`matroidomp._submodular`); use ``lazy=False`` for a non-submodular f.
@@ -252,8 +255,8 @@ def greedy(f: SetFunction, matroid=None, *, costs=None, budget=None, lazy: bool 
     TypeError
         When ``f`` is not a :class:`SetFunction` (e.g. a plain callable) or ``matroid`` is
         neither a :class:`PartitionMatroid` nor an int (or missing without costs); ``initial``
-        not integer; ``costs`` not real or ``budget`` not a number; ``verbose`` not a bool or
-        ``callback`` not callable.
+        not integer; ``costs`` not real or ``budget`` not a number; ``lazy`` not a bool or None;
+        ``verbose`` not a bool or ``callback`` not callable.
     ValueError
         When ``f`` and the matroid have ground sets of different sizes, a gain that ``f``
         returns is not finite or has the wrong shape, or ``initial`` has an index out of range,
@@ -297,6 +300,10 @@ def greedy(f: SetFunction, matroid=None, *, costs=None, budget=None, lazy: bool 
     ([3, 0], 2.0, 'cost_benefit', 'budget_spent')
     """
     cost, cap = _check_knapsack(f, matroid, costs, budget, initial)
+    if lazy is None:
+        lazy = bool(getattr(f, "lazy_greedy_pays", True))
+    elif not isinstance(lazy, (bool, np.bool_)):
+        raise TypeError(f"lazy: expected True, False or None, got {lazy!r}")
     if cost is None:
         matroid = _check_problem(f, matroid)
         start = _check_initial(initial, matroid)

@@ -152,6 +152,9 @@ class LogDeterminant(SetFunction):
     ValueError: similarity: expected a positive semidefinite matrix, but its smallest eigenvalue is -1 ...
     """
 
+    #: Gains are O(1) reads and every pick changes all of them: greedy's default is naive.
+    lazy_greedy_pays = False
+
     def __init__(self, similarity, regularization: float = 1.0, *, check_psd: bool = True):
         self.regularization = _check_weight(regularization, "regularization", positive=True)
         self._L = _psd_similarity(similarity, bool(check_psd))

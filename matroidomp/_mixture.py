@@ -107,6 +107,8 @@ class Mixture(SetFunction):
         self.functions = functions
         self.weights = w
         self.n = int(functions[0].n)
+        # lazy greedy pays when it pays for some part (the expensive gains dominate the mixture's)
+        self.lazy_greedy_pays = any(f.lazy_greedy_pays for f in functions)
 
     def new_state(self) -> GainState:
         """A fresh gain state at S = empty (a fresh state of every part)."""

@@ -112,8 +112,10 @@ class _PairPenalty(SetFunction):
 
     The store and the gain state shared by :class:`GraphCut` (r_j = Σ_i s_ij) and
     :class:`SumRedundancy` (r_j = one constant, λ = 1). Subclasses call :meth:`_store` and set
-    ``lam`` and ``_r``.
+    ``lam`` and ``_r``. Gains cost O(1) and every pick lowers all of them: greedy's default is naive.
     """
+
+    lazy_greedy_pays = False
 
     def _store(self, similarity, need: str) -> np.ndarray:
         """Validate and keep the similarity (dense or CSC) and its diagonal; return r_j = Σ_i s_ij."""

@@ -113,6 +113,12 @@ class SetFunction(ABC):
     #: Ground-set size.
     n: int
 
+    #: Whether lazy greedy is expected to beat naive greedy on this function; ``greedy``'s
+    #: default (``lazy=None``) reads it. False for functions whose gains cost O(1) and all change
+    #: with every pick (graph cut, sum redundancy, log-determinant): one batch of every gain is
+    #: then cheaper than the lazy heap's per-entry work. Both select the same set.
+    lazy_greedy_pays: bool = True
+
     @abstractmethod
     def new_state(self) -> GainState:
         """A fresh :class:`GainState` at S = empty.

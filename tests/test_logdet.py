@@ -76,7 +76,7 @@ def test_lazy_and_naive_greedy_select_bitwise_the_same(n, lam, dtype, seed):
     rng = np.random.default_rng(seed)
     f = LogDeterminant(_psd(n, rng, rank=max(1, n // 2), dtype=dtype), lam)
     matroid = random_matroid(n, rng)
-    lazy, naive = mo.greedy(f, matroid), mo.greedy(f, matroid, lazy=False)
+    lazy, naive = mo.greedy(f, matroid, lazy=True), mo.greedy(f, matroid, lazy=False)
     assert lazy.indices.tolist() == naive.indices.tolist()
     assert np.array_equal(lazy.history, naive.history)
     assert lazy.stop_reason == naive.stop_reason

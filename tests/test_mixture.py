@@ -72,7 +72,7 @@ def test_computed_gains_never_increase_and_lazy_equals_naive(n, ties, seed):
         assert np.all(current <= previous)
         previous = current
     matroid = random_matroid(n, rng)
-    lazy, naive = mo.greedy(f, matroid), mo.greedy(f, matroid, lazy=False)
+    lazy, naive = mo.greedy(f, matroid, lazy=True), mo.greedy(f, matroid, lazy=False)
     assert lazy.indices.tolist() == naive.indices.tolist()
     assert np.array_equal(lazy.history, naive.history)
 

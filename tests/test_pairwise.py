@@ -104,7 +104,7 @@ def test_lazy_and_naive_greedy_select_bitwise_the_same(kind, n, pick, ties, spar
     s = _symmetric(n, rng, ties=ties, density=0.5 if sparse else 1.0)
     f = build(kind, s, KINDS[kind][2][pick], sparse)
     matroid = random_matroid(n, rng)
-    lazy, naive = mo.greedy(f, matroid), mo.greedy(f, matroid, lazy=False)
+    lazy, naive = mo.greedy(f, matroid, lazy=True), mo.greedy(f, matroid, lazy=False)
     assert lazy.indices.tolist() == naive.indices.tolist()
     assert np.array_equal(lazy.history, naive.history)
     assert lazy.stop_reason == naive.stop_reason
@@ -310,3 +310,24 @@ def test_fused_check_sums_bitwise_and_finds_every_bad_entry(n, dtype):
             bad = s.copy()
             bad[i, j] += 1
             assert not symmetric_nonnegative_column_sums(bad, np.zeros(n)), (i, j)
+
+
+def test_greedy_default_runs_naive_for_o1_gain_functions_and_lazy_otherwise():
+    """lazy=None reads f.lazy_greedy_pays: naive for graph cut, sum redundancy, log-determinant and
+    mixtures of only these (the same selection, fewer Python steps); lazy for the others."""
+    rng = np.random.default_rng(9)
+    s = _symmetric(60, rng)
+    X = rng.standard_normal((60, 5))
+    fl = mo.FacilityLocation(s)
+    naive_kind = [GraphCut(s, 0.3), SumRedundancy(s), mo.LogDeterminant.from_features(X),
+                  mo.Mixture([GraphCut(s, 0.3), SumRedundancy(s)])]
+    for f in naive_kind:
+        default, naive = mo.greedy(f, 8), mo.greedy(f, 8, lazy=False)
+        assert not f.lazy_greedy_pays
+        assert default.indices.tolist() == naive.indices.tolist() == mo.greedy(f, 8, lazy=True).indices.tolist()
+        assert default.info["gain_evaluations"] == naive.info["gain_evaluations"]
+    for f in (fl, mo.Mixture([fl, GraphCut(s, 0.3)]), mo.SaturatedCoverage(s)):
+        assert f.lazy_greedy_pays
+        assert mo.greedy(f, 8).info["gain_evaluations"] == mo.greedy(f, 8, lazy=True).info["gain_evaluations"]
+    with pytest.raises(TypeError, match="lazy: expected True, False or None"):
+        mo.greedy(fl, 3, lazy="yes")

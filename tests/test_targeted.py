@@ -112,7 +112,7 @@ def test_lazy_and_naive_greedy_select_bitwise_the_same(kind, n, pick, ties, spar
     s, t = draw_instance(kind, n, rng, ties=ties, density=0.5 if sparse else 1.0)
     f = build(kind, s, t, KINDS[kind][2][pick], sparse)
     matroid = random_partition_matroid(n, rng)
-    lazy, naive = mo.greedy(f, matroid), mo.greedy(f, matroid, lazy=False)
+    lazy, naive = mo.greedy(f, matroid, lazy=True), mo.greedy(f, matroid, lazy=False)
     assert lazy.indices.tolist() == naive.indices.tolist()
     assert np.array_equal(lazy.history, naive.history)
     assert lazy.stop_reason == naive.stop_reason

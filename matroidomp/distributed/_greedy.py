@@ -45,7 +45,7 @@ def _restricted_matroid(codes: np.ndarray, budgets: np.ndarray) -> PartitionMatr
     return PartitionMatroid(codes, {int(d): int(budgets[d]) for d in present}, clip_to_size=True)
 
 
-def part_greedy(indices: np.ndarray, codes: np.ndarray, f_factory, budgets: np.ndarray, lazy: bool):
+def part_greedy(indices: np.ndarray, codes: np.ndarray, f_factory, budgets: np.ndarray, lazy: bool | None):
     """Round 1 on one part: (its greedy solution in global indices and selection order, its stop
     reason, its gain evaluations)."""
     if not indices.shape[0]:
@@ -54,7 +54,7 @@ def part_greedy(indices: np.ndarray, codes: np.ndarray, f_factory, budgets: np.n
     return indices[res.indices], res.stop_reason, int(res.info["gain_evaluations"])
 
 
-def merged_round(union: np.ndarray, codes: np.ndarray, f_factory, budgets: np.ndarray, lazy: bool, solutions: list):
+def merged_round(union: np.ndarray, codes: np.ndarray, f_factory, budgets: np.ndarray, lazy: bool | None, solutions: list):
     """Round 2: greedy on the union, and every candidate's value path on the union's function.
 
     Returns (candidates, histories, stop reasons, gain evaluations) with the merged solution T
@@ -81,7 +81,7 @@ def _parts(n: int, parts: int, randomized: bool, seed) -> list[np.ndarray]:
 
 
 def greedy(f_factory, matroid: PartitionMatroid, *, parts: int | None = None, randomized: bool = True, seed=None,
-           lazy: bool = True, client=None, n_workers: int = 2) -> SelectionResult:
+           lazy: bool | None = None, client=None, n_workers: int = 2) -> SelectionResult:
     """Two-round distributed greedy (RandGreeDi, or GreeDi) of a monotone submodular f under a partition matroid.
 
     Round 1 runs :func:`matroidomp.greedy` on every part of a partition of the ground set, each
@@ -113,8 +113,9 @@ def greedy(f_factory, matroid: PartitionMatroid, *, parts: int | None = None, ra
         RandGreeDi's uniformly random partition (False: GreeDi's contiguous blocks).
     seed : int, Generator or None
         The random partition's randomness.
-    lazy : bool, default True
-        Lazy greedy in both rounds (:func:`matroidomp.greedy`).
+    lazy : bool or None, default None
+        :func:`matroidomp.greedy`'s ``lazy`` in both rounds (None: lazy unless the function's
+        ``lazy_greedy_pays`` is False; the same selection either way).
     client : distributed.Client, optional
         Run on this client's cluster (not closed); default: a local cluster of ``n_workers``
         processes for the call.
