@@ -52,15 +52,24 @@ def _check_k(n_neighbors, n: int) -> int:
     return k
 
 
+def _unit_rows(X: np.ndarray, *, in_place: bool = False) -> np.ndarray:
+    """X with every row divided by its euclidean norm (a zero row stays 0): the rows whose dot
+    products are the cosines. ``in_place`` divides X itself (a float array the caller owns)."""
+    norms = np.sqrt(np.einsum("ij,ij->i", X, X))
+    norms[norms == 0] = 1
+    if in_place:
+        X /= norms[:, None]
+        return X
+    return X / norms[:, None]
+
+
 def _index_points(X: np.ndarray, metric: str) -> np.ndarray:
     """float64 points whose euclidean neighbours are the metric's: unit rows for cosine (nearest
     = largest cosine, a zero row stays 0), centred rows scaled to max |x| = 1 for euclidean (the
     same neighbours, and no overflow once cast to float32 for the index)."""
     P = X.astype(np.float64)
     if metric == "cosine":
-        norms = np.sqrt(np.einsum("ij,ij->i", P, P))
-        norms[norms == 0] = 1
-        P /= norms[:, None]
+        _unit_rows(P, in_place=True)
     else:
         P -= P.mean(axis=0)
         top = np.abs(P).max() if P.size else 0.0

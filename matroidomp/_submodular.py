@@ -47,7 +47,7 @@ from .kernels.submodular_gains import (
     gram_to_sq_distance,
     is_symmetric,
 )
-from ._knn import knn_similarity
+from ._knn import _unit_rows, knn_similarity
 from ._setfunction import GainState, SetFunction
 
 #: Batches at least this large are evaluated by the parallel kernel (same per-candidate code);
@@ -111,9 +111,7 @@ def similarity_matrix(X, metric: str = "cosine", n_neighbors=None, *, seed=None)
         return knn_similarity(X, n_neighbors, metric, seed=seed)
     X = as_float_array(X, "X", 2)
     if metric == "cosine":
-        norms = np.sqrt(np.einsum("ij,ij->i", X, X))
-        norms[norms == 0] = 1
-        Xn = X / norms[:, None]
+        Xn = _unit_rows(X)
         S = Xn @ Xn.T
         cosine_to_similarity(S)
         return S

@@ -22,6 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._pairwise import _check_weight
+from ._knn import _unit_rows
 from ._setfunction import GainState, SetFunction
 from ._submodular import FacilityLocation, _candidate_major, _dense, similarity_matrix, _squared_distances
 from ._validation import as_float_array
@@ -84,11 +85,7 @@ def _features(X, Y, name: str):
 
 def _cross_cosine(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
     """(1 + cos(x_i, y_j)) / 2, clipped at 0, computed as :func:`~matroidomp.similarity_matrix` does."""
-    def unit(Z):
-        norms = np.sqrt(np.einsum("ij,ij->i", Z, Z))
-        norms[norms == 0] = 1
-        return Z / norms[:, None]
-    g = (unit(X) @ unit(Y).T).astype(np.float64)
+    g = (_unit_rows(X) @ _unit_rows(Y).T).astype(np.float64)
     return np.maximum((1.0 + g) * 0.5, 0.0).astype(X.dtype)
 
 
