@@ -49,7 +49,11 @@ import dask.array as da  # noqa: E402
 import numpy as np  # noqa: E402
 from distributed import Client, LocalCluster  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from compare import span  # noqa: E402
+
 import matroidomp as mo  # noqa: E402
+from matroidomp._io import replace_text  # noqa: E402
 from matroidomp.distributed import omp  # noqa: E402
 
 DOMAIN_SHARES = (0.5, 0.25, 0.15, 0.10)
@@ -130,8 +134,6 @@ def single_runs(G_mem, b, make_m, steps: int, repeats: int) -> dict:
     return out
 
 
-def span(values) -> str:
-    return f"{min(values):.2f}–{max(values):.2f}" if len(values) > 1 else f"{values[0]:.2f}"
 
 
 def main() -> None:
@@ -182,10 +184,7 @@ def main() -> None:
     results["small_same_selection"] = same
     report(results, [int(x) for x in args.workers.split(",")])
     if args.out:
-        tmp = f"{args.out}.tmp"
-        with open(tmp, "w") as fh:
-            json.dump(results, fh, indent=1)
-        os.replace(tmp, args.out)
+        replace_text(args.out, json.dumps(results, indent=1))
     if not same:
         raise SystemExit("the distributed and single-machine selections differ on the small pool")
 
@@ -202,11 +201,11 @@ def report(r: dict, workers: list) -> None:
             ratio = [s / t for s, t in zip(x["step"], x["read"])]
             rss = "—" if name != "large" else ", ".join(
                 f"{v:.0f} (idle {i:.0f})" for v, i in zip(r["runs"][f"worker_rss/{w}"], r["runs"][f"worker_idle_rss/{w}"]))
-            print(f"| {n:,} | {w} | {span(x['read'])} | {span(x['step'])} | {span(ratio)} | {span(x['setup'])} | {rss} |")
+            print(f"| {n:,} | {w} | {span(x['read'], 2)} | {span(x['step'], 2)} | {span(ratio, 2)} | {span(x['setup'], 2)} | {rss} |")
         if name == "small":
             x = r["runs"]["small/single"]
-            print(f"| {n:,} | one machine (matroidomp.omp, in memory) | — | {span(x['step'])} | — | "
-                  f"{span(x['setup'])} | — |")
+            print(f"| {n:,} | one machine (matroidomp.omp, in memory) | — | {span(x['step'], 2)} | — | "
+                  f"{span(x['setup'], 2)} | — |")
     print(f"\nclient peak RSS during the distributed runs: {r['client_peak_rss_mb']:.0f} MB (G is "
           f"{r['n'] * r['d'] * 4 / 1e6:.0f} MB); same selection on the small pool, distributed and one machine: "
           f"{r['small_same_selection']}")

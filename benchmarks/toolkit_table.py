@@ -20,15 +20,14 @@ Run
 
     NUMBA_NUM_THREADS=1 python benchmarks/toolkit_table.py [--repeats 3] [--out docs/results/toolkit-table.md]
 
-``--out`` writes the markdown table atomically (a temporary file, then ``os.replace``).
+``--out`` writes the markdown table atomically (``matroidomp._io.replace_text``: a temporary file,
+then ``os.replace``).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +39,7 @@ import test_bench_targeted as targeted  # noqa: E402
 from compare import alternate, span, summary  # noqa: E402
 
 from matroidomp import FeatureBased, greedy  # noqa: E402
+from matroidomp._io import replace_text  # noqa: E402
 
 try:
     import apricot
@@ -102,18 +102,6 @@ def table(repeats: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -123,7 +111,7 @@ def main() -> None:
         raise SystemExit("neither apricot (apricot-select) nor submodlib (submodlib-py) is installed")
     text = table(args.repeats)
     if args.out is not None:
-        write_atomically(args.out, f"<!-- python benchmarks/toolkit_table.py --repeats {args.repeats} -->\n" + text)
+        replace_text(args.out, f"<!-- python benchmarks/toolkit_table.py --repeats {args.repeats} -->\n" + text)
 
 
 if __name__ == "__main__":

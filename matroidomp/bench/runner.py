@@ -33,7 +33,6 @@ import json
 import math
 import numbers
 import os
-import shutil
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -45,6 +44,7 @@ import torch
 import transformers
 from tqdm.auto import tqdm
 
+from .._io import replace_text
 from ..torch import PartitionSelector, last_layer_linears
 from ..torch._per_example import DEFAULT_KINDS
 from ..torch._selector import METHODS
@@ -308,7 +308,7 @@ class ResultsFile:
         kept = [r for r in runs if (r["method"], r["seed"]) in self.done]  # drops an interrupted run
         header = {"type": "config", "config": self.key, "settings": settings}
         if records[:1] != [header] or len(kept) != len(runs) or not whole:
-            _replace(self.path, "".join(json.dumps(r) + "\n" for r in [header, *kept]))
+            replace_text(self.path, "".join(json.dumps(r) + "\n" for r in [header, *kept]))
 
     def append(self, record: dict) -> None:
         """Add ``record`` as one line, flushed and fsync'ed: a crash or a failed write can cut only
@@ -420,30 +420,6 @@ def _read(path: Path) -> tuple[list[dict], bool]:
                 warnings.warn(f"{path}:{number}: dropped the incomplete last line (a write cut short by a crash "
                               f"or a full disk)", stacklevel=3)
     return records, not lines[-1]
-
-
-def _replace(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically: into a temporary file in the same folder, flushed and
-    fsync'ed, then renamed over ``path`` (with its permissions). A failure at any point leaves
-    ``path`` as it was."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temp.unlink(missing_ok=True)  # left by a crashed process of the same id
-    try:
-        with open(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        if path.exists():
-            shutil.copymode(path, temp)
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
-    if os.name == "posix":  # the rename itself survives a crash once the folder is synced
-        folder = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
 
 
 class TestSets:
