@@ -63,14 +63,15 @@ def parameters(model):
 
 def run(method):
     """Gradients of the pool, one selection and the row counts of each gradient call, as plain data
-    (the same code on every rank)."""
+    (the same code on every rank). No torch tensor goes through the queue: torch shares its storage
+    by file descriptor, which the parent can fail to fetch once the worker has exited."""
     model = tiny_qwen2()
     s = PartitionSelector(model, last_layer_linears(model, 1), method=method, k=K, projection_dim=64, seed=3)
     rows, local = [], s._local_gradients
     s._local_gradients = lambda *bs, **kw: (rows.append([len(b["input_ids"]) for b in bs if b is not None]),
                                              local(*bs, **kw))[1]
     sel = s.select(POOL, DOMAINS, VALID, lr=1e-3)
-    return s.gradients(POOL), sel.indices.tolist(), sel.counts, sel.objective, rows
+    return s.gradients(POOL).numpy().copy(), sel.indices.tolist(), sel.counts, sel.objective, rows
 
 
 def mismatch(rank):
@@ -157,12 +158,22 @@ def trainer_worker(rank, port, queue):
         queue.put((rank, repr(exc)))
 
 
+def _holds_tensor(obj):
+    if isinstance(obj, torch.Tensor):
+        return True
+    if isinstance(obj, dict):
+        return any(_holds_tensor(v) for v in obj.values())
+    return isinstance(obj, (list, tuple)) and any(_holds_tensor(v) for v in obj)
+
+
 def worker(task, rank, port, queue):
     try:
         dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=WORLD,
                                 timeout=timedelta(seconds=TIMEOUT))
         try:
-            queue.put((rank, task(rank)))
+            result = task(rank)
+            assert not _holds_tensor(result), "send numpy or lists: torch storage shared by fd can vanish"
+            queue.put((rank, result))
         finally:
             dist.destroy_process_group()
     except BaseException as exc:  # report instead of leaving the parent waiting
