@@ -23,8 +23,8 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from ._array import detect, is_array, to_host
-from ._greedy import _check_initial, greedy, stochastic_greedy
-from ._matroid import PartitionMatroid, make_matroid
+from ._greedy import greedy, stochastic_greedy
+from ._matroid import PartitionMatroid, check_initial, make_matroid
 from ._logdet import LogDeterminant
 from ._pairwise import GraphCut, SaturatedCoverage, SumRedundancy
 from ._submodular import Coverage, FacilityLocation, FeatureBased
@@ -234,7 +234,7 @@ def _initial_rows(initial_subset, matroid: PartitionMatroid) -> np.ndarray:
     if idx.dtype == np.bool_:
         raise TypeError("initial_subset: expected row indices of X, got a boolean mask; pass np.flatnonzero(mask)")
     try:
-        return _check_initial(idx, matroid)
+        return check_initial(idx, matroid)
     except (TypeError, ValueError) as err:
         message = str(err).removeprefix("initial").replace(f"a ground set of {matroid.n} elements",
                                                            f"the {matroid.n} rows of X")

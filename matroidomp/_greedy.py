@@ -30,7 +30,7 @@ import math
 import numpy as np
 
 from ._validation import make_rng
-from ._matroid import PartitionMatroid
+from ._matroid import PartitionMatroid, check_initial
 from ._progress import make_progress
 from ._result import STOP_CALLBACK, STOP_NO_GAIN, STOP_RANK, SelectionResult
 from ._setfunction import GainState, SetFunction
@@ -88,34 +88,6 @@ def _check_knapsack(f, matroid, costs, budget, initial):
     if not (math.isfinite(budget) and budget > 0):
         raise ValueError(f"budget: expected a finite number > 0, got {budget!r}")
     return c, float(budget)
-
-
-def _check_initial(initial, matroid: PartitionMatroid) -> np.ndarray:
-    """``initial`` as int64 indices, checked: 1-D integers in range, no repeats, within every budget."""
-    if initial is None:
-        return np.zeros(0, dtype=np.int64)
-    arr = np.asarray(initial)
-    if arr.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    if arr.ndim != 1:
-        raise ValueError(f"initial: expected a 1-D sequence of indices, got shape {arr.shape}")
-    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
-        raise TypeError(f"initial: expected integer indices, got dtype {arr.dtype}")
-    arr = arr.astype(np.int64)
-    out = (arr < 0) | (arr >= matroid.n)
-    if out.any():
-        raise ValueError(f"initial: index {int(arr[out][0])} is out of range for a ground set of {matroid.n} elements")
-    uniq, seen = np.unique(arr, return_counts=True)
-    if (seen > 1).any():
-        raise ValueError(f"initial: index {int(uniq[seen > 1][0])} appears more than once")
-    over = np.flatnonzero(matroid.counts(arr) > matroid.budgets)
-    if over.size:
-        d = int(over[0])
-        label = matroid.domains[d]
-        label = label.item() if isinstance(label, np.generic) else label
-        raise ValueError(f"initial: {int(matroid.counts(arr)[d])} elements of domain {label!r} "
-                         f"exceed its budget of {int(matroid.budgets[d])}; the initial set is infeasible")
-    return arr
 
 
 def _gains(state: GainState, cand: np.ndarray) -> np.ndarray:
@@ -306,7 +278,7 @@ def greedy(f: SetFunction, matroid=None, *, costs=None, budget=None, lazy: bool 
         raise TypeError(f"lazy: expected True, False or None, got {lazy!r}")
     if cost is None:
         matroid = _check_problem(f, matroid)
-        start = _check_initial(initial, matroid)
+        start = check_initial(initial, matroid)
         path = _Path(f, matroid, start, make_progress(verbose, callback, matroid.rank, "greedy", initial=start.size))
         return _run(path, np.ones(matroid.n), math.inf, STOP_RANK, lazy)
     free = _check_problem(f, f.n)  # no matroid: |S| <= n
@@ -474,7 +446,7 @@ def stochastic_greedy(f: SetFunction, matroid, *, epsilon: float = 0.1, seed=Non
         raise TypeError(f"epsilon: expected a float in (0, 1), got {epsilon!r}")
     if not 0 < epsilon < 1:
         raise ValueError(f"epsilon: expected a value in (0, 1), got {epsilon!r}")
-    start = _check_initial(initial, matroid)
+    start = check_initial(initial, matroid)
     rng = make_rng(seed)
     path = _Path(f, matroid, start,
                  make_progress(verbose, callback, matroid.rank, "stochastic_greedy", initial=start.size))

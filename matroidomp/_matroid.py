@@ -742,3 +742,64 @@ def _whole_domains_first(labels, rule, k, minority_full) -> dict:
         for code, b in rule(rest, k - taken).items():
             out[keys[free[int(code)]]] = int(b)
     return {key: out[key] for key in keys}
+
+
+def check_initial(initial, matroid: PartitionMatroid) -> np.ndarray:
+    """A solver's ``initial`` set as int64 indices, checked against ``matroid``.
+
+    The solvers that start from a given set A (``initial=``) count A against the budgets and
+    maximise the contracted function g(T) = f(A ∪ T) − f(A) under the budgets left.
+
+    Parameters
+    ----------
+    initial : None or 1-D sequence of int (numpy, list, torch or cupy)
+        The distinct elements of A, in the order they enter the selection.
+    matroid : PartitionMatroid
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        A in the order given (empty for None or an empty sequence).
+
+    Raises
+    ------
+    TypeError
+        Non-integer (or boolean) indices.
+    ValueError
+        Not 1-D, an index out of range or repeated, more elements of a domain than its budget.
+
+    Examples
+    --------
+    >>> m = PartitionMatroid(["a", "a", "b"], {"a": 1, "b": 1})
+    >>> check_initial([2, 0], m).tolist()
+    [2, 0]
+    >>> check_initial([0, 1], m)
+    Traceback (most recent call last):
+    ...
+    ValueError: initial: 2 elements of domain 'a' exceed its budget of 1; the initial set is infeasible
+    """
+    if initial is None:
+        return np.zeros(0, dtype=np.int64)
+    arr = to_numpy(initial, "initial")
+    if arr.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if arr.ndim != 1:
+        raise ValueError(f"initial: expected a 1-D sequence of indices, got shape {arr.shape}")
+    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"initial: expected integer indices, got dtype {arr.dtype}")
+    arr = arr.astype(np.int64)
+    out = (arr < 0) | (arr >= matroid.n)
+    if out.any():
+        raise ValueError(f"initial: index {int(arr[out][0])} is out of range for a ground set of {matroid.n} elements")
+    uniq, seen = np.unique(arr, return_counts=True)
+    if (seen > 1).any():
+        raise ValueError(f"initial: index {int(uniq[seen > 1][0])} appears more than once")
+    counts = matroid.counts(arr)
+    over = np.flatnonzero(counts > matroid.budgets)
+    if over.size:
+        d = int(over[0])
+        label = matroid.domains[d]
+        label = label.item() if isinstance(label, np.generic) else label
+        raise ValueError(f"initial: {int(counts[d])} elements of domain {label!r} "
+                         f"exceed its budget of {int(matroid.budgets[d])}; the initial set is infeasible")
+    return arr
