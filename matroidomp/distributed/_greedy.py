@@ -7,6 +7,11 @@
     round 2: on one worker, T = greedy(f restricted to ∪ S_i, the matroid restricted to it)
     return the best of T, S_1, ..., S_m (ties: T, then the lowest part)
 
+From an initial set A (``initial=``) the same two rounds run on the contracted function
+g(T) = f(A ∪ T) − f(A) under the budgets left: V ∖ A is split, every part's ground set is
+A ∪ V_i and its greedy starts from A, the merged round's greedy runs on A ∪ (∪ S_i) from A, and
+all the candidates compared contain A. The factor below then holds for g (r the rank left).
+
 Only the m solutions (≤ rank elements each) travel between the rounds. The factor is
 :func:`matroidomp.bounds.distributed_greedy_guarantee`: for monotone submodular f, max(α/m, 1/r)
 for any partition, and α/2 in expectation over RandGreeDi's random partition (α = 1 − 1/e under
@@ -20,7 +25,7 @@ import numbers
 import numpy as np
 
 from .._greedy import greedy as central_greedy
-from .._matroid import PartitionMatroid
+from .._matroid import PartitionMatroid, check_initial
 from .._result import STOP_RANK, SelectionResult
 from .._setfunction import SetFunction
 from .._validation import make_rng
@@ -45,23 +50,35 @@ def _restricted_matroid(codes: np.ndarray, budgets: np.ndarray) -> PartitionMatr
     return PartitionMatroid(codes, {int(d): int(budgets[d]) for d in present}, clip_to_size=True)
 
 
-def part_greedy(indices: np.ndarray, codes: np.ndarray, f_factory, budgets: np.ndarray, lazy: bool | None):
-    """Round 1 on one part: (its greedy solution in global indices and selection order, its stop
-    reason, its gain evaluations)."""
+def _restricted_greedy(indices: np.ndarray, codes: np.ndarray, f_factory, budgets: np.ndarray, lazy: bool | None,
+                       initial: np.ndarray):
+    """(f restricted to ``indices``, :func:`matroidomp.greedy` on it from the global ``initial``
+    set, which ``indices`` (sorted) holds)."""
+    f = _restricted(f_factory, indices)
+    start = np.searchsorted(indices, initial)
+    return f, central_greedy(f, _restricted_matroid(codes, budgets), lazy=lazy, initial=start)
+
+
+def part_greedy(indices: np.ndarray, codes: np.ndarray, f_factory, budgets: np.ndarray, lazy: bool | None,
+                initial: np.ndarray):
+    """Round 1 on one part (``indices`` sorted, holding the initial set A): (its greedy solution
+    from A in global indices and selection order, A first; its stop reason; its gain evaluations)."""
     if not indices.shape[0]:
         return indices, STOP_RANK, 0
-    res = central_greedy(_restricted(f_factory, indices), _restricted_matroid(codes, budgets), lazy=lazy)
+    _, res = _restricted_greedy(indices, codes, f_factory, budgets, lazy, initial)
     return indices[res.indices], res.stop_reason, int(res.info["gain_evaluations"])
 
 
-def merged_round(union: np.ndarray, codes: np.ndarray, f_factory, budgets: np.ndarray, lazy: bool | None, solutions: list):
-    """Round 2: greedy on the union, and every candidate's value path on the union's function.
+def merged_round(union: np.ndarray, codes: np.ndarray, f_factory, budgets: np.ndarray, lazy: bool | None,
+                 solutions: list, initial: np.ndarray):
+    """Round 2: greedy on the union from the initial set A, and every candidate's value path on the
+    union's function.
 
     Returns (candidates, histories, stop reasons, gain evaluations) with the merged solution T
-    first, then the parts' solutions; every history is f along the candidate's selection order.
+    first, then the parts' solutions; every history is f along the candidate's selection order
+    (A first in every one).
     """
-    f = _restricted(f_factory, union)
-    res = central_greedy(f, _restricted_matroid(codes, budgets), lazy=lazy)
+    f, res = _restricted_greedy(union, codes, f_factory, budgets, lazy, initial)
     candidates, histories, stops = [union[res.indices]], [res.history], [res.stop_reason]
     for part, stop in solutions:
         state, path = f.new_state(), []
@@ -74,14 +91,17 @@ def merged_round(union: np.ndarray, codes: np.ndarray, f_factory, budgets: np.nd
     return candidates, histories, stops, int(res.info["gain_evaluations"])
 
 
-def _parts(n: int, parts: int, randomized: bool, seed) -> list[np.ndarray]:
-    """The partition of {0..n−1}: uniform random parts, or contiguous blocks of near-equal size."""
+def _parts(n: int, parts: int, randomized: bool, seed, initial: np.ndarray) -> list[np.ndarray]:
+    """The parts' ground sets: V_i ∪ A (sorted), with V_1..V_m the partition of V ∖ A that a
+    partition of {0..n−1} — uniform random parts, or contiguous blocks of near-equal size — induces
+    (the same draws with and without A)."""
     assign = make_rng(seed).integers(0, parts, size=n) if randomized else np.arange(n) * parts // max(n, 1)
-    return [np.flatnonzero(assign == i).astype(np.int64) for i in range(parts)]
+    assign[initial] = -1
+    return [np.union1d(np.flatnonzero(assign == i), initial).astype(np.int64) for i in range(parts)]
 
 
 def greedy(f_factory, matroid: PartitionMatroid, *, parts: int | None = None, randomized: bool = True, seed=None,
-           lazy: bool | None = None, client=None, n_workers: int = 2) -> SelectionResult:
+           lazy: bool | None = None, initial=None, client=None, n_workers: int = 2) -> SelectionResult:
     """Two-round distributed greedy (RandGreeDi, or GreeDi) of a monotone submodular f under a partition matroid.
 
     Round 1 runs :func:`matroidomp.greedy` on every part of a partition of the ground set, each
@@ -91,6 +111,13 @@ def greedy(f_factory, matroid: PartitionMatroid, *, parts: int | None = None, ra
     (every run), and α/2 in expectation over RandGreeDi's random partition (Barbosa et al. 2015),
     α = 1 − 1/e under |S| ≤ k and ½ under a partition matroid. Cost: each part's greedy on
     n/m elements, in parallel, then greedy on ≤ m·r elements.
+
+    From an initial set A the rounds run on the contracted function g(T) = f(A ∪ T) − f(A)
+    under the budgets left (k_d − |A ∩ d|): A is in every part's ground set and starts every
+    greedy run (each part picks from the budgets left), the merged round's greedy runs on
+    A ∪ (the parts' picks) from A, and every candidate compared contains A. The factor above
+    holds for g: g(T) ≥ factor · max over feasible T' of g(T'), with r the rank left,
+    r − |A| (g is monotone submodular when f is).
 
     Parameters
     ----------
@@ -116,6 +143,11 @@ def greedy(f_factory, matroid: PartitionMatroid, *, parts: int | None = None, ra
     lazy : bool or None, default None
         :func:`matroidomp.greedy`'s ``lazy`` in both rounds (None: lazy unless the function's
         ``lazy_greedy_pays`` is False; the same selection either way).
+    initial : sequence of int, optional
+        The initial set A (global indices, apricot's ``initial_subset``), counted against the
+        budgets; first in ``indices``, in the order given, with f after each of its elements
+        first in ``history``. With ``parts=1`` the selection is that of
+        ``matroidomp.greedy(f, matroid, initial=A)``.
     client : distributed.Client, optional
         Run on this client's cluster (not closed); default: a local cluster of ``n_workers``
         processes for the call.
@@ -134,9 +166,10 @@ def greedy(f_factory, matroid: PartitionMatroid, *, parts: int | None = None, ra
     ------
     TypeError
         ``matroid`` not a PartitionMatroid, ``f_factory`` not callable or returning something
-        else than a SetFunction, ``client`` not a Client.
+        else than a SetFunction, ``client`` not a Client, ``initial`` not integer.
     ValueError
-        ``parts`` < 1, a function of the wrong size from ``f_factory``.
+        ``parts`` < 1, a function of the wrong size from ``f_factory``, ``initial`` not 1-D, with
+        an index out of range or repeated, or more elements of a domain than its budget.
     RuntimeError
         Workers died beyond Dask's retries.
 
@@ -152,6 +185,10 @@ def greedy(f_factory, matroid: PartitionMatroid, *, parts: int | None = None, ra
     >>> central = mo.greedy(mo.FeatureBased(X), m)
     >>> len(res), res.info["algorithm"], bool(res.objective >= 0.25 * central.objective)
     (4, 'RandGreeDi', True)
+    >>> with Client(processes=False, n_workers=2, threads_per_worker=1, dashboard_address=":0") as client:
+    ...     res = greedy(lambda idx: mo.FeatureBased(X[idx]), m, parts=2, seed=0, initial=[25, 3], client=client)
+    >>> res.indices[:2].tolist(), res.counts  # A first; the parts picked from the budgets left
+    ([25, 3], {0: 2, 1: 2})
     """
     if not isinstance(matroid, PartitionMatroid):
         raise TypeError(f"matroid: expected a PartitionMatroid, got {type(matroid).__name__}")
@@ -160,15 +197,17 @@ def greedy(f_factory, matroid: PartitionMatroid, *, parts: int | None = None, ra
     if parts is not None and (isinstance(parts, bool) or not isinstance(parts, numbers.Integral) or parts < 1):
         raise ValueError(f"parts: expected an int >= 1 or None, got {parts!r}")
     n_workers = check_n_workers(n_workers)
+    start = check_initial(initial, matroid)
     codes, budgets = matroid.codes, matroid.budgets
     with client_for(client, n_workers) as cl:
         m = int(parts) if parts is not None else max(n_workers_of(cl), 1)
-        split = _parts(matroid.n, m, randomized, seed)
+        split = _parts(matroid.n, m, randomized, seed, start)
         firsts = gather(cl, cl.map(part_greedy, split, [codes[p] for p in split], f_factory=f_factory, budgets=budgets,
-                                   lazy=lazy, pure=False))
-        union = np.unique(np.concatenate([s for s, _, _ in firsts]))
+                                   lazy=lazy, initial=start, pure=False))
+        union = np.unique(np.concatenate([start] + [s for s, _, _ in firsts]))
         candidates, histories, stops, evals = gather(cl, cl.submit(
-            merged_round, union, codes[union], f_factory, budgets, lazy, [(s, r) for s, r, _ in firsts], pure=False))
+            merged_round, union, codes[union], f_factory, budgets, lazy, [(s, r) for s, r, _ in firsts], start,
+            pure=False))
     values = [float(h[-1]) if len(h) else 0.0 for h in histories]
     win = int(np.argmax(values))  # first maximum: the merged solution, then the lowest part
     idx = np.asarray(candidates[win], dtype=np.int64)
