@@ -33,6 +33,18 @@ repeats is a stream over the same ground set and both guarantees hold for it (ea
 the first arrival of every optimal element). Remembering every element seen, to drop repeats
 instead, would take memory proportional to n.
 
+Starting from a set A (``initial=``, fixed at construction; :meth:`fit` restarts from it). Both
+algorithms then run unchanged on the contracted function g(T) = f(A ∪ T) − f(A) — monotone
+submodular with g(∅) = 0 when f is monotone submodular — under the budgets left: every set starts
+holding A (so an element of A arriving in the stream is skipped, the rule for repeats),
+thresholds and swap weights are gains over A, and the guarantees hold for g against
+OPT_g = max over feasible T of f(A ∪ T) − f(A) (T of elements read, |T| ≤ k − |A| for
+:class:`SieveStreaming`, |T ∩ d| ≤ k_d − |A ∩ d| for :class:`MatroidStreaming`). The result's
+``indices`` begin with A in the order given, ``history`` with f of A's prefixes, ``counts`` and
+``objective`` include A; when A fills the budgets the result is A with ``'rank_reached'``. For a
+SetFunction A is ground-set indices; for a RowFunction A is feature rows, named by
+``initial_ids`` (give them the ids they have in the stream, so that the stream skips them).
+
 Progress: ``verbose=True`` shows a tqdm bar counting the elements read, with the current objective;
 ``callback(step, index, objective)`` is called after every chunk with ``step`` the number of
 elements read so far, ``index`` the last one's id and ``objective`` the current result's F(S).
@@ -47,7 +59,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ._matroid import PartitionMatroid
+from ._matroid import PartitionMatroid, check_initial
 from ._progress import check_progress, make_progress
 from ._result import STOP_CALLBACK, STOP_RANK, STOP_STREAM, SelectionResult
 from ._rowfunctions import RowFunction
@@ -136,15 +148,63 @@ class _Source:
         if ids is None:
             names = np.arange(self.read, self.read + b, dtype=np.int64)
         else:
-            names = to_numpy(ids, "ids")
-            if names.ndim != 1:
-                raise ValueError(f"ids: expected a 1-D array, got shape {names.shape}")
-            if names.size and names.dtype.kind not in "iu":
-                raise TypeError(f"ids: expected integers, got dtype {names.dtype}")
-            if names.shape[0] != b:
-                raise ValueError(f"ids: {names.shape[0]} ids for a chunk of {b} rows")
-            names = names.astype(np.int64)
+            names = _check_ids(ids, b, "ids", "a chunk")
         return _Chunk(names, data, rows=True)
+
+
+def _check_ids(ids, b: int, name: str, what: str) -> np.ndarray:
+    """The ids of ``b`` rows as int64: 1-D integers, one per row."""
+    names = to_numpy(ids, name)
+    if names.ndim != 1:
+        raise ValueError(f"{name}: expected a 1-D array, got shape {names.shape}")
+    if names.size and names.dtype.kind not in "iu":
+        raise TypeError(f"{name}: expected integers, got dtype {names.dtype}")
+    if names.shape[0] != b:
+        raise ValueError(f"{name}: {names.shape[0]} ids for {what} of {b} rows")
+    return names.astype(np.int64)
+
+
+def _initial_chunk(source: _Source, initial, initial_ids, matroid: PartitionMatroid | None) -> _Chunk:
+    """The initial set A as a chunk: ground-set indices checked by :func:`check_initial` against
+    ``matroid`` (a SetFunction), or a RowFunction's rows, prepared, with their distinct ids
+    (checked against ``matroid`` when one gives the ids' domains)."""
+    if not source.rows:
+        if initial_ids is not None:
+            raise ValueError("initial_ids: ground-set indices name the initial elements themselves; "
+                             "initial_ids are for initial feature rows (a RowFunction)")
+        idx = check_initial(initial, matroid)
+        return _Chunk(idx, idx, rows=False)
+    if initial is None or to_numpy(initial, "initial").size == 0:
+        ids = np.zeros(0, dtype=np.int64) if initial_ids is None else _check_ids(initial_ids, 0, "initial_ids",
+                                                                                "an initial set")
+        return _Chunk(ids, ids, rows=True)
+    try:
+        data = source.f.prepare(initial)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"initial: the initial rows are invalid: {exc}") from exc
+    if initial_ids is None:
+        raise ValueError("initial_ids: initial feature rows need their ids, the names they take in the result "
+                         "(e.g. their row numbers in the corpus, as the stream's ids, so that a stream "
+                         "that carries them again skips them)")
+    ids = _check_ids(initial_ids, int(data.shape[0]), "initial_ids", "an initial set")
+    if matroid is not None:
+        check_initial(ids, matroid)
+    else:
+        uniq, seen = np.unique(ids, return_counts=True)
+        if (seen > 1).any():
+            raise ValueError(f"initial_ids: id {int(uniq[seen > 1][0])} appears more than once")
+    return _Chunk(ids, data, rows=True)
+
+
+def _check_fits(codes: np.ndarray, budgets: np.ndarray, domains: list) -> None:
+    """Raise as :func:`check_initial` does when A (by its domain codes) exceeds a budget — for an A
+    whose domains no ground-set matroid gives (labels, or row ids without a matroid)."""
+    counts = np.bincount(codes, minlength=len(budgets))
+    over = np.flatnonzero(counts > budgets)
+    if over.size:
+        d = int(over[0])
+        raise ValueError(f"initial: {int(counts[d])} elements of domain {domains[d]!r} "
+                         f"exceed its budget of {int(budgets[d])}; the initial set is infeasible")
 
 
 # --------------------------------------------------------------------------- a growing set
@@ -225,13 +285,21 @@ class _Stream:
 
     _desc = "stream"
 
-    def __init__(self, f, verbose: bool, callback):
+    def __init__(self, f, verbose: bool, callback, initial: _Chunk):
         self._f = f
         self._verbose = verbose
         self._callback = callback
         check_progress(verbose, callback)
         self._report = None
+        self._initial = initial  # A, which every set starts from
         self._reset()
+
+    def _new_set(self, keep_items: bool) -> _Set:
+        """A set holding A: f's state after A's elements, its ids and prefix values."""
+        S = _Set(self._f, keep_items)
+        for t in range(len(self._initial)):
+            S.add(self._initial, t)
+        return S
 
     def _reset(self) -> None:
         self._source = _Source(self._f)
@@ -292,10 +360,10 @@ class _Stream:
         """Whether the callback stopped the stream."""
         return self._stopped
 
-    def _result(self, S: _Set | None, full: bool, counts: dict, info: dict) -> SelectionResult:
+    def _result(self, S: _Set, full: bool, counts: dict, info: dict) -> SelectionResult:
         self._close_report()
-        idx = np.asarray([] if S is None else S.ids, dtype=np.int64)
-        history = np.asarray([] if S is None else S.history, dtype=np.float64)
+        idx = np.asarray(S.ids, dtype=np.int64)
+        history = np.asarray(S.history, dtype=np.float64)
         stop = STOP_CALLBACK if self._stopped else (STOP_RANK if full else STOP_STREAM)
         return SelectionResult(
             indices=idx,
@@ -349,6 +417,15 @@ class SieveStreaming(_Stream):
         Budget, ≥ 1.
     epsilon : float in (0, 1), default 0.1
         Accuracy of the threshold grid: O(log(2k)/ε) sieves.
+    initial : array-like, optional
+        The set A every sieve starts from (apricot's ``initial_subset``), |A| ≤ k: distinct
+        ground-set indices for a SetFunction, an (|A|, dim) array of feature rows for a
+        RowFunction. The sieves then run on g(T) = f(A ∪ T) − f(A) with budget k − |A| (the
+        threshold grid from g's singletons m = max g({e}), v in [m, 2(k − |A|)m]), and
+        g(T) ≥ (½ − ε)·max{g(T') : |T'| ≤ k − |A|}. None or empty: start from ∅.
+    initial_ids : array-like of int, optional
+        RowFunction only, required with initial rows: their distinct ids (the names they take
+        in the result; an element of the stream with one of them is skipped).
     verbose : bool, default False
         tqdm bar over the elements read, the current f(S) in its postfix.
     callback : callable, optional
@@ -359,10 +436,14 @@ class SieveStreaming(_Stream):
     ------
     TypeError
         ``f`` of another type, ``k`` or ``epsilon`` not a number, ``verbose`` not a bool or
-        ``callback`` not callable.
+        ``callback`` not callable; ``initial`` indices not integers, ``initial_ids`` not
+        integers, initial rows not a real numeric array.
     ValueError
-        ``k`` < 1, ``epsilon`` ≤ 0 or ≥ 1; at :meth:`partial_fit`, indices out of range or rows
-        of the wrong shape (see there).
+        ``k`` < 1, ``epsilon`` ≤ 0 or ≥ 1; ``initial`` not 1-D, with an index out of range or
+        repeated, or more than k elements; initial rows of the wrong shape or values, without
+        ``initial_ids``, with ids of the wrong length or repeated; ``initial_ids`` with a
+        SetFunction. At :meth:`partial_fit`, indices out of range or rows of the wrong shape
+        (see there).
 
     Notes
     -----
@@ -385,6 +466,8 @@ class SieveStreaming(_Stream):
     (5, 'rank_reached')
     >>> bool(res.objective >= (0.5 - 0.1) * mo.greedy(f, 5).objective)
     True
+    >>> mo.SieveStreaming(f, 5, initial=[7, 3]).fit([np.arange(1000)]).result().indices[:2].tolist()  # A first
+    [7, 3]
 
     The same function on feature rows that arrive from elsewhere (here a generator):
 
@@ -395,15 +478,24 @@ class SieveStreaming(_Stream):
 
     _desc = "sieve-streaming"
 
-    def __init__(self, f, k: int, *, epsilon: float = 0.1, verbose: bool = False, callback=None):
+    def __init__(self, f, k: int, *, epsilon: float = 0.1, initial=None, initial_ids=None, verbose: bool = False,
+                 callback=None):
         self.k = _check_k(k)
         self.epsilon = _check_epsilon(epsilon)
         self._log_step = math.log1p(self.epsilon)
-        super().__init__(f, verbose, callback)
+        source = _Source(f)
+        A = _initial_chunk(source, initial, initial_ids,
+                           None if source.rows else PartitionMatroid.cardinality(f.n, min(self.k, f.n)))
+        if source.rows:
+            _check_fits(np.zeros(len(A), dtype=np.int64), np.array([self.k]), [0])
+        self._a = len(A)
+        self._k_left = self.k - self._a  # the budget of the contracted problem
+        super().__init__(f, verbose, callback, A)
 
     def _reset(self) -> None:
         super()._reset()
-        self._empty = self._f.new_state()  # never grown: singleton values f({e})
+        self._base = self._new_set(keep_items=False)  # A, never grown: singleton values g({e})
+        self._f_initial = self._base.value if self._a else 0.0  # f(A)
         self._m = 0.0
         self._sieves: dict[int, _Set] = {}  # exponent i -> S_v, v = (1 + ε)^i
 
@@ -415,7 +507,7 @@ class SieveStreaming(_Stream):
         pos = m > 0
         logm = np.log(m[pos])
         lo[pos] = np.ceil(logm / self._log_step).astype(np.int64)
-        hi[pos] = np.floor((logm + math.log(2 * self.k)) / self._log_step).astype(np.int64)
+        hi[pos] = np.floor((logm + math.log(2 * self._k_left)) / self._log_step).astype(np.int64)
         return lo, hi
 
     def partial_fit(self, chunk, ids=None) -> "SieveStreaming":
@@ -446,9 +538,10 @@ class SieveStreaming(_Stream):
         """
         chunk = self._start(chunk, ids)
         b = len(chunk)
-        if b:
-            self._evaluations += b
-            singles = chunk.gains(self._empty, 0, b, None)
+        if b and self._k_left:
+            skip = self._base.holds(chunk.ids)  # elements of A: every sieve holds them
+            self._evaluations += b - (0 if skip is None else int(skip.sum()))
+            singles = chunk.gains(self._base.state, 0, b, skip)
             m = np.maximum.accumulate(np.maximum(singles, self._m))
             lo, hi = self._bounds(m)
             live = np.flatnonzero(m > 0)
@@ -462,7 +555,7 @@ class SieveStreaming(_Stream):
                 S = self._sieves.get(i)
                 if first < last:
                     if S is None:
-                        S = self._sieves[i] = _Set(self._f, keep_items=False)
+                        S = self._sieves[i] = self._new_set(keep_items=False)
                     self._evaluations += self._sieve_scan(chunk, S, math.exp(i * self._log_step), first, last)
                 if S is not None and last < b:
                     del self._sieves[i]
@@ -471,26 +564,29 @@ class SieveStreaming(_Stream):
         return self
 
     def _sieve_scan(self, chunk: _Chunk, S: _Set, v: float, lo: int, hi: int) -> int:
-        k = self.k
+        """The sieve rule on the contracted problem: g(S) = f(S) − f(A), |S \\ A| ≤ k − |A|."""
+        k, a, base = self._k_left, self._a, self._f_initial
 
         def threshold(pos, end):
-            if len(S.ids) >= k:
+            picked = len(S.ids) - a
+            if picked >= k:
                 return None
-            return (v / 2 - S.value) / (k - len(S.ids))
+            return (v / 2 - (S.value - base)) / (k - picked)
 
         return _scan(chunk, S, lo, hi, threshold, lambda t, g: S.add(chunk, t))
 
     def _best(self) -> tuple[int | None, _Set | None]:
+        """The sieve of largest value among those that took an element (None: none did)."""
         best, arg = None, None
         for i in sorted(self._sieves):
             S = self._sieves[i]
-            if S.ids and (best is None or S.value > best.value):
+            if len(S.ids) > self._a and (best is None or S.value > best.value):
                 best, arg = S, i
         return arg, best
 
     def _objective(self) -> float:
         best = self._best()[1]
-        return 0.0 if best is None else best.value
+        return self._f_initial if best is None else best.value
 
     def result(self) -> SelectionResult:
         """The best sieve so far (closes the progress bar; reading may go on).
@@ -503,9 +599,12 @@ class SieveStreaming(_Stream):
             ``'rank_reached'`` (|S| = k), ``'stream_end'`` or ``'stopped_by_callback'``;
             ``info``: ``n_read``, ``gain_evaluations``, ``n_sieves``, ``stored_elements`` (ids
             held over all sieves), ``threshold`` (v of the returned sieve) and ``max_singleton`` m.
+            From an initial set A: S begins with A (A alone when no sieve took an element),
+            ``threshold`` and ``max_singleton`` are on g's scale (gains over A).
         """
         i, S = self._best()
-        n = 0 if S is None else len(S.ids)
+        S = self._base if S is None else S
+        n = len(S.ids)
         return self._result(S, n == self.k, {0: n}, {
             "n_sieves": len(self._sieves),
             "stored_elements": sum(len(s.ids) for s in self._sieves.values()),
@@ -530,12 +629,12 @@ class MatroidStreaming(_Stream):
     * else e is dropped. Domains with k_d = 0 take nothing.
 
     Guarantee, for any matroid and in particular a partition matroid: f(S) ≥ OPT/4. Proof for the
-    partition matroid (A = every element ever accepted): (i) f(S) ≥ w(S), since the elements of
+    partition matroid (U = every element ever accepted): (i) f(S) ≥ w(S), since the elements of
     S older than s were in S when s arrived; (ii) the weights killed along a chain of swaps at
-    least halve, so w(A) ≤ 2·w(S) and f(A) ≤ w(A) (w(a) ≥ f's gain of a over the older part of
-    A); (iii) an optimal element o ∉ A met its domain full, with gain < 2·(lightest weight
-    there), and the lightest weight of a full domain never decreases, so Σ_o f_A(o) ≤ 2·w(S).
-    Hence OPT ≤ f(A) + Σ_o f_A(o) ≤ 4·w(S) ≤ 4·f(S).
+    least halve, so w(U) ≤ 2·w(S) and f(U) ≤ w(U) (w(u) ≥ f's gain of u over the older part of
+    U); (iii) an optimal element o ∉ U met its domain full, with gain < 2·(lightest weight
+    there), and the lightest weight of a full domain never decreases, so Σ_o f_U(o) ≤ 2·w(S).
+    Hence OPT ≤ f(U) + Σ_o f_U(o) ≤ 4·w(S) ≤ 4·f(S).
 
     Parameters
     ----------
@@ -545,6 +644,18 @@ class MatroidStreaming(_Stream):
         A :class:`~matroidomp.PartitionMatroid` over f's ground set (every element's domain is
         known from its index or id), or ``{domain: k_d}``, in which case every chunk comes with
         its elements' domain labels.
+    initial : array-like, optional
+        The set A that S starts from, within every budget: ground-set indices for a SetFunction,
+        feature rows for a RowFunction (as in :class:`SieveStreaming`). A counts against the
+        budgets and is never swapped out; the swaps run on g(T) = f(A ∪ T) − f(A) under the
+        budgets left k_d − |A ∩ d| (weights are gains over A), and
+        g(T) ≥ ¼·max{g(T') : |T' ∩ d| ≤ k_d − |A ∩ d| for every d}. None or empty: start from ∅.
+    initial_labels : array-like of shape (|A|,), optional
+        A's domains; required with a budgets mapping and a nonempty A, refused with a matroid
+        (which gives them).
+    initial_ids : array-like of int, optional
+        RowFunction only, required with initial rows: their distinct ids (with a matroid they
+        index its ground set).
     verbose, callback
         As in :class:`SieveStreaming`.
 
@@ -552,10 +663,14 @@ class MatroidStreaming(_Stream):
     ------
     TypeError
         ``f`` or ``budgets`` of another type, a budget that is not an int, ``verbose`` not a
-        bool or ``callback`` not callable.
+        bool or ``callback`` not callable; ``initial`` or ``initial_ids`` as in
+        :class:`SieveStreaming`.
     ValueError
         A negative budget, a matroid over another ground set than a SetFunction f, an empty
-        mapping; at :meth:`partial_fit`, labels of a domain without a budget (see there).
+        mapping; ``initial`` as in :class:`SieveStreaming`, or with more elements of a domain
+        than its budget; ``initial_labels`` missing with a mapping, given with a matroid, of
+        the wrong length or of a domain without a budget. At :meth:`partial_fit`, labels of a
+        domain without a budget (see there).
 
     Notes
     -----
@@ -579,11 +694,15 @@ class MatroidStreaming(_Stream):
     >>> m = mo.PartitionMatroid(labels, {"a": 2, "b": 1, "c": 1})
     >>> bool(res.objective >= 0.25 * mo.greedy(mo.FeatureBased(X), m).objective)
     True
+    >>> start = mo.MatroidStreaming(mo.FeatureBasedRows(6), m, initial=X[[5, 9]], initial_ids=[5, 9])
+    >>> start.partial_fit(X).result().indices[:2].tolist()  # rows 5 and 9 first, skipped when read
+    [5, 9]
     """
 
     _desc = "matroid-streaming"
 
-    def __init__(self, f, budgets, *, verbose: bool = False, callback=None):
+    def __init__(self, f, budgets, *, initial=None, initial_labels=None, initial_ids=None, verbose: bool = False,
+                 callback=None):
         if isinstance(budgets, PartitionMatroid):
             if isinstance(f, SetFunction) and f.n != budgets.n:
                 raise ValueError(f"f has a ground set of {f.n} elements but the matroid has {budgets.n}")
@@ -603,14 +722,33 @@ class MatroidStreaming(_Stream):
             raise TypeError(f"budgets: expected a PartitionMatroid or a mapping {{domain: k_d}}, "
                             f"got {type(budgets).__name__}")
         self._code = {d: c for c, d in enumerate(self._domains)}
-        super().__init__(f, verbose, callback)
+        source = _Source(f)
+        ground = self._matroid
+        if ground is None and not source.rows:
+            ground = PartitionMatroid.cardinality(f.n, f.n)  # indices in range, distinct; budgets by label below
+        A = _initial_chunk(source, initial, initial_ids, ground)
+        if self._matroid is not None:
+            if initial_labels is not None:
+                raise ValueError("initial_labels: the matroid gives every element's domain; pass initial_labels "
+                                 "only with a budgets mapping")
+            self._initial_codes = self._matroid.codes[A.ids]
+        else:
+            if initial_labels is None and len(A):
+                raise ValueError("initial_labels: with a budgets mapping the initial elements need their domain "
+                                 "labels")
+            self._initial_codes = self._label_codes([] if initial_labels is None else initial_labels, A.ids,
+                                                    "initial_labels", "an initial set")
+            _check_fits(self._initial_codes, self._budgets, self._domains)
+        # budgets left to the contracted problem: its domains with none take nothing
+        self._left = self._budgets - np.bincount(self._initial_codes, minlength=len(self._domains))
+        super().__init__(f, verbose, callback, A)
 
     def _reset(self) -> None:
         super()._reset()
-        self._S = _Set(self._f, keep_items=True)
-        self._weights: list[float] = []
+        self._S = self._new_set(keep_items=True)
+        self._weights: list[float] = []  # of the elements picked after A (A's are never swapped out)
         self._codes: list[int] = []
-        self._counts = np.zeros(len(self._domains), dtype=np.int64)
+        self._counts = self._budgets - self._left
         self._swaps = 0
         self._thr = None  # per-domain thresholds, recomputed after a change
 
@@ -625,14 +763,18 @@ class MatroidStreaming(_Stream):
             return self._matroid.codes[chunk.ids]
         if labels is None:
             raise ValueError("labels: with a budgets mapping every chunk needs its elements' domain labels")
-        values = to_numpy(labels, "labels").reshape(-1).tolist()
-        if len(values) != len(chunk):
-            raise ValueError(f"labels: {len(values)} labels for a chunk of {len(chunk)} elements")
+        return self._label_codes(labels, chunk.ids, "labels", "a chunk")
+
+    def _label_codes(self, labels, ids: np.ndarray, name: str, what: str) -> np.ndarray:
+        """The domain codes of elements ``ids`` from their labels (argument ``name``)."""
+        values = to_numpy(labels, name).reshape(-1).tolist()
+        if len(values) != len(ids):
+            raise ValueError(f"{name}: {len(values)} labels for {what} of {len(ids)} elements")
         codes = np.empty(len(values), dtype=np.int64)
         for t, label in enumerate(values):
             code = self._code.get(label)
             if code is None:
-                raise ValueError(f"labels: element {int(chunk.ids[t])} has domain {label!r}, which has no budget "
+                raise ValueError(f"{name}: element {int(ids[t])} has domain {label!r}, which has no budget "
                                  f"(budgets cover {self._domains}; give 0 to exclude a domain)")
             codes[t] = code
         return codes
@@ -676,8 +818,8 @@ class MatroidStreaming(_Stream):
         if self._thr is not None:
             return self._thr
         thr = np.zeros(len(self._domains))
-        thr[self._budgets == 0] = np.inf
-        full = (self._counts >= self._budgets) & (self._budgets > 0)
+        thr[self._left == 0] = np.inf
+        full = (self._counts >= self._budgets) & (self._left > 0)
         for d in np.flatnonzero(full):
             thr[d] = 2 * min(w for w, c in zip(self._weights, self._codes) if c == d)
         self._thr = thr
@@ -688,7 +830,7 @@ class MatroidStreaming(_Stream):
             members = [p for p, c in enumerate(self._codes) if c == d]
             victim = min(members, key=lambda p: (self._weights[p], p))
             del self._weights[victim], self._codes[victim]
-            self._S.remove(victim)
+            self._S.remove(len(self._initial) + victim)
             self._counts[d] -= 1
             self._swaps += 1
         self._S.add(chunk, t)
@@ -711,6 +853,8 @@ class MatroidStreaming(_Stream):
             ``'rank_reached'`` (every budget filled, up to a matroid's domain sizes),
             ``'stream_end'`` or ``'stopped_by_callback'``; ``info``: ``n_read``,
             ``gain_evaluations``, ``n_swaps``, ``swap_weights`` (each element's weight w).
+            From an initial set A: S begins with A, and ``swap_weights`` are those of the
+            elements after A.
         """
         counts = {d: int(c) for d, c in zip(self._domains, self._counts)}
         full = bool(np.all(self._counts >= self._caps))
