@@ -17,8 +17,13 @@ Per step (S the selected set, w its weights, tol_i = √Q_ii·(τσ + noise·√
         each domain's top rem_d (randomized)
     refit on S + j; on UNBOUNDED / MAX_ITER j is excluded for good and the fit is unchanged
 
+Forced picks. The first |A| steps add the given elements ``forced`` (the solvers' ``initial``)
+in order, whatever their ρ and without a draw, each refitted exactly like any pick; the random
+stream's counter starts after them. One that the refit cannot take (UNBOUNDED or MAX_ITER)
+stops the run with :data:`STOP_INITIAL_FAILED` (it is the ``skipped`` entry; the caller raises).
+
 Status codes of the run: :data:`STOP_RANK`, :data:`STOP_NO_GAIN`, :data:`STOP_UNBOUNDED_LEFT`,
-:data:`STOP_CALLBACK`.
+:data:`STOP_CALLBACK`, :data:`STOP_INITIAL_FAILED`.
 
 Progress. With ``report`` set, the loop leaves compiled code once per selection: an object-mode
 block (``numba.objmode``) calls :func:`report_step`, which hands (index, objective) to the
@@ -38,7 +43,7 @@ from .active_set import add_coordinate, quadratic_value
 from .omp_step import factor_step_into, gram_step_into, shortlist_into
 from .status import CONVERGED, UNBOUNDED
 
-STOP_RANK, STOP_NO_GAIN, STOP_UNBOUNDED_LEFT, STOP_CALLBACK = 0, 1, 2, 3
+STOP_RANK, STOP_NO_GAIN, STOP_UNBOUNDED_LEFT, STOP_CALLBACK, STOP_INITIAL_FAILED = 0, 1, 2, 3, 4
 
 _REPORTER = threading.local()  # .fn: fn(index, objective) -> bool; .error: what it raised
 
@@ -198,7 +203,7 @@ def _masked_best(rho, codes, remaining, selected, tol, out):
 
 @njit(cache=True)
 def omp_loop(gram, factor, row_scale, row_scale_d, c, root, scale, ridge, consts, blocks, n_blocks, codes, budgets,
-             randomized, key, fill, base_tol, refit_tol, noise, cap, dep_tol, order, weights, history, skipped,
+             forced, randomized, key, fill, base_tol, refit_tol, noise, cap, dep_tol, order, weights, history, skipped,
              report):
     """Run nonnegative OMP to the end; return (selected, stop code, refit iterations).
 
@@ -210,15 +215,17 @@ def omp_loop(gram, factor, row_scale, row_scale_d, c, root, scale, ridge, consts
     dtype; ``c``, ``root`` = √Q_ii (n,) float64; ``scale``, ``ridge`` and ``consts`` = [scale,
     ridge] in the data's dtype (staged rows round exactly as the reference loop's); ``blocks`` (n,) int64 block codes (all 0 without block-diagonal
     coupling) with ``n_blocks``; ``codes`` (n,) int64 and ``budgets`` (D,) int64 of the matroid;
+    ``forced`` (|A|,) int64, the distinct elements the first |A| steps add (within the budgets);
     ``randomized``, ``key`` (the rule's stream), ``fill`` (keep filling at weight 0 when nothing
     gains); ``base_tol`` = τσ, ``refit_tol`` the refit's KKT tolerance per unit of √Q_jj, ``noise`` = rounding allowance per unit of Σ√Q_jj w_j, ``cap`` the
     horizon on F, ``dep_tol`` the refit's dependence tolerance. Outputs: ``order``, ``weights``,
     ``history`` (rank,) and ``skipped`` (n,) int8 (1: unbounded or beyond the horizon, 2: refit
-    unresolved). ``report``: call :func:`report_step` after every selection (stop code
-    :data:`STOP_CALLBACK` when it answers False).
+    unresolved). ``report``: call :func:`report_step` after every selection but the forced ones
+    (stop code :data:`STOP_CALLBACK` when it answers False).
     """
     n = c.shape[0]
     steps = order.shape[0]
+    n_forced = forced.shape[0]
     gram_path = gram.shape[0] > 0
     has_scale = row_scale.shape[0] > 0
     has_blocks = n_blocks > 1
@@ -258,52 +265,56 @@ def omp_loop(gram, factor, row_scale, row_scale_d, c, root, scale, ridge, consts
     stop = STOP_RANK
     stale = False
     while m < steps:
-        if not stale:  # same ρ: only the mask changed
-            best = _masked_best(rho, codes, remaining, selected, tol, rho)
+        forced_step = m < n_forced
+        if forced_step:  # the given initial elements first, whatever their ρ (no draw)
+            j = forced[m]
         else:
-            mass = 0.0
-            for t in range(m):
-                mass += root[order[t]] * w[t]
-            factor_now = base_tol + noise * np.sqrt(m + 1.0) * mass
-            for i in range(n):
-                tol[i] = root[i] * factor_now
-            for t in range(m):
-                w_acc[t] = w[t]
-            if gram_path:
-                best = gram_step_into(stored[:m], w_acc[:m], c, codes, remaining, selected, False, tol, rho)
-                best = settle_ties(best, rho, codes, remaining, selected, tol)
+            if not stale:  # same ρ: only the mask changed
+                best = _masked_best(rho, codes, remaining, selected, tol, rho)
             else:
-                U[:] = 0
+                mass = 0.0
                 for t in range(m):
-                    b = blocks[order[t]] if has_blocks else 0
-                    for l in range(width):
-                        U[b, l] += w_acc[t] * stored[t, l]
-                if not has_scale:
-                    best = factor_step_into(factor, U, blocks, c, scale, codes, remaining, selected, False, tol, rho)
+                    mass += root[order[t]] * w[t]
+                factor_now = base_tol + noise * np.sqrt(m + 1.0) * mass
+                for i in range(n):
+                    tol[i] = root[i] * factor_now
+                for t in range(m):
+                    w_acc[t] = w[t]
+                if gram_path:
+                    best = gram_step_into(stored[:m], w_acc[:m], c, codes, remaining, selected, False, tol, rho)
                     best = settle_ties(best, rho, codes, remaining, selected, tol)
-                else:  # ρ_i = c_i − scale·s_i⟨g_i, U_b⟩: unscaled correlations, then a masked pass
-                    factor_step_into(factor, U, blocks, zeros, -1.0, codes, remaining, selected, False, tol, corr)
-                    for i in range(n):
-                        rho[i] = c[i] - scale * row_scale[i] * corr[i]
-                    best = _masked_best(rho, codes, remaining, selected, tol, rho)
-                for t in range(m):
-                    rho[order[t]] -= ridge * w[t]  # selected rows only: the arg-max is unaffected
-            stale = False
-        if best < 0:  # every feasible element left would make F unbounded
-            stop = STOP_UNBOUNDED_LEFT
-            break
-        if not rho[best] > tol[best] and not fill:
-            stop = STOP_NO_GAIN
-            break
-        j = best
-        if randomized:
-            for i in range(n):
-                s = rho[i]
-                score[i] = 0.0 if abs(s) <= tol[i] else s
-            size = shortlist_into(score, codes, remaining, selected, pick_pool)
-            size = tolerant_pool(score, codes, remaining, selected, tol, pick_pool, size, settled_pool)
-            j = settled_pool[uniform_index(key, draws, size)]
-            draws += 1
+                else:
+                    U[:] = 0
+                    for t in range(m):
+                        b = blocks[order[t]] if has_blocks else 0
+                        for l in range(width):
+                            U[b, l] += w_acc[t] * stored[t, l]
+                    if not has_scale:
+                        best = factor_step_into(factor, U, blocks, c, scale, codes, remaining, selected, False, tol, rho)
+                        best = settle_ties(best, rho, codes, remaining, selected, tol)
+                    else:  # ρ_i = c_i − scale·s_i⟨g_i, U_b⟩: unscaled correlations, then a masked pass
+                        factor_step_into(factor, U, blocks, zeros, -1.0, codes, remaining, selected, False, tol, corr)
+                        for i in range(n):
+                            rho[i] = c[i] - scale * row_scale[i] * corr[i]
+                        best = _masked_best(rho, codes, remaining, selected, tol, rho)
+                    for t in range(m):
+                        rho[order[t]] -= ridge * w[t]  # selected rows only: the arg-max is unaffected
+                stale = False
+            if best < 0:  # every feasible element left would make F unbounded
+                stop = STOP_UNBOUNDED_LEFT
+                break
+            if not rho[best] > tol[best] and not fill:
+                stop = STOP_NO_GAIN
+                break
+            j = best
+            if randomized:
+                for i in range(n):
+                    s = rho[i]
+                    score[i] = 0.0 if abs(s) <= tol[i] else s
+                size = shortlist_into(score, codes, remaining, selected, pick_pool)
+                size = tolerant_pool(score, codes, remaining, selected, tol, pick_pool, size, settled_pool)
+                j = settled_pool[uniform_index(key, draws, size)]
+                draws += 1
         # stage j and form the refit's column Q[S + j, j] in float64
         if gram_path:
             bj = blocks[j]
@@ -335,6 +346,9 @@ def omp_loop(gram, factor, row_scale, row_scale_d, c, root, scale, ridge, consts
         selected[j] = True
         if code != CONVERGED:
             skipped[j] = 1 if code == UNBOUNDED else 2
+            if forced_step:  # an initial element cannot be left out: the caller raises
+                stop = STOP_INITIAL_FAILED
+                break
             continue
         order[m] = j
         counts[codes[j]] += 1
@@ -344,7 +358,7 @@ def omp_loop(gram, factor, row_scale, row_scale_d, c, root, scale, ridge, consts
             stale = True
         history[m] = objective
         m = m_new
-        if report:
+        if report and not forced_step:
             with objmode(go="boolean"):
                 go = report_step(j, objective)
             if not go:

@@ -41,7 +41,10 @@ When no feasible element has ρ_j > tol_j (a scale-invariant tolerance, see :fun
 no element can raise F (F(S+j) − F(S) ≤ ρ_j⁺²/(2λ_min)). ``on_no_gain='stop'`` (default) ends
 there; ``on_no_gain='fill'`` fills the remaining budgets with the best remaining elements at
 weight 0, which training loops that need exactly k examples want. An element whose addition
-would make F unbounded is never selected (see :func:`solve_omp`).
+would make F unbounded is never selected (see :func:`solve_omp`; one in ``initial`` raises).
+
+``initial=A`` makes the first |A| steps add A's elements in order, whatever their ρ and without
+a draw; the loop then goes on from S = A under the budgets left (see :func:`solve_omp`).
 """
 
 from __future__ import annotations
@@ -58,8 +61,8 @@ from ._validation import check_nonnegative_scalar, make_rng
 from .kernels import omp_loop, reference
 from .kernels.active_set import DEPENDENCE_TOL
 from .kernels.cholesky import cholesky_append, cholesky_solve
-from .kernels.status import CONVERGED, UNBOUNDED
-from ._matroid import PartitionMatroid
+from .kernels.status import CONVERGED, MAX_ITER, UNBOUNDED
+from ._matroid import PartitionMatroid, check_initial
 from ._progress import make_progress
 from ._result import STOP_CALLBACK, STOP_NO_GAIN, STOP_RANK, STOP_UNBOUNDED_LEFT, SelectionResult
 
@@ -236,7 +239,8 @@ def rng_key(randomized: bool, seed) -> int:
 
 def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomized: bool = False,
               seed=None, on_no_gain: str = "stop", precompute="auto", tol: float | None = None,
-              backend: str = "auto", device=None, verbose: bool = False, callback=None) -> SelectionResult:
+              backend: str = "auto", device=None, verbose: bool = False, callback=None,
+              initial=None) -> SelectionResult:
     """OMP on a :class:`~matroidomp.QuadraticUtility` under a partition matroid.
 
     Every step picks a feasible element (largest residual correlation ρ_j, or the randomized
@@ -245,9 +249,18 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
     An element whose addition would make F unbounded (the Taylor utility of gradients whose
     conic hull would hold 0; a dependent element with nonzero ρ when ``nonneg=False``) is not
     eligible: it is skipped for good (F stays unbounded for every superset) and listed in
-    ``info['skipped_unbounded']``; when only such elements remain the run stops with
+    ``info['skipped_unbounded']`` (an element of ``initial`` is never skipped: it raises
+    ValueError); when only such elements remain the run stops with
     ``stop_reason='only_unbounded_left'``. F beyond 10⁶ times the best single element's utility
     counts as unbounded (:data:`HORIZON`; docs/theory.md §3.1).
+
+    With ``initial=A`` the first |A| steps add A's elements in the given order, whatever their ρ
+    and without a random draw, each refitted exactly (the randomized rule's stream starts after
+    them); then OMP runs under the budgets left (k_d − |A ∩ d|, the randomized rule's rem_d). This
+    is OMP on the contracted utility g(T) = F(A ∪ T) − F(A) (its ρ at T is F's at A ∪ T), so the
+    guarantees of the module docstring hold for g, relative to max over feasible T of
+    F(A ∪ T) − F(A), with the rank left (rank − |A|) and α, γ taken over supports that contain A
+    (contraction keeps the submodularity ratio of a weakly submodular F from dropping).
 
     Parameters
     ----------
@@ -287,6 +300,12 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
         exact weights (``stop_reason='stopped_by_callback'``). On the compiled loop both are
         served from an object-mode block once per step (a few µs), and select exactly what a run
         without them selects.
+    initial : sequence of int, optional
+        Elements A the selection starts from (numpy, list, torch or cupy indices; distinct, within
+        the budgets), added first in the given order whatever their ρ, counted against the
+        budgets. An element of A may end at weight 0 (``nonneg``). None or empty: a run from ∅.
+        ``indices`` begins with A, ``history`` and ``counts`` include it; no callback or progress
+        tick for A's elements (the callback's first ``step`` is |A| + 1).
 
     Returns
     -------
@@ -300,7 +319,9 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
     ------
     TypeError, ValueError
         A utility or matroid of the wrong type or size, an unknown option, ``verbose`` not a bool
-        or ``callback`` not callable.
+        or ``callback`` not callable; ``initial`` not 1-D integers, out of range, repeated or
+        over a budget, or holding an element whose addition makes F unbounded (as above; it is
+        never skipped) or that the float64 refit cannot resolve.
 
     Examples
     --------
@@ -310,6 +331,9 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
     >>> res = mo.solve_omp(u, mo.PartitionMatroid.cardinality(3, 2))
     >>> res.indices.tolist(), res.objective
     ([2], 1.0)
+    >>> res = mo.solve_omp(u, mo.PartitionMatroid.cardinality(3, 2), initial=[0])  # {0} first
+    >>> res.indices.tolist(), res.objective
+    ([0, 1], 1.0)
 
     Complexity: rank·(O(n|S|) Gram | O(nd) d-space) + O(Σ|S|²) for the Cholesky updates.
     """
@@ -321,6 +345,7 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
         raise ValueError(f"matroid has {matroid.n} elements but the pool has {utility.n}")
     if on_no_gain not in ON_NO_GAIN:
         raise ValueError(f"on_no_gain: expected one of {ON_NO_GAIN}, got {on_no_gain!r}")
+    forced = check_initial(initial, matroid)
     kind = resolve_backend(backend, utility.backend)
     steps = matroid.rank
     gram_path = _use_gram(utility, steps, precompute)
@@ -340,15 +365,15 @@ def solve_omp(utility: QuadraticUtility, matroid: PartitionMatroid, *, randomize
     absolute = not utility.nonneg
     scales = Scales.of(utility, rtol, eps, absolute, refit_rtol)
     key = rng_key(randomized, seed)
-    report = make_progress(verbose, callback, steps, "omp")
+    report = make_progress(verbose, callback, steps, "omp", initial=forced.size)
     try:
         if kind == "numba" and utility.nonneg:
             res = _compiled(utility, matroid, gram_path, randomized, key, on_no_gain == "fill", scales, dep_tol,
-                            report)
+                            forced, report)
         else:
             steps_op = _ArraySteps(utility, gram_path, steps, matroid, use_triton)
             res = reference_loop(utility.nonneg, matroid, steps_op, randomized, key, on_no_gain, scales, dep_tol,
-                                 report=report)
+                                 forced=forced, report=report)
     finally:
         if report is not None:
             report.close()
@@ -365,9 +390,10 @@ def _triton_available() -> bool:
 
 
 def _compiled(u: QuadraticUtility, matroid: PartitionMatroid, gram_path: bool, randomized: bool, key: int,
-              fill: bool, scales: Scales, dep_tol: float, report=None):
-    """Run :func:`matroidomp.kernels.omp_loop.omp_loop` on the host arrays of ``u`` (``report``: a
-    :class:`~matroidomp._progress.Progress` told of every selection)."""
+              fill: bool, scales: Scales, dep_tol: float, forced: np.ndarray, report=None):
+    """Run :func:`matroidomp.kernels.omp_loop.omp_loop` on the host arrays of ``u``, its first
+    steps adding ``forced`` (int64; :func:`forced_failure` when one cannot be added; ``report``: a
+    :class:`~matroidomp._progress.Progress` told of every other selection)."""
     steps = matroid.rank
     data = u.gram if gram_path else u.factor
     empty = np.empty((0, 0), dtype=data.dtype)
@@ -386,9 +412,13 @@ def _compiled(u: QuadraticUtility, matroid: PartitionMatroid, gram_path: bool, r
             gram, factor, row_scale, row_scale.astype(data.dtype), np.ascontiguousarray(u.c, dtype=np.float64),
             np.ascontiguousarray(scales.root, dtype=np.float64), float(u.scale), float(u.ridge), consts, blocks,
             n_blocks, np.ascontiguousarray(matroid.codes, dtype=np.int64),
-            np.ascontiguousarray(matroid.budgets, dtype=np.int64), bool(randomized), np.uint64(key), bool(fill),
+            np.ascontiguousarray(matroid.budgets, dtype=np.int64), np.ascontiguousarray(forced, dtype=np.int64),
+            bool(randomized), np.uint64(key), bool(fill),
             float(scales.base), float(scales.refit), float(scales.noise), float(scales.cap), float(dep_tol),
             order, weights, history, skipped, report is not None)
+    if stop == omp_loop.STOP_INITIAL_FAILED:
+        j = int(forced[m])
+        raise forced_failure(j, UNBOUNDED if skipped[j] == 1 else MAX_ITER)
     skipped_unb = np.flatnonzero(skipped == 1)
     skipped_unres = np.flatnonzero(skipped == 2)
     return (order[:m], weights[:m], history[:m], _STOPS[int(stop)], refits,
@@ -625,8 +655,19 @@ class _LeastSquaresFit:
         return 0.5 * float(self.c[: self.m] @ self.w[: self.m])
 
 
+def forced_failure(j: int, code: int) -> ValueError:
+    """The error for an initial element ``j`` that the refit could not add (status ``code``)."""
+    if code == UNBOUNDED:
+        return ValueError(
+            f"initial: adding element {j} makes F unbounded (0 in the conic hull of the selected gradients, or a "
+            f"signed element dependent on the earlier ones with nonzero residual correlation; or F beyond "
+            f"{HORIZON:g} times the best single element's utility): leave it out of initial")
+    return ValueError(f"initial: the float64 refit could not resolve F with element {j} added (a numerically "
+                      f"degenerate system): leave it out of initial")
+
+
 def reference_loop(nonneg: bool, matroid: PartitionMatroid, op, randomized: bool, key: int,
-                   on_no_gain: str, scales: Scales, dep_tol: float, *, report=None):
+                   on_no_gain: str, scales: Scales, dep_tol: float, *, forced=(), report=None):
     """The OMP loop of the module docstring, step by step (reference, device and distributed backends).
 
     ``op`` does the n-sized work where the pool lives: :class:`_ArraySteps` on one device,
@@ -634,9 +675,12 @@ def reference_loop(nonneg: bool, matroid: PartitionMatroid, op, randomized: bool
     interface: ``c`` (ρ before the first step), ``tolerances(factor)``, ``step(w, remaining,
     absolute, tol) -> (ρ, best)``, ``masked_best``, ``value(ρ, j)``, ``root_at(j)``, ``c_at(j)``,
     ``column(j)`` (stage j, return Q[S + j, j]), ``commit(j)``, ``exclude(j)`` and ``random_pick``.
-    ``report``: a :class:`~matroidomp._progress.Progress` told of every selection; the run stops
-    (``'stopped_by_callback'``) when it answers False.
+    ``forced``: the elements the first steps add, in order, whatever their ρ and without a draw
+    (the solvers' checked ``initial``; :func:`forced_failure` is raised when one cannot be added).
+    ``report``: a :class:`~matroidomp._progress.Progress` told of every other selection; the run
+    stops (``'stopped_by_callback'``) when it answers False.
     """
+    forced = [int(j) for j in forced]
     steps = matroid.rank
     fit = ActiveSetNNQP(steps, dep_tol) if nonneg else _LeastSquaresFit(steps, dep_tol)
     absolute = not nonneg
@@ -655,32 +699,38 @@ def reference_loop(nonneg: bool, matroid: PartitionMatroid, op, randomized: bool
     factor = scales.base  # tol_i = √Q_ii·factor
     tol = op.tolerances(factor)
     while len(order) < steps:
-        remaining = matroid.budgets - counts
-        if stale:
-            # ρ_i = c_i − Σ_j Q_ij w_j carries rounding up to ~eps·√Q_ii·Σ_j √Q_jj|w_j|
-            # (|Q_ij| ≤ √(Q_ii Q_jj)): scores under it are noise and tie, on every backend
-            factor = scales.base + scales.noise * np.sqrt(len(order) + 1.0) * float(np.asarray(root_sel) @ np.abs(w[: len(order)]))
-            tol = op.tolerances(factor)
-            rho, best = op.step(w, remaining, absolute, tol)
-            stale = False
-        else:  # same ρ: only the mask changed
-            best = op.masked_best(rho, remaining, absolute, tol)
-        if best < 0:  # every feasible element left would make F unbounded
-            stop = STOP_UNBOUNDED_LEFT
-            break
-        best_score = abs(op.value(rho, best)) if absolute else op.value(rho, best)
-        if not best_score > op.root_at(best) * factor and on_no_gain == "stop":
-            stop = STOP_NO_GAIN
-            break
-        j = best
-        if randomized:
-            j = op.random_pick(rho, remaining, absolute, tol, key, draws)
-            draws += 1
         p = len(order)
+        forced_step = p < len(forced)
+        if forced_step:  # the initial elements first, whatever their ρ (no draw)
+            j = forced[p]
+        else:
+            remaining = matroid.budgets - counts
+            if stale:
+                # ρ_i = c_i − Σ_j Q_ij w_j carries rounding up to ~eps·√Q_ii·Σ_j √Q_jj|w_j|
+                # (|Q_ij| ≤ √(Q_ii Q_jj)): scores under it are noise and tie, on every backend
+                factor = scales.base + scales.noise * np.sqrt(p + 1.0) * float(np.asarray(root_sel) @ np.abs(w[:p]))
+                tol = op.tolerances(factor)
+                rho, best = op.step(w, remaining, absolute, tol)
+                stale = False
+            else:  # same ρ: only the mask changed
+                best = op.masked_best(rho, remaining, absolute, tol)
+            if best < 0:  # every feasible element left would make F unbounded
+                stop = STOP_UNBOUNDED_LEFT
+                break
+            best_score = abs(op.value(rho, best)) if absolute else op.value(rho, best)
+            if not best_score > op.root_at(best) * factor and on_no_gain == "stop":
+                stop = STOP_NO_GAIN
+                break
+            j = best
+            if randomized:
+                j = op.random_pick(rho, remaining, absolute, tol, key, draws)
+                draws += 1
         root_j = op.root_at(j)
         code, it = fit.add(op.column(j), op.c_at(j), scales.refit * root_j, 3 * (p + 1) + 10, scales.cap)
         refits += it
         if code != CONVERGED:
+            if forced_step:
+                raise forced_failure(j, code)
             op.exclude(j)
             (skipped if code == UNBOUNDED else unresolved).append(j)
             continue
@@ -693,7 +743,7 @@ def reference_loop(nonneg: bool, matroid: PartitionMatroid, op, randomized: bool
         root_sel.append(root_j)
         counts[matroid.domain_of(j)] += 1
         history.append(objective)
-        if report is not None and not report.step(j, objective):
+        if report is not None and not forced_step and not report.step(j, objective):
             stop = STOP_CALLBACK
             break
     return order, w[: len(order)].copy(), history, stop, refits, skipped, unresolved
@@ -701,7 +751,7 @@ def reference_loop(nonneg: bool, matroid: PartitionMatroid, op, randomized: bool
 
 def omp(G, b, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool = True, randomized: bool = False,
         seed=None, precompute="auto", on_no_gain: str = "stop", tol: float | None = None,
-        backend: str = "auto", verbose: bool = False, callback=None) -> SelectionResult:
+        backend: str = "auto", verbose: bool = False, callback=None, initial=None) -> SelectionResult:
     """Gradient-matching OMP: pick S to maximise ½‖b‖² − ½ min_w (‖G_Sᵀw − b‖² + λ‖w‖²).
 
     Parameters
@@ -715,9 +765,11 @@ def omp(G, b, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool = Tru
         Ridge λ.
     nonneg : bool, default True
         Nonnegative weights (False: classic signed OMP).
-    randomized, seed, precompute, on_no_gain, tol, backend, verbose, callback
-        As in :func:`solve_omp`. ``precompute='auto'`` forms the Gram matrix (on G's device)
-        when that is cheaper than n·d work per step (n ≤ 16·rank and K ≤ 2 GiB).
+    randomized, seed, precompute, on_no_gain, tol, backend, verbose, callback, initial
+        As in :func:`solve_omp` (``initial``: rows of G the selection starts from, added first;
+        OMP then maximises F(A ∪ T) − F(A) under the budgets left). ``precompute='auto'`` forms
+        the Gram matrix (on G's device) when that is cheaper than n·d work per step (n ≤ 16·rank
+        and K ≤ 2 GiB).
 
     Returns
     -------
@@ -727,7 +779,8 @@ def omp(G, b, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool = Tru
     Raises
     ------
     TypeError, ValueError
-        Arrays of two frameworks or devices, bad shapes or values (see :func:`solve_omp`).
+        Arrays of two frameworks or devices, bad shapes or values, a bad ``initial`` or one whose
+        gradients make F unbounded (see :func:`solve_omp`).
 
     Examples
     --------
@@ -736,18 +789,21 @@ def omp(G, b, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool = Tru
     >>> res = mo.omp(G, np.array([4.0, 3.0, 2.0, 1.0]), mo.PartitionMatroid([0, 0, 1, 1], {0: 1, 1: 1}))
     >>> res.indices.tolist(), res.objective  # ½(4² + 2²)
     ([0, 2], 10.0)
+    >>> m = mo.PartitionMatroid([0, 0, 1, 1], {0: 1, 1: 1})
+    >>> mo.omp(G, np.array([4.0, 3.0, 2.0, 1.0]), m, initial=[1]).indices.tolist()  # 1 first, 0 out of budget
+    [1, 2]
     """
     arrays = detect(G=G, b=b)
     G, b = host_views(resolve_backend(backend, arrays), arrays, G, b)
     u = QuadraticUtility.gradient_matching(G, b, lam, nonneg=nonneg)
     return arrays.selection(solve_omp(u, matroid, randomized=randomized, seed=seed, on_no_gain=on_no_gain,
                                       precompute=precompute, tol=tol, backend=backend, verbose=verbose,
-                                      callback=callback))
+                                      callback=callback, initial=initial))
 
 
 def omp_gram(K, c, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool = True, randomized: bool = False,
              seed=None, on_no_gain: str = "stop", tol: float | None = None, backend: str = "auto",
-             check_psd: bool = True, verbose: bool = False, callback=None) -> SelectionResult:
+             check_psd: bool = True, verbose: bool = False, callback=None, initial=None) -> SelectionResult:
     """OMP on a precomputed PSD Gram matrix: maximise F(S) = max{cᵀw − ½wᵀ(K + λI)w} over S.
 
     With K = GGᵀ and c = Gb this is :func:`omp` without the GEMM.
@@ -759,7 +815,7 @@ def omp_gram(K, c, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool 
         skips it, see :meth:`QuadraticUtility.from_gram`).
     c : (n,) array
     matroid : PartitionMatroid
-    lam, nonneg, randomized, seed, on_no_gain, tol, backend, verbose, callback
+    lam, nonneg, randomized, seed, on_no_gain, tol, backend, verbose, callback, initial
         As in :func:`omp`.
     check_psd : bool, default True
 
@@ -771,7 +827,7 @@ def omp_gram(K, c, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool 
     Raises
     ------
     ValueError
-        K not symmetric or not PSD, sizes that disagree.
+        K not symmetric or not PSD, sizes that disagree, a bad ``initial`` (see :func:`solve_omp`).
 
     Examples
     --------
@@ -784,4 +840,5 @@ def omp_gram(K, c, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool 
     K, c = host_views(resolve_backend(backend, arrays), arrays, K, c)
     u = QuadraticUtility.from_gram(K, c, lam, nonneg=nonneg, check_psd=check_psd)
     return arrays.selection(solve_omp(u, matroid, randomized=randomized, seed=seed, on_no_gain=on_no_gain,
-                                      tol=tol, backend=backend, verbose=verbose, callback=callback))
+                                      tol=tol, backend=backend, verbose=verbose, callback=callback,
+                                      initial=initial))

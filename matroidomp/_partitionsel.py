@@ -14,7 +14,7 @@ from ._result import SelectionResult
 def partitionsel(G, domains, k: int, *, anchors, lr: float, budgets="proportional", normalize: bool = True,
                  randomized: bool = True, block_diagonal: bool = False, seed=None, on_no_gain: str = "fill",
                  precompute="auto", tol: float | None = None, backend: str = "auto", verbose: bool = False,
-                 callback=None) -> SelectionResult:
+                 callback=None, initial=None) -> SelectionResult:
     """Select k of the n pool examples whose gradients best match the validation gradient.
 
     Maximises the PartitionSel Taylor utility
@@ -36,7 +36,7 @@ def partitionsel(G, domains, k: int, *, anchors, lr: float, budgets="proportiona
     domains : (n,) sequence
         Domain label of every example (ints or strings, one kind).
     k : int
-        Total number of examples to select.
+        Total number of examples to select (``initial`` included).
     anchors : (m, d) or (d,) array
         Validation gradients; their mean is the target ā.
     lr : float
@@ -61,6 +61,11 @@ def partitionsel(G, domains, k: int, *, anchors, lr: float, budgets="proportiona
     callback : callable, optional
         ``callback(step, index, objective)`` after each selection; False stops the run (see
         :func:`matroidomp.solve_omp`).
+    initial : sequence of int, optional
+        Pool rows (distinct, within the budgets that split k) the selection starts from: they
+        come first in the given order, whatever their correlation and without a random draw, and
+        count against their domains' budgets; the rule then maximises F(A ∪ T) − F(A) with
+        rem_d the budget left in domain d (see :func:`matroidomp.solve_omp`).
 
     Returns
     -------
@@ -69,14 +74,16 @@ def partitionsel(G, domains, k: int, *, anchors, lr: float, budgets="proportiona
         selection) in the framework and on the device of ``G``; ``objective`` = F(S) exactly;
         ``counts`` per domain. Examples whose addition would make F unbounded (0 in the conic
         hull of the selected gradients: duplicated or antipodal gradients, projections with
-        p < k) are skipped and counted in ``info['n_skipped_unbounded']``; if only such examples
-        remain, fewer than k come back with ``stop_reason='only_unbounded_left'``.
+        p < k) are skipped and counted in ``info['n_skipped_unbounded']`` (one in ``initial``
+        raises ValueError); if only such examples remain, fewer than k come back with
+        ``stop_reason='only_unbounded_left'``.
 
     Raises
     ------
     ValueError, TypeError
         Bad shapes, non-finite gradients, zero rows with ``normalize``, labels that disagree with
-        G, impossible budgets, a negative learning rate, arrays of two frameworks or devices.
+        G, impossible budgets, a negative learning rate, arrays of two frameworks or devices, an
+        ``initial`` out of range, repeated, over a budget or whose gradients make F unbounded.
 
     Examples
     --------
@@ -89,6 +96,8 @@ def partitionsel(G, domains, k: int, *, anchors, lr: float, budgets="proportiona
     ({'chem': 2, 'math': 6}, 8)
     >>> bool(np.isclose(sel.objective, mo.QuadraticUtility.taylor(G, G[:2], 1e-3).value(sel.indices)))
     True
+    >>> mo.partitionsel(G, domains, 8, anchors=G[:2], lr=1e-3, seed=0, initial=[35, 3]).indices[:2].tolist()
+    [35, 3]
     """
     arrays = detect(G=G, anchors=anchors)
     shape = tuple(G.shape) if hasattr(G, "shape") else np.shape(G)
@@ -102,4 +111,4 @@ def partitionsel(G, domains, k: int, *, anchors, lr: float, budgets="proportiona
                                       domains=matroid.codes if block_diagonal else None)
     return arrays.selection(solve_omp(utility, matroid, randomized=randomized, seed=seed, on_no_gain=on_no_gain,
                                       precompute=precompute, tol=tol, backend=backend, verbose=verbose,
-                                      callback=callback))
+                                      callback=callback, initial=initial))
