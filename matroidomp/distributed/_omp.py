@@ -5,7 +5,8 @@ stopping rules, horizon, skip rule for unbounded elements, exact NNQP / least-sq
 random stream); the workers run its n-sized work on their chunks of G
 (:class:`~matroidomp.distributed._steps.DaskSteps`). Both therefore select what
 :func:`matroidomp.omp` and :func:`matroidomp.partitionsel` select on the same data — the same
-indices, the weights to rounding (tested to 1e-10) — whatever the chunking.
+indices, the weights to rounding (tested to 1e-10) — whatever the chunking; from an initial set
+A (``initial=``) too, whose elements the loop's first |A| steps add in order (its ``forced``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import functools
 import dask.array as da
 import numpy as np
 
-from .._matroid import PartitionMatroid, make_matroid
+from .._matroid import PartitionMatroid, check_initial, make_matroid
 from .._objectives import QuadraticUtility
 from .._progress import check_progress, make_progress
 from .._omp import ON_NO_GAIN, Scales, loop_tolerances, reference_loop, rng_key, selection_result
@@ -31,11 +32,13 @@ def _host(x):
 
 
 def _solve(G, make, matroid: PartitionMatroid, *, nonneg: bool, block_diagonal: bool, randomized: bool, seed,
-           on_no_gain: str, tol, client, n_workers, verbose, callback, desc: str) -> SelectionResult:
+           on_no_gain: str, tol, initial, client, n_workers, verbose, callback, desc: str) -> SelectionResult:
     """OMP on the utility ``make`` builds chunk by chunk (the shared body of :func:`omp` and
-    :func:`partitionsel`); every argument is checked before a cluster starts."""
+    :func:`partitionsel`), its first steps adding ``initial``; every argument is checked before a
+    cluster starts."""
     if on_no_gain not in ON_NO_GAIN:
         raise ValueError(f"on_no_gain: expected one of {ON_NO_GAIN}, got {on_no_gain!r}")
+    forced = check_initial(initial, matroid)
     check_progress(verbose, callback)
     probe = make(np.zeros((0, int(G.shape[1])), dtype=G.dtype))  # checks b / anchors / lr on the client
     eps, rtol, refit_rtol, dep_tol = loop_tolerances(probe.factor, tol, exact=True)
@@ -46,9 +49,10 @@ def _solve(G, make, matroid: PartitionMatroid, *, nonneg: bool, block_diagonal: 
         scales = Scales(None, pool.sigma, pool.gain, rtol, eps, refit_rtol)
         op = DaskSteps(pool, make, matroid.rank, probe.scale, probe.ridge, store,
                        matroid.codes if block_diagonal else None, matroid.n_domains if block_diagonal else 1)
-        report = make_progress(verbose, callback, matroid.rank, desc)
+        report = make_progress(verbose, callback, matroid.rank, desc, initial=forced.size)
         try:
-            res = reference_loop(nonneg, matroid, op, randomized, key, on_no_gain, scales, dep_tol, report=report)
+            res = reference_loop(nonneg, matroid, op, randomized, key, on_no_gain, scales, dep_tol, forced=forced,
+                                 report=report)
         finally:
             if report is not None:
                 report.close()
@@ -58,7 +62,7 @@ def _solve(G, make, matroid: PartitionMatroid, *, nonneg: bool, block_diagonal: 
 
 
 def omp(G, b, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool = True, randomized: bool = False,
-        seed=None, on_no_gain: str = "stop", tol: float | None = None, client=None, n_workers: int = 2,
+        seed=None, on_no_gain: str = "stop", tol: float | None = None, initial=None, client=None, n_workers: int = 2,
         verbose: bool = False, callback=None) -> SelectionResult:
     """Gradient-matching OMP on a row-chunked dask array: what :func:`matroidomp.omp` selects, with
     one distributed pass over G per step.
@@ -84,6 +88,13 @@ def omp(G, b, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool = Tru
         Per-domain budgets over the n rows.
     lam, nonneg, randomized, seed, on_no_gain, tol
         As in :func:`matroidomp.omp` (``seed``: the randomized rule's draws are the same).
+    initial : sequence of int, optional
+        Rows A the selection starts from, as in :func:`matroidomp.omp`: the first |A| steps add
+        them in the given order whatever their ρ and without a random draw (the randomized rule's
+        stream starts after them), each refitted exactly, counted against the budgets; OMP then
+        maximises the contracted utility g(T) = F(A ∪ T) − F(A) under the budgets left, and its
+        guarantees hold for g. ``indices``, ``history`` and ``counts`` include A; no callback or
+        progress tick for A's elements.
     client : distributed.Client, optional
         Run on this client's cluster (used as it is, not closed). Default: a
         :class:`distributed.LocalCluster` of ``n_workers`` processes on this machine, started for
@@ -108,7 +119,9 @@ def omp(G, b, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool = Tru
         ``callback`` not callable.
     ValueError
         G not 2-D or of unknown chunk sizes, a matroid of another size, b of the wrong length, a
-        NaN/Inf or overflowing row (named by its global index), a negative λ.
+        NaN/Inf or overflowing row (named by its global index), a negative λ; ``initial`` invalid
+        (:func:`matroidomp.check_initial`: also TypeError) or holding an element that makes F
+        unbounded (or that the float64 refit cannot resolve).
     RuntimeError
         Workers died beyond Dask's retries (no partial selection is returned).
 
@@ -124,6 +137,10 @@ def omp(G, b, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool = Tru
     >>> one = mo.omp(G, G[:3].sum(0), m)
     >>> res.indices.tolist() == one.indices.tolist(), bool(np.allclose(res.weights, one.weights, atol=1e-10))
     (True, True)
+    >>> with Client(processes=False, n_workers=2, threads_per_worker=1, dashboard_address=":0") as client:
+    ...     res = omp(da.from_array(G, chunks=(25, 8)), G[:3].sum(0), m, initial=[40], client=client)
+    >>> res.indices.tolist()[0], res.counts  # row 40 first, then OMP under the budgets left
+    (40, {0: 2, 1: 2})
     """
     G = check_pool(G)
     if not isinstance(matroid, PartitionMatroid):
@@ -132,13 +149,13 @@ def omp(G, b, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool = Tru
         raise ValueError(f"matroid has {matroid.n} elements but the pool has {int(G.shape[0])}")
     make = functools.partial(QuadraticUtility.gradient_matching, b=_host(b), lam=lam, nonneg=nonneg)
     return _solve(G, make, matroid, nonneg=nonneg, block_diagonal=False, randomized=randomized, seed=seed,
-                  on_no_gain=on_no_gain, tol=tol, client=client, n_workers=n_workers, verbose=verbose,
-                  callback=callback, desc="omp (dask)")
+                  on_no_gain=on_no_gain, tol=tol, initial=initial, client=client, n_workers=n_workers,
+                  verbose=verbose, callback=callback, desc="omp (dask)")
 
 
 def partitionsel(G, domains, k: int, *, anchors, lr: float, budgets="proportional", normalize: bool = True,
                  randomized: bool = True, block_diagonal: bool = False, seed=None, on_no_gain: str = "fill",
-                 tol: float | None = None, client=None, n_workers: int = 2, verbose: bool = False,
+                 tol: float | None = None, initial=None, client=None, n_workers: int = 2, verbose: bool = False,
                  callback=None) -> SelectionResult:
     """PartitionSel on a row-chunked dask array: what :func:`matroidomp.partitionsel` selects, with
     one distributed pass over G per step.
@@ -162,6 +179,9 @@ def partitionsel(G, domains, k: int, *, anchors, lr: float, budgets="proportiona
         η (floored at 1e-12).
     budgets, normalize, randomized, block_diagonal, seed, on_no_gain, tol
         As in :func:`matroidomp.partitionsel`; the same ``seed`` gives the same draws.
+    initial : sequence of int, optional
+        Rows the selection starts from, added first (see :func:`omp`); they count against the
+        budgets that ``budgets`` and ``k`` set.
     client, n_workers, verbose, callback
         As in :func:`omp`.
 
@@ -197,5 +217,5 @@ def partitionsel(G, domains, k: int, *, anchors, lr: float, budgets="proportiona
         raise ValueError(f"domains: {matroid.n} labels for a pool of {int(G.shape[0])} gradients")
     make = functools.partial(QuadraticUtility.taylor, anchors=_host(anchors), lr=lr, normalize=normalize)
     return _solve(G, make, matroid, nonneg=True, block_diagonal=block_diagonal, randomized=randomized, seed=seed,
-                  on_no_gain=on_no_gain, tol=tol, client=client, n_workers=n_workers, verbose=verbose,
-                  callback=callback, desc="partitionsel (dask)")
+                  on_no_gain=on_no_gain, tol=tol, initial=initial, client=client, n_workers=n_workers,
+                  verbose=verbose, callback=callback, desc="partitionsel (dask)")
