@@ -794,12 +794,40 @@ def check_initial(initial, matroid: PartitionMatroid) -> np.ndarray:
     uniq, seen = np.unique(arr, return_counts=True)
     if (seen > 1).any():
         raise ValueError(f"initial: index {int(uniq[seen > 1][0])} appears more than once")
-    counts = matroid.counts(arr)
-    over = np.flatnonzero(counts > matroid.budgets)
+    check_initial_counts(matroid.counts(arr), matroid.budgets, matroid.domains)
+    return arr
+
+
+def check_initial_counts(counts: np.ndarray, budgets: np.ndarray, domains) -> None:
+    """Raise, naming ``initial`` and the first domain over budget, unless counts_d <= budgets_d for every d.
+
+    The budget check of :func:`check_initial`, for callers that know an initial set's domain
+    counts without a ground-set matroid (e.g. elements named by labels in a stream).
+
+    Parameters
+    ----------
+    counts, budgets : numpy.ndarray of shape (D,), int
+        |A ∩ d| and k_d per domain.
+    domains : sequence of length D
+        The domain labels, for the message.
+
+    Raises
+    ------
+    ValueError
+        A domain with more elements than its budget.
+
+    Examples
+    --------
+    >>> check_initial_counts(np.array([1, 0]), np.array([1, 2]), ["a", "b"])
+    >>> check_initial_counts(np.array([3, 0]), np.array([1, 2]), ["a", "b"])
+    Traceback (most recent call last):
+    ...
+    ValueError: initial: 3 elements of domain 'a' exceed its budget of 1; the initial set is infeasible
+    """
+    over = np.flatnonzero(counts > budgets)
     if over.size:
         d = int(over[0])
-        label = matroid.domains[d]
+        label = domains[d]
         label = label.item() if isinstance(label, np.generic) else label
         raise ValueError(f"initial: {int(counts[d])} elements of domain {label!r} "
-                         f"exceed its budget of {int(matroid.budgets[d])}; the initial set is infeasible")
-    return arr
+                         f"exceed its budget of {int(budgets[d])}; the initial set is infeasible")

@@ -59,7 +59,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ._matroid import PartitionMatroid, check_initial
+from ._matroid import PartitionMatroid, check_initial, check_initial_counts
 from ._progress import check_progress, make_progress
 from ._result import STOP_CALLBACK, STOP_RANK, STOP_STREAM, SelectionResult
 from ._rowfunctions import RowFunction
@@ -194,17 +194,6 @@ def _initial_chunk(source: _Source, initial, initial_ids, matroid: PartitionMatr
         if (seen > 1).any():
             raise ValueError(f"initial_ids: id {int(uniq[seen > 1][0])} appears more than once")
     return _Chunk(ids, data, rows=True)
-
-
-def _check_fits(codes: np.ndarray, budgets: np.ndarray, domains: list) -> None:
-    """Raise as :func:`check_initial` does when A (by its domain codes) exceeds a budget — for an A
-    whose domains no ground-set matroid gives (labels, or row ids without a matroid)."""
-    counts = np.bincount(codes, minlength=len(budgets))
-    over = np.flatnonzero(counts > budgets)
-    if over.size:
-        d = int(over[0])
-        raise ValueError(f"initial: {int(counts[d])} elements of domain {domains[d]!r} "
-                         f"exceed its budget of {int(budgets[d])}; the initial set is infeasible")
 
 
 # --------------------------------------------------------------------------- a growing set
@@ -487,7 +476,7 @@ class SieveStreaming(_Stream):
         A = _initial_chunk(source, initial, initial_ids,
                            None if source.rows else PartitionMatroid.cardinality(f.n, min(self.k, f.n)))
         if source.rows:
-            _check_fits(np.zeros(len(A), dtype=np.int64), np.array([self.k]), [0])
+            check_initial_counts(np.array([len(A)]), np.array([self.k]), [0])
         self._a = len(A)
         self._k_left = self.k - self._a  # the budget of the contracted problem
         super().__init__(f, verbose, callback, A)
@@ -731,16 +720,17 @@ class MatroidStreaming(_Stream):
             if initial_labels is not None:
                 raise ValueError("initial_labels: the matroid gives every element's domain; pass initial_labels "
                                  "only with a budgets mapping")
-            self._initial_codes = self._matroid.codes[A.ids]
+            initial_codes = self._matroid.codes[A.ids]
         else:
             if initial_labels is None and len(A):
                 raise ValueError("initial_labels: with a budgets mapping the initial elements need their domain "
                                  "labels")
-            self._initial_codes = self._label_codes([] if initial_labels is None else initial_labels, A.ids,
-                                                    "initial_labels", "an initial set")
-            _check_fits(self._initial_codes, self._budgets, self._domains)
+            initial_codes = self._label_codes([] if initial_labels is None else initial_labels, A.ids,
+                                           "initial_labels", "an initial set")
+        initial_counts = np.bincount(initial_codes, minlength=len(self._domains))
+        check_initial_counts(initial_counts, self._budgets, self._domains)  # labelled A: not checked yet
         # budgets left to the contracted problem: its domains with none take nothing
-        self._left = self._budgets - np.bincount(self._initial_codes, minlength=len(self._domains))
+        self._left = self._budgets - initial_counts
         super().__init__(f, verbose, callback, A)
 
     def _reset(self) -> None:

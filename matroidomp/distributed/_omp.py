@@ -120,7 +120,7 @@ def omp(G, b, matroid: PartitionMatroid, *, lam: float = 0.0, nonneg: bool = Tru
     ValueError
         G not 2-D or of unknown chunk sizes, a matroid of another size, b of the wrong length, a
         NaN/Inf or overflowing row (named by its global index), a negative λ; ``initial`` invalid
-        (:func:`matroidomp.check_initial`: also TypeError) or holding an element that makes F
+        (as in :func:`matroidomp.omp`: also TypeError) or holding an element that makes F
         unbounded (or that the float64 refit cannot resolve).
     RuntimeError
         Workers died beyond Dask's retries (no partial selection is returned).
