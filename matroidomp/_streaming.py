@@ -164,20 +164,21 @@ def _check_ids(ids, b: int, name: str, what: str) -> np.ndarray:
     return names.astype(np.int64)
 
 
-def _initial_chunk(source: _Source, initial, initial_ids, matroid: PartitionMatroid | None) -> _Chunk:
+def _initial_chunk(source: _Source, initial, initial_ids, ground) -> _Chunk:
     """The initial set A as a chunk: ground-set indices checked by :func:`check_initial` against
-    ``matroid`` (a SetFunction), or a RowFunction's rows, prepared, with their distinct ids
-    (checked against ``matroid`` when one gives the ids' domains)."""
-    if not source.rows:
-        if initial_ids is not None:
-            raise ValueError("initial_ids: ground-set indices name the initial elements themselves; "
-                             "initial_ids are for initial feature rows (a RowFunction)")
-        idx = check_initial(initial, matroid)
-        return _Chunk(idx, idx, rows=False)
+    the matroid ``ground()`` (a SetFunction), or a RowFunction's rows, prepared, with their
+    distinct ids (checked against ``ground()`` when it gives the ids' domains, else None).
+    ``ground`` is called only for a nonempty A: an n-element matroid costs O(n) to build."""
+    if not source.rows and initial_ids is not None:
+        raise ValueError("initial_ids: ground-set indices name the initial elements themselves; "
+                         "initial_ids are for initial feature rows (a RowFunction)")
     if initial is None or to_numpy(initial, "initial").size == 0:
         ids = np.zeros(0, dtype=np.int64) if initial_ids is None else _check_ids(initial_ids, 0, "initial_ids",
                                                                                 "an initial set")
-        return _Chunk(ids, ids, rows=True)
+        return _Chunk(ids, ids, rows=source.rows)
+    if not source.rows:
+        idx = check_initial(initial, ground())
+        return _Chunk(idx, idx, rows=False)
     try:
         data = source.f.prepare(initial)
     except (TypeError, ValueError) as exc:
@@ -187,6 +188,7 @@ def _initial_chunk(source: _Source, initial, initial_ids, matroid: PartitionMatr
                          "(e.g. their row numbers in the corpus, as the stream's ids, so that a stream "
                          "that carries them again skips them)")
     ids = _check_ids(initial_ids, int(data.shape[0]), "initial_ids", "an initial set")
+    matroid = ground()
     if matroid is not None:
         check_initial(ids, matroid)
     else:
@@ -474,7 +476,7 @@ class SieveStreaming(_Stream):
         self._log_step = math.log1p(self.epsilon)
         source = _Source(f)
         A = _initial_chunk(source, initial, initial_ids,
-                           None if source.rows else PartitionMatroid.cardinality(f.n, min(self.k, f.n)))
+                           lambda: None if source.rows else PartitionMatroid.cardinality(f.n, min(self.k, f.n)))
         if source.rows:
             check_initial_counts(np.array([len(A)]), np.array([self.k]), [0])
         self._a = len(A)
@@ -712,10 +714,9 @@ class MatroidStreaming(_Stream):
                             f"got {type(budgets).__name__}")
         self._code = {d: c for c, d in enumerate(self._domains)}
         source = _Source(f)
-        ground = self._matroid
-        if ground is None and not source.rows:
-            ground = PartitionMatroid.cardinality(f.n, f.n)  # indices in range, distinct; budgets by label below
-        A = _initial_chunk(source, initial, initial_ids, ground)
+        A = _initial_chunk(source, initial, initial_ids, lambda: (
+            self._matroid if self._matroid is not None or source.rows
+            else PartitionMatroid.cardinality(f.n, f.n)))  # indices in range, distinct; budgets by label below
         if self._matroid is not None:
             if initial_labels is not None:
                 raise ValueError("initial_labels: the matroid gives every element's domain; pass initial_labels "
